@@ -1,0 +1,109 @@
+"""Assumption busters: what a coach would question in an alliance that is valid but weak."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, time
+
+from .load import line_of
+from .model import Alliance
+from .sequence import computed_due, due_dates
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    key: str
+    message: str
+    line: int | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def check(alliance: Alliance) -> list[Finding]:
+    """Warnings for a loaded alliance, each naming the key it is about."""
+    findings: list[tuple[str, str, str]] = []
+    add = findings.append
+
+    for i, member in enumerate(alliance.members):
+        if member.needs and not member.offers:
+            add(("reciprocity", f"members[{i}].offers",
+                 f"{member.name} asks for {len(member.needs)} thing(s) but offers nothing: "
+                 "whatever you ask of the other person, be ready to offer"))
+        if not member.needs and not member.offers:
+            add(("unspoken-needs", f"members[{i}]",
+                 f"{member.name} states no needs and no offers: unspoken expectations are "
+                 "the ones that break alliances"))
+
+    if not alliance.measures:
+        add(("no-measure", "measures",
+             "the goal has no measure: how will you inspect what you expect?"))
+    for i, measure in enumerate(alliance.measures):
+        if measure.target is None:
+            add(("measure-no-target", f"measures[{i}].target",
+                 f"measure {measure.name!r} has no target: what number means success?"))
+        if measure.by is None:
+            add(("measure-no-date", f"measures[{i}].by",
+                 f"measure {measure.name!r} has no target date (`by`)"))
+        elif measure.by > alliance.deadline:
+            add(("measure-after-deadline", f"measures[{i}].by",
+                 f"measure {measure.name!r} is due {measure.by}, after the deadline "
+                 f"{alliance.deadline}"))
+
+    dues = due_dates(alliance.commitments)
+    for i, commitment in enumerate(alliance.commitments):
+        due = dues.get(commitment.id)
+        if commitment.owner is None:
+            add(("no-owner", f"commitments[{i}].owner",
+                 f"commitment {commitment.id!r} has no owner: who does it?"))
+        if due is None:
+            add(("no-due-date", f"commitments[{i}].due",
+                 f"commitment {commitment.id!r} has no date, so it is not on any calendar"))
+        elif due > alliance.deadline:
+            add(("due-after-deadline", f"commitments[{i}].due",
+                 f"commitment {commitment.id!r} is due {due}, after the deadline "
+                 f"{alliance.deadline}"))
+        elif due < alliance.starts:
+            add(("due-before-start", f"commitments[{i}].due",
+                 f"commitment {commitment.id!r} is due {due}, before the alliance starts"))
+        planned = computed_due(alliance.commitments, commitment.id)
+        if commitment.due and planned and planned > commitment.due:
+            add(("sequence-too-tight", f"commitments[{i}].due",
+                 f"commitment {commitment.id!r} is due {commitment.due}, but "
+                 f"{commitment.after!r} plus {commitment.takes.days} days ends {planned}"))
+
+    if alliance.checkins is None:
+        add(("no-checkin", "checkins", "there is no check-in: when do you talk about progress?"))
+    else:
+        from .schedule import checkin_rule, first_occurrence
+
+        ci = alliance.checkins
+        first = first_occurrence(checkin_rule(ci, alliance.starts),
+                                 datetime.combine(alliance.starts, ci.time),
+                                 datetime.combine(alliance.deadline, time(23, 59, 59)))
+        if first is None:
+            add(("no-checkin-before-deadline", "checkins",
+                 "no check-in falls between the start and the deadline"))
+
+    used = {u.channel.strip().lower(): u.channel for u in alliance.communication.use}
+    for i, avoided in enumerate(alliance.communication.avoid):
+        if avoided.channel.strip().lower() in used:
+            add(("channel-conflict", f"communication.avoid[{i}]",
+                 f"{avoided.channel!r} is listed both as used and as avoided"))
+    if not alliance.communication.use:
+        add(("no-channel", "communication",
+             "no channel is agreed: where do day-to-day questions go?"))
+
+    if alliance.review is None:
+        add(("no-review", "alliance.review_every",
+             "no review cadence: an alliance that is never reviewed decays — "
+             'add review_every = "4 weeks"'))
+    if alliance.celebration is None:
+        add(("no-celebration", "celebration", "no celebration: how will you mark success?"))
+    elif alliance.celebration_date and not (
+            alliance.starts <= alliance.celebration_date):
+        add(("celebration-before-start", "celebration.on",
+             "the celebration is before the alliance starts"))
+
+    return [Finding(code, key, message, line_of(alliance, key)) for code, key, message in findings]

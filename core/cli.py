@@ -1,0 +1,188 @@
+"""The `alliance` command: parses options and hands over to core/commands. Nothing else.
+
+Imports that cost are done inside each command, so `alliance --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from designed_alliance import __version__
+
+from .errors import AllianceError
+
+FORMATS = ("md", "html", "json")
+
+
+class AllianceGroup(click.Group):
+    """Catches the one user-error type once, prints one line, exits 1 or 2."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except AllianceError as exc:
+            click.echo(f"alliance: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("alliance: interrupted; what was done is recorded — run it again to "
+                       "finish", err=True)
+            ctx.exit(130)
+
+
+def _targets(value: tuple[str, ...]) -> list[str] | None:
+    names = [n.strip() for chunk in value for n in chunk.split(",") if n.strip()]
+    return names or None
+
+
+@click.group(cls=AllianceGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="alliance")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="User configuration file (default: config.toml in the user config dir).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Turn a designed alliance into calendar invites and email that keep it alive.
+
+    \b
+    Start here:
+      alliance template > alliance.toml     # or: alliance init (asks the questions)
+      alliance check alliance.toml          # what a coach would question
+      alliance plan alliance.toml           # what would be created, changed, cancelled
+      alliance setup alliance.toml          # .ics invites + kickoff.eml in ./alliance-out/
+    """
+    ctx.obj = {"config_path": config_path}
+
+
+def _config(ctx: click.Context):
+    from .config import load_config
+
+    path = ctx.obj.get("config_path")
+    return load_config(path, explicit=path is not None)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Exit 1 when there are warnings.")
+@click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
+def check(files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
+    """Validate alliance files and raise the assumption busters.
+
+    \b
+    Example:
+      alliance check alliance.toml --strict
+    """
+    from .commands.check import run
+
+    sys.exit(run(list(files), strict=strict, as_json=as_json))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
+def show(file: Path, fmt: str) -> None:
+    """Print the agreement as a readable document.
+
+    \b
+    Example:
+      alliance show alliance.toml --format html > alliance.html
+    """
+    from .commands.show import run
+
+    click.echo(run(file, fmt), nl=False)
+
+
+@cli.command()
+def template() -> None:
+    """Print a blank, commented alliance file to fill in.
+
+    \b
+    Example:
+      alliance template > alliance.toml
+    """
+    from .commands.template import run
+
+    click.echo(run(), nl=False)
+
+
+def _run_options(func):
+    func = click.option("--to", "to", multiple=True,
+                        help="Targets, comma separated: ics, eml, google, outlook, caldav, "
+                        "smtp (default from config, else ics,eml).")(func)
+    func = click.option("--out", "out", type=click.Path(path_type=Path),
+                        help="Output folder for ics/eml (default ./alliance-out/<id>).")(func)
+    return func
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_run_options
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.pass_context
+def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
+         as_json: bool) -> None:
+    """Show what setup would create, update, cancel or keep. Changes nothing.
+
+    \b
+    Example:
+      alliance plan alliance.toml --to ics,eml
+    """
+    from .commands.setup import plan_only
+
+    plan_only(file, _config(ctx), _targets(to), out, as_json=as_json)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_run_options
+@click.option("--notify", type=click.Choice(["all", "external", "none"]),
+              help="Whom remote calendars notify of changes (default: all).")
+@click.option("--send", is_flag=True, help="Really send the kickoff / change email (smtp).")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
+@click.option("--force", is_flag=True, help="Allow a plan that cancels more than a third.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report (no progress).")
+@click.pass_context
+def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
+          notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
+          as_json: bool) -> None:
+    """Create or update everything the alliance needs, and only what changed.
+
+    \b
+    Examples:
+      alliance setup alliance.toml                 # ./alliance-out/<id>/*.ics, kickoff.eml
+      alliance setup alliance.toml --to google --dry-run
+      alliance setup alliance.toml --to caldav,smtp --send
+    """
+    from .commands.setup import run
+
+    run(file, _config(ctx), _targets(to), out, notify=notify, send=send, yes=yes,
+        dry_run=dry_run, force=force, as_json=as_json)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_run_options
+@click.option("--notify", type=click.Choice(["all", "external", "none"]))
+@click.option("--send", is_flag=True, help="Really send the cancellation email (smtp).")
+@click.option("--yes", "-y", is_flag=True, help="Do it without asking.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def teardown(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
+             notify: str | None, send: bool, yes: bool, dry_run: bool, as_json: bool) -> None:
+    """Cancel everything setup created for this alliance.
+
+    \b
+    Example:
+      alliance teardown alliance.toml --yes
+    """
+    from .commands.setup import run
+
+    run(file, _config(ctx), _targets(to), out, notify=notify, send=send, yes=yes,
+        dry_run=dry_run, force=True, as_json=as_json, teardown=True)
+
+
+def main() -> None:
+    cli(prog_name="alliance")

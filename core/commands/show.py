@@ -1,0 +1,36 @@
+"""`alliance show`: the agreement as Markdown, HTML or JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from .. import compose
+from ..durations import Cadence, describe_duration
+from ..load import load
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Cadence):
+        return value.text
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.name != "source"}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return describe_duration(value)
+    return value
+
+
+def run(file: Path, fmt: str) -> str:
+    alliance = load(file)
+    if fmt == "json":
+        return json.dumps(_plain(alliance), indent=2, ensure_ascii=False) + "\n"
+    template = "agreement.html.j2" if fmt == "html" else "agreement.md.j2"
+    return compose.render(template, compose.Context(alliance))

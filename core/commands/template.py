@@ -1,0 +1,40 @@
+"""`alliance template`: a blank, commented alliance file that loads once filled in."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+
+from .. import compose
+
+
+def new_id(title: str = "alliance") -> str:
+    import re
+
+    stem = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "alliance"
+    return f"{stem}-{secrets.token_hex(2)}"
+
+
+def run(today: date | None = None) -> str:
+    today = today or date.today()
+    starts = today + timedelta(days=(7 - today.weekday()) % 7 or 7)  # next Monday
+    deadline = starts + timedelta(weeks=12)
+    members = [
+        {"id": "me", "name": "<Your name>", "email": "<you@example.com>",
+         "need": "<what you need from the others>", "offer": "<what you offer in return>"},
+        {"id": "partner", "name": "<Their name>", "email": "<them@example.com>",
+         "need": "<what they need from you>", "offer": "<what they offer in return>"},
+    ]
+    return compose.render(
+        "alliance.toml.j2", filename="alliance.toml", id=new_id(),
+        title="<What you call this alliance>", timezone="<America/New_York>",
+        starts=starts.isoformat(), deadline=deadline.isoformat(),
+        goal="<The goal, in one sentence>", why="<Why it matters to you both>",
+        members=members, measure="<What you count>", inspect="<How and when you look at it>",
+        first={"id": "first-step", "what": "<The first thing that must be done>"},
+        first_due=(starts + timedelta(weeks=3)).isoformat(),
+        second={"id": "next-step", "what": "<What can start once it is done>"},
+        channel="<Chat tool>", channel_for="<day-to-day questions>",
+        avoid="<Channel you will not use>", avoid_why="<why not>",
+        where="<Video link or room>", celebrate="<How you will celebrate>",
+    )

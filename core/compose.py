@@ -1,0 +1,248 @@
+"""Words for people: event descriptions, the kickoff email, the agreement document, change notes.
+
+Rendered with jinja2 from the package `designed_alliance.templates`; HTML is autoescaped so
+nothing a member typed can become markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from .durations import describe_duration
+from .model import Alliance
+from .sequence import due_dates
+
+if TYPE_CHECKING:
+    import jinja2
+
+DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday",
+             "FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
+ORDINAL_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
+
+REVIEW_QUESTIONS = (
+    "Is the goal still the right goal? Has the why changed?",
+    "Are the measures telling us what we need to know?",
+    "What is working in how we work together? What is not?",
+    "Is each of us getting what we asked for, and offering what we promised?",
+    "Which assumptions turned out to be wrong?",
+    "What do we change in the alliance from today?",
+)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("designed_alliance.templates", ""),
+        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["duration"] = describe_duration
+    env.filters["clock"] = lambda t: t.strftime("%H:%M")
+    return env
+
+
+def render(template: str, context: Context | None = None, **extra: Any) -> str:
+    values = dict(context.values() if context else {})
+    values.update(extra)
+    return environment().get_template(template).render(**values)
+
+
+def long_date(day: date | datetime) -> str:
+    if isinstance(day, datetime):
+        day = day.date()
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def describe_moment(start: datetime, duration: timedelta) -> str:
+    end = start + duration
+    return f"{long_date(start)}, {start:%H:%M}–{end:%H:%M} ({start.tzinfo})"
+
+
+def describe_rule(rule: str) -> str:
+    """RRULE → plain words ("every 2 weeks on Monday"); the raw rule where words fail."""
+    parts = dict(p.split("=", 1) for p in rule.upper().split(";") if "=" in p)
+    freq = parts.get("FREQ", "")
+    interval = int(parts.get("INTERVAL", "1"))
+    unit = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}.get(freq)
+    if unit is None:
+        return rule
+    text = f"every {unit}" if interval == 1 else f"every {interval} {unit}s"
+    if "BYDAY" in parts:
+        days = []
+        for code in parts["BYDAY"].split(","):
+            ordinal, name = code[:-2], DAY_NAMES.get(code[-2:], code[-2:])
+            days.append(f"{ORDINAL_NAMES.get(int(ordinal), ordinal)} {name}" if ordinal else name)
+        if days == ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]:
+            return "every weekday" if interval == 1 else f"{text} on weekdays"
+        text += " on " + _join(days)
+    if "BYMONTHDAY" in parts:
+        text += " on day " + parts["BYMONTHDAY"]
+    return text
+
+
+def describe_series(start: datetime, duration: timedelta, rule: str, timezone: str) -> str:
+    end = start + duration
+    return (f"{describe_rule(rule)}, {start:%H:%M}–{end:%H:%M} {timezone}, "
+            f"from {long_date(start)}")
+
+
+def _join(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+@dataclass(frozen=True)
+class Context:
+    """The values every template sees, prepared once per alliance."""
+
+    alliance: Alliance
+
+    def values(self) -> dict[str, Any]:
+        alliance = self.alliance
+        dues = due_dates(alliance.commitments)
+        members = {m.id: m for m in alliance.members}
+        commitments = []
+        for c in alliance.commitments:
+            dependents = [d.id for d in alliance.commitments if d.after == c.id]
+            commitments.append({
+                "id": c.id, "what": c.what, "notes": c.notes,
+                "owner": members[c.owner].name if c.owner else "",
+                "due": long_date(dues[c.id]) if dues.get(c.id) else "",
+                "hard": c.due is not None,
+                "after": alliance.commitment(c.after).what if c.after else "",
+                "takes": describe_duration(c.takes) if c.takes else "",
+                "dependents": [alliance.commitment(d).what for d in dependents],
+            })
+        checkins = None
+        if alliance.checkins:
+            from .schedule import checkin_rule
+
+            ci = alliance.checkins
+            rule = checkin_rule(ci, alliance.starts)
+            checkins = {
+                "when": describe_rule(rule),
+                "time": ci.time.strftime("%H:%M"),
+                "duration": describe_duration(ci.duration),
+                "where": ci.where, "questions": list(ci.questions),
+                "local_times": _local_times(alliance, ci.time),
+            }
+        celebration = None
+        if alliance.celebration:
+            cel = alliance.celebration
+            day = alliance.celebration_date
+            assert day is not None
+            celebration = {
+                "how": cel.how, "where": cel.where, "date": long_date(day),
+                "time": cel.time.strftime("%H:%M") if cel.time else "",
+                "duration": describe_duration(cel.duration),
+                "at_deadline": cel.on is None,
+            }
+        review = None
+        if alliance.review:
+            review = {"every": alliance.review.cadence.describe(),
+                      "questions": list(alliance.review.questions) or list(REVIEW_QUESTIONS)}
+        return {
+            "alliance": alliance,
+            "title": alliance.title,
+            "goal": alliance.goal,
+            "starts": long_date(alliance.starts),
+            "deadline": long_date(alliance.deadline),
+            "timezone": alliance.timezone,
+            "members": alliance.members,
+            "measures": [{
+                "name": m.name, "unit": m.unit, "inspect": m.inspect,
+                "baseline": _number(m.baseline), "target": _number(m.target),
+                "by": long_date(m.by) if m.by else "",
+                "owner": members[m.owner].name if m.owner else "",
+            } for m in alliance.measures],
+            "commitments": commitments,
+            "communication": alliance.communication,
+            "checkins": checkins,
+            "celebration": celebration,
+            "review": review,
+            "reflection": alliance.reflection,
+        }
+
+
+def _number(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _local_times(alliance: Alliance, at: Any) -> list[str]:
+    """The check-in time as each member elsewhere sees it (at the start date)."""
+    zone = ZoneInfo(alliance.timezone)
+    moment = datetime.combine(alliance.starts, at, tzinfo=zone)
+    seen = []
+    for member in alliance.members:
+        if member.timezone and member.timezone != alliance.timezone:
+            local = moment.astimezone(ZoneInfo(member.timezone))
+            seen.append(f"{local:%H:%M} for {member.name} ({member.timezone})")
+    return seen
+
+
+def kickoff(alliance: Alliance, events: list, sender: Any) -> Any:
+    """The kickoff email: the whole agreement and what is on everyone's calendar."""
+    from .items import Message, Person
+
+    context = Context(alliance)
+    listed = [{"title": e.title, "when": e.summary.get("when", "")} for e in events]
+    to = tuple(Person(m.name, m.email) for m in alliance.members)
+    return Message(
+        alliance_id=alliance.id, key="kickoff",
+        subject=f"Our designed alliance: {alliance.title}",
+        text=render("kickoff.txt.j2", context, events=listed, sender=sender),
+        html=render("kickoff.html.j2", context, events=listed, sender=sender),
+        sender=sender, to=to,
+    )
+
+
+def changes(alliance: Alliance, target_changes: list, sender: Any, number: int) -> Any | None:
+    """The change summary for an alliance applied again: what moved, was added, was dropped.
+
+    `target_changes` are the plan's changes for one mail target; None when no event changed.
+    """
+    from .items import Message, Person
+    from .plan import Action
+
+    added, moved, dropped = [], [], []
+    agreement_changed = False
+    for change in target_changes:
+        if change.key == "kickoff":
+            agreement_changed = change.action is Action.UPDATE
+            continue
+        was = change.record.summary if change.record else {}
+        entry = {"title": change.title, "when": change.when,
+                 "was_when": was.get("when", ""), "was_title": was.get("title", "")}
+        if change.action is Action.CREATE:
+            added.append(entry)
+        elif change.action is Action.UPDATE:
+            moved.append(entry)
+        elif change.action is Action.CANCEL:
+            dropped.append(entry)
+    if not (added or moved or dropped or agreement_changed):
+        return None
+    context = Context(alliance)
+    values = {"added": added, "moved": moved, "dropped": dropped,
+              "agreement_changed": agreement_changed, "sender": sender}
+    return Message(
+        alliance_id=alliance.id, key=f"changes-{number}",
+        subject=f"Changes to our designed alliance: {alliance.title}",
+        text=render("changes.txt.j2", context, **values),
+        html=render("changes.html.j2", context, **values),
+        sender=sender, to=tuple(Person(m.name, m.email) for m in alliance.members),
+    )

@@ -1,0 +1,74 @@
+"""The one user-facing error family, caught once in the CLI.
+
+Every message is a single line that says what is wrong *and* what to do about it.
+`BadInput` (exit 2) is for input the user wrote: alliance files, config files, flags.
+`AllianceError` (exit 1) is for anything else the user can fix: credentials, servers,
+a plan that needs `--force`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AllianceError(Exception):
+    """Something the user can fix. The message says how; the CLI prints it and exits 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadInput(AllianceError):
+    """Input the user wrote is wrong. One line: file, key path, line, what to do. Exit 2."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: str | Path | None = None,
+        key: str | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.file = str(file) if file is not None else None
+        self.key = key
+        self.line = line
+        self.hint = hint
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file
+            if self.line:
+                where += f":{self.line}"
+            where += ": "
+        key = f"{self.key}: " if self.key else ""
+        hint = f" — {self.hint}" if self.hint else ""
+        text = f"{where}{key}{self.problem}{hint}"
+        # One line, always: user text quoted in a message must not break it.
+        return " ".join(text.splitlines())
+
+
+class MissingExtra(AllianceError):
+    """An optional dependency for a target is not installed."""
+
+    def __init__(self, extra: str, module: str) -> None:
+        super().__init__(
+            f"the {extra} target needs the '{module}' package, which is not installed — "
+            f"run: pip install 'designed-alliance[{extra}]'"
+        )
+        self.extra = extra
+
+
+class NeedsForce(AllianceError):
+    """A plan is unsafe (it cancels too much) and the user did not say --force."""

@@ -1,0 +1,129 @@
+"""What the schedule produces and every target consumes: events and messages with stable keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+UID_DOMAIN = "designed-alliance"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    role: str = "REQ-PARTICIPANT"  # iCalendar ROLE: REQ-PARTICIPANT, OPT-PARTICIPANT, CHAIR
+
+
+@dataclass(frozen=True)
+class Event:
+    """One calendar object (a single event or a recurring series).
+
+    `start`/`end` are aware datetimes in `timezone`, or dates for all-day events (end exclusive).
+    `rrule` is the RRULE value without the "RRULE:" prefix; its UNTIL is in UTC.
+    """
+
+    alliance_id: str
+    key: str  # "checkins", "review", "celebration", "commitment:<id>"
+    title: str
+    start: datetime | date
+    end: datetime | date
+    timezone: str
+    description: str
+    organizer: Person
+    attendees: tuple[Person, ...]
+    rrule: str | None = None
+    location: str = ""
+    alarms_minutes: tuple[int, ...] = ()  # minutes before start
+    categories: tuple[str, ...] = ()
+    when: str = field(default="", compare=False)  # in words, for plans and change emails
+
+    kind = "event"
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+    @property
+    def uid(self) -> str:
+        return item_uid(self.alliance_id, self.key)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.content())
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What state keeps of an event: enough to describe it and to cancel it later."""
+        return {
+            "title": self.title, "when": self.when, "start": self.start.isoformat(),
+            "end": self.end.isoformat(), "timezone": self.timezone, "rrule": self.rrule,
+            "organizer": [self.organizer.name, self.organizer.email],
+            "attendees": [[p.name, p.email] for p in self.attendees],
+        }
+
+    def content(self) -> dict[str, Any]:
+        """Everything that, when changed, the members must hear about (SEQUENCE + 1)."""
+        return {
+            "title": self.title, "start": self.start.isoformat(), "end": self.end.isoformat(),
+            "timezone": self.timezone, "rrule": self.rrule, "location": self.location,
+            "description": self.description,
+            "organizer": [self.organizer.name, self.organizer.email],
+            "attendees": [[p.name, p.email, p.role] for p in self.attendees],
+            "alarms": list(self.alarms_minutes), "categories": list(self.categories),
+        }
+
+
+@dataclass(frozen=True)
+class Message:
+    """An email the members get: the kickoff (key "kickoff")."""
+
+    alliance_id: str
+    key: str
+    subject: str
+    text: str
+    html: str
+    sender: Person
+    to: tuple[Person, ...]
+
+    kind = "message"
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint({"subject": self.subject, "text": self.text, "html": self.html,
+                            "to": [[p.name, p.email] for p in self.to],
+                            "from": [self.sender.name, self.sender.email]})
+
+    @property
+    def message_id(self) -> str:
+        """Stable across runs, so mail targets can find their own draft again."""
+        digest = hashlib.sha256(f"{self.alliance_id}\0{self.key}".encode()).hexdigest()[:24]
+        return f"<{self.key}.{digest}@{UID_DOMAIN}>"
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return {"title": self.subject, "when": ""}
+
+
+Item = Event | Message
+
+
+def fingerprint(content: dict[str, Any]) -> str:
+    blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def item_uid(alliance_id: str, key: str) -> str:
+    """Stable iCalendar UID from alliance id + item key; readable, yet safe in any client."""
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", key).strip("-")
+    return f"{slug}.{alliance_id}@{UID_DOMAIN}"
+
+
+def slug(key: str) -> str:
+    """A file-name-safe form of an item key: no separators, no dots at the start."""
+    text = re.sub(r"[^A-Za-z0-9_-]+", "-", key).strip("-_")
+    return text[:80] or "item"

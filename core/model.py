@@ -1,0 +1,135 @@
+"""The designed alliance as frozen, typed values. Built only by `load`; never mutated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from pathlib import Path
+
+from .durations import Cadence
+
+
+@dataclass(frozen=True)
+class Goal:
+    statement: str
+    why: str = ""
+    pain: str = ""  # the pain the goal relieves, when the "why" is framed as a problem
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    name: str
+    email: str
+    timezone: str | None = None
+    role: str = ""
+    needs: tuple[str, ...] = ()
+    offers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    baseline: float | int | str | None = None
+    target: float | int | str | None = None
+    unit: str = ""
+    by: date | None = None
+    inspect: str = ""  # how progress is inspected ("inspect what you expect")
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class Commitment:
+    id: str
+    what: str
+    owner: str | None = None
+    due: date | None = None
+    after: str | None = None
+    takes: timedelta | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelUse:
+    channel: str
+    purpose: str = ""  # `for` in the file
+    respond_within: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelAvoid:
+    channel: str
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Communication:
+    use: tuple[ChannelUse, ...] = ()
+    avoid: tuple[ChannelAvoid, ...] = ()
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Checkins:
+    time: time
+    duration: timedelta
+    cadence: Cadence | None = None  # from `every`; None when `rrule` is given
+    days: tuple[str, ...] = ()  # RRULE BYDAY values, e.g. ("MO",) or ("1MO",)
+    month_day: int | None = None
+    rrule: str | None = None  # the user's raw RRULE, validated
+    where: str = ""
+    questions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Celebration:
+    how: str
+    on: date | None = None  # None means "at the deadline"
+    time: time | None = None  # None: an all-day celebration
+    duration: timedelta = timedelta(hours=2)
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Review:
+    cadence: Cadence
+    duration: timedelta = timedelta(minutes=30)
+    time: time | None = None  # None: right after the check-in on that day
+    questions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Alliance:
+    id: str
+    title: str
+    timezone: str
+    starts: date
+    deadline: date
+    goal: Goal
+    members: tuple[Member, ...]
+    measures: tuple[Measure, ...] = ()
+    commitments: tuple[Commitment, ...] = ()
+    communication: Communication = field(default_factory=Communication)
+    checkins: Checkins | None = None
+    celebration: Celebration | None = None
+    review: Review | None = None
+    reflection: tuple[str, ...] = ()
+    source: Path | None = field(default=None, compare=False)
+
+    def member(self, member_id: str) -> Member:
+        for member in self.members:
+            if member.id == member_id:
+                return member
+        raise KeyError(member_id)
+
+    def commitment(self, commitment_id: str) -> Commitment:
+        for commitment in self.commitments:
+            if commitment.id == commitment_id:
+                return commitment
+        raise KeyError(commitment_id)
+
+    @property
+    def celebration_date(self) -> date | None:
+        if self.celebration is None:
+            return None
+        return self.celebration.on or self.deadline

@@ -1,0 +1,165 @@
+"""The controller behind `plan`, `setup` and `teardown`: items → plan → apply → state.
+
+The CLI only parses options and calls these; tests call them directly too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import compose
+from .config import Config
+from .errors import AllianceError, NeedsForce
+from .items import Event, Item, Message
+from .model import Alliance
+from .plan import Action, Plan, TargetPlan, plan_target
+from .schedule import organizer_for, schedule
+from .state import Record, State
+from .target import Applied, ApplyContext, Options, Target, load_target
+
+
+@dataclass(frozen=True)
+class Desired:
+    events: tuple[Event, ...]
+    messages: tuple[Message, ...]
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return (*self.events, *self.messages)
+
+
+def desired(alliance: Alliance, config: Config) -> Desired:
+    events = schedule(alliance, config.defaults.organizer)
+    sender = organizer_for(alliance, config.defaults.organizer)
+    return Desired(tuple(events), (compose.kickoff(alliance, events, sender),))
+
+
+def default_out_dir(alliance: Alliance, config: Config) -> Path:
+    base = config.defaults.output_dir
+    if base is not None:
+        return base / alliance.id
+    return Path.cwd() / "alliance-out" / alliance.id
+
+
+def make_targets(names: Sequence[str], config: Config, options: Options) -> list[Target]:
+    targets = []
+    seen = set()
+    for name in names:
+        if name in seen:
+            continue
+        seen.add(name)
+        targets.append(load_target(name)(config, options))
+    return targets
+
+
+def records_from_remote(target: Target, alliance_id: str) -> dict[str, Record]:
+    return {key: Record(key, remote.remote_id, remote.fingerprint, remote.sequence, "active",
+                        remote.summary)
+            for key, remote in target.lookup(alliance_id).items()}
+
+
+def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], state: State, *,
+              teardown: bool = False, reconcile: bool = False) -> Plan:
+    """Plan every target. With `reconcile`, a target with no state is looked up remotely."""
+    parts: list[TargetPlan] = []
+    for target in targets:
+        items = [i for i in want.items if i.kind in target.handles]
+        notes = target.validate(items)
+        records = state.records(alliance.id, target.instance)
+        if not records and reconcile:
+            records = records_from_remote(target, alliance.id)
+            if records:
+                notes = [*notes, f"state rebuilt from {len(records)} tagged object(s) found"]
+        parts.append(plan_target(target.name, target.instance, items, records,
+                                 teardown=teardown, notes=notes))
+    return Plan(alliance.id, alliance.title, tuple(parts), teardown=teardown)
+
+
+@dataclass
+class Report:
+    plan: Plan
+    applied: list[tuple[str, Applied]] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[tuple[str, Applied]]:
+        return [(t, a) for t, a in self.applied if not a.ok]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for target, applied in self.applied:
+            bucket = out.setdefault(target, {})
+            name = applied.change.action.value if applied.ok else "failed"
+            bucket[name] = bucket.get(name, 0) + 1
+        return out
+
+    def as_dict(self) -> dict:
+        return {
+            "plan": self.plan.as_dict(),
+            "applied": [{"target": t, "key": a.change.key, "action": a.change.action.value,
+                         "ok": a.ok, "error": a.error} for t, a in self.applied],
+            "ok": not self.failures,
+        }
+
+
+def check_safe(plan: Plan, force: bool) -> None:
+    unsafe = plan.unsafe_targets()
+    if unsafe and not force:
+        worst = unsafe[0]
+        raise NeedsForce(
+            f"this plan cancels {worst.count(Action.CANCEL)} of {worst.existing} existing items "
+            f"in {worst.target} (more than a third) — check the alliance file, then run again "
+            "with --force if that is what you want")
+
+
+def apply_plan(alliance: Alliance, want: Desired, plan: Plan, targets: Sequence[Target],
+               state: State, progress: Callable[[str], None] | None = None) -> Report:
+    report = Report(plan)
+    by_instance = {t.instance: t for t in targets}
+    for part in plan.targets:
+        target = by_instance[part.instance]
+        # Rows adopted from a remote lookup are recorded first: the remote side has them.
+        known = state.records(alliance.id, part.instance)
+        for change in part.changes:
+            if change.record is not None and change.key not in known:
+                state.put(alliance.id, part.instance, change.record)
+        if not part.has_changes:
+            continue
+        sequences = {c.key: c.sequence for c in part.changes if c.item is not None}
+        context = ApplyContext(
+            alliance=alliance, events=want.events, messages=want.messages, sequences=sequences,
+            next_counter=lambda name, inst=part.instance: state.next_counter(
+                alliance.id, inst, name),
+            teardown=plan.teardown,
+        )
+        todo = sum(1 for c in part.changes if c.action is not Action.KEEP)
+        for done, applied in enumerate(target.apply(part, context), start=1):
+            report.applied.append((part.target, applied))
+            if applied.ok:
+                state.put(alliance.id, part.instance, _record(applied))
+            if progress:
+                progress(f"{part.target}: {done}/{todo} {applied.change.key}")
+    return report
+
+
+def _record(applied: Applied) -> Record:
+    change = applied.change
+    if change.action is Action.CANCEL:
+        old = change.record
+        assert old is not None
+        return Record(change.key, applied.remote_id or old.remote_id, old.fingerprint,
+                      change.sequence, "cancelled", old.summary)
+    item = change.item
+    assert item is not None
+    return Record(change.key, applied.remote_id, item.fingerprint, change.sequence, "active",
+                  dict(item.summary))
+
+
+def require_success(report: Report) -> None:
+    failures = report.failures
+    if failures:
+        target, first = failures[0]
+        raise AllianceError(
+            f"{len(failures)} change(s) failed, first: {target} {first.change.key}: "
+            f"{first.error} — run the same command again; what was done is recorded")

@@ -1,0 +1,205 @@
+"""Alliance → calendar events. Pure: same alliance, same events, same keys, same fingerprints."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from . import compose
+from .items import Event, Person
+from .model import Alliance, Checkins
+from .sequence import due_dates
+
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+DEFAULT_REVIEW_TIME = time(10, 0)
+
+
+def organizer_for(alliance: Alliance, organizer: str | None = None) -> Person:
+    """The organizer: a member id or email from the user config, else the first member."""
+    if organizer:
+        for member in alliance.members:
+            if organizer in (member.id, member.email):
+                return Person(member.name, member.email, "CHAIR")
+        return Person(organizer.split("@")[0], organizer, "CHAIR")
+    first = alliance.members[0]
+    return Person(first.name, first.email, "CHAIR")
+
+
+def attendees_for(alliance: Alliance, required: set[str] | None = None) -> tuple[Person, ...]:
+    people = []
+    for member in alliance.members:
+        role = "REQ-PARTICIPANT" if required is None or member.id in required else (
+            "OPT-PARTICIPANT")
+        people.append(Person(member.name, member.email, role))
+    return tuple(people)
+
+
+def until_utc(alliance: Alliance) -> str:
+    """UNTIL for series that run to the deadline: its last local second, in UTC (RFC 5545)."""
+    zone = ZoneInfo(alliance.timezone)
+    last = datetime.combine(alliance.deadline, time(23, 59, 59), tzinfo=zone)
+    return last.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def checkin_rule(checkins: Checkins, starts: date) -> str:
+    """The check-in RRULE without UNTIL/DTSTART, built from `every` + `day` or taken raw."""
+    if checkins.rrule:
+        return checkins.rrule
+    cadence = checkins.cadence
+    assert cadence is not None
+    if cadence.weekdays_only:
+        return "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+    parts = [f"FREQ={cadence.freq}"]
+    if cadence.interval > 1:
+        parts.append(f"INTERVAL={cadence.interval}")
+    if cadence.freq == "WEEKLY":
+        days = checkins.days or (WEEKDAY_CODES[starts.weekday()],)
+        parts.append("BYDAY=" + ",".join(days))
+    elif cadence.freq == "MONTHLY":
+        if checkins.days:
+            parts.append("BYDAY=" + ",".join(checkins.days))
+        else:
+            parts.append(f"BYMONTHDAY={checkins.month_day or min(starts.day, 28)}")
+    return ";".join(parts)
+
+
+def with_until(rule: str, until: str) -> str:
+    upper = rule.upper()
+    if "UNTIL=" in upper or "COUNT=" in upper:
+        return rule
+    return f"{rule};UNTIL={until}"
+
+
+def first_occurrence(rule: str, start: datetime, not_after: datetime) -> datetime | None:
+    """First local occurrence of `rule` at or after `start` (naive local times)."""
+    from dateutil.rrule import rrulestr
+
+    for occurrence in rrulestr(rule, dtstart=start, ignoretz=True):
+        if occurrence > not_after:
+            return None
+        if occurrence >= start:
+            return occurrence
+    return None
+
+
+def schedule(alliance: Alliance, organizer: str | None = None) -> list[Event]:
+    """All calendar events of an alliance, in a stable order."""
+    host = organizer_for(alliance, organizer)
+    zone = ZoneInfo(alliance.timezone)
+    end_of_deadline = datetime.combine(alliance.deadline, time(23, 59, 59))
+    until = until_utc(alliance)
+    events: list[Event] = []
+    context = compose.Context(alliance)
+
+    checkin_start: datetime | None = None
+    if alliance.checkins is not None:
+        checkins = alliance.checkins
+        rule = checkin_rule(checkins, alliance.starts)
+        checkin_start = first_occurrence(
+            rule, datetime.combine(alliance.starts, checkins.time), end_of_deadline)
+        if checkin_start is not None:
+            full_rule = with_until(rule, until)
+            start = checkin_start.replace(tzinfo=zone)
+            events.append(Event(
+                alliance_id=alliance.id, key="checkins",
+                title=f"{alliance.title}: check-in",
+                start=start, end=start + checkins.duration, timezone=alliance.timezone,
+                rrule=full_rule, location=checkins.where,
+                description=compose.render("checkin.txt.j2", context),
+                organizer=host, attendees=attendees_for(alliance), alarms_minutes=(10,),
+                categories=("Designed alliance",),
+                when=compose.describe_series(start, checkins.duration, full_rule,
+                                                         alliance.timezone),
+            ))
+
+    if alliance.review is not None:
+        events.extend(_review_event(alliance, host, context, checkin_start, until))
+
+    dues = due_dates(alliance.commitments)
+    for commitment in alliance.commitments:
+        due = dues.get(commitment.id)
+        if due is None:
+            continue  # nothing to put on a calendar; `check` says so
+        owner = alliance.member(commitment.owner) if commitment.owner else None
+        title = f"Due: {commitment.what}" + (f" ({owner.name})" if owner else "")
+        events.append(Event(
+            alliance_id=alliance.id, key=f"commitment:{commitment.id}", title=title,
+            start=due, end=due + timedelta(days=1), timezone=alliance.timezone,
+            description=compose.render("commitment.txt.j2", context, commitment=commitment,
+                                       due=due, dues=dues),
+            organizer=host,
+            attendees=attendees_for(alliance, {commitment.owner} if commitment.owner else None),
+            alarms_minutes=(24 * 60,), categories=("Designed alliance", "Deadline"),
+            when=compose.long_date(due),
+        ))
+
+    if alliance.celebration is not None:
+        celebration = alliance.celebration
+        day = alliance.celebration_date
+        assert day is not None
+        start_value: datetime | date
+        if celebration.time is not None:
+            start_value = datetime.combine(day, celebration.time, tzinfo=zone)
+            end_value: datetime | date = start_value + celebration.duration
+            when = compose.describe_moment(start_value, celebration.duration)
+        else:
+            start_value, end_value = day, day + timedelta(days=1)
+            when = compose.long_date(day)
+        title = f"Celebrate: {alliance.title}"
+        events.append(Event(
+            alliance_id=alliance.id, key="celebration", title=title,
+            start=start_value, end=end_value, timezone=alliance.timezone,
+            location=celebration.where,
+            description=compose.render("celebration.txt.j2", context),
+            organizer=host, attendees=attendees_for(alliance), alarms_minutes=(60,),
+            categories=("Designed alliance",),
+            when=when,
+        ))
+    return events
+
+
+def _review_event(alliance: Alliance, host: Person, context: compose.Context,
+                  checkin_start: datetime | None, until: str) -> list[Event]:
+    review = alliance.review
+    assert review is not None
+    zone = ZoneInfo(alliance.timezone)
+    cadence = review.cadence
+    step = cadence.step()
+    if step is not None:
+        first_day = alliance.starts + step
+    else:
+        from dateutil.relativedelta import relativedelta
+
+        first_day = alliance.starts + relativedelta(months=cadence.interval)
+    checkins = alliance.checkins
+    if review.time is not None:
+        start = datetime.combine(first_day, review.time)
+    elif checkins is not None and checkin_start is not None:
+        # Review right after a check-in: the members are already together.
+        rule = checkin_rule(checkins, alliance.starts)
+        aligned = first_occurrence(rule, datetime.combine(first_day, checkins.time),
+                                   datetime.combine(alliance.deadline, time(23, 59, 59)))
+        if aligned is None:
+            return []
+        start = aligned + checkins.duration
+    else:
+        start = datetime.combine(first_day, DEFAULT_REVIEW_TIME)
+    if start.date() > alliance.deadline:
+        return []
+    parts = [f"FREQ={cadence.freq}"]
+    if cadence.weekdays_only:
+        parts = ["FREQ=WEEKLY", "BYDAY=MO,TU,WE,TH,FR"]
+    elif cadence.interval > 1:
+        parts.append(f"INTERVAL={cadence.interval}")
+    rule = ";".join([*parts, f"UNTIL={until}"])
+    local = start.replace(tzinfo=zone)
+    title = f"{alliance.title}: alliance review"
+    return [Event(
+        alliance_id=alliance.id, key="review", title=title,
+        start=local, end=local + review.duration, timezone=alliance.timezone, rrule=rule,
+        location=checkins.where if checkins else "",
+        description=compose.render("review.txt.j2", context),
+        organizer=host, attendees=attendees_for(alliance), alarms_minutes=(10,),
+        categories=("Designed alliance",),
+        when=compose.describe_series(local, review.duration, rule, alliance.timezone),
+    )]

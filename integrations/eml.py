@@ -1,0 +1,80 @@
+"""The `eml` target: the kickoff draft, and a change summary each time the alliance changes.
+
+It tracks every event too: its state is "what the members have been told", so an edit
+produces `changes-<n>.eml` with exactly the invites that changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from designed_alliance.core import compose
+from designed_alliance.core.items import Message
+from designed_alliance.core.plan import Action, TargetPlan
+from designed_alliance.core.schedule import organizer_for
+from designed_alliance.core.target import Applied, ApplyContext, Remote, Target
+
+from . import mail
+from .files import remove, safe_path, write_atomic
+
+KICKOFF = "kickoff.eml"
+
+
+class EmlTarget(Target):
+    """Writes `kickoff.eml` and `changes-<n>.eml` drafts (X-Unsent: 1) into the output folder."""
+
+    name = "eml"
+    handles = frozenset({"event", "message"})
+    is_remote = False
+
+    @property
+    def folder(self) -> Path:
+        return self.options.out_dir
+
+    @property
+    def instance(self) -> str:
+        return f"eml:{self.folder.resolve()}"
+
+    def lookup(self, alliance_id: str) -> dict[str, Remote]:
+        # A draft file says nothing reliable about which invites the members accepted, so a
+        # lost state means "tell them again": the next run writes a fresh kickoff.
+        return {}
+
+    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
+        alliance = context.alliance
+        changes = [c for c in plan.changes if c.action is not Action.KEEP]
+        kickoff_change = next((c for c in changes if c.key == "kickoff"), None)
+        kickoff_path = safe_path(self.folder, KICKOFF)
+        message = next((m for m in context.messages if m.key == "kickoff"), None)
+
+        if kickoff_change is not None and kickoff_change.action is Action.CREATE:
+            assert isinstance(message, Message)
+            invites = mail.invites_for_all(context.events, context.sequences)
+            write_atomic(kickoff_path, bytes(mail.build(message, invites)))
+            context.progress(self.options, f"wrote {KICKOFF}")
+            yield from (Applied(c, remote_id=KICKOFF) for c in changes)
+            return
+
+        sender = organizer_for(alliance, self.config.defaults.organizer)
+        number = context.next_counter("changes")
+        summary = compose.changes(alliance, changes, sender, number)
+        written = ""
+        if summary is not None:
+            invites = mail.invites_for_changes(alliance.id, changes)
+            name = f"changes-{number}.eml"
+            path = safe_path(self.folder, name)
+            write_atomic(path, bytes(mail.build(
+                summary, invites, message_id=mail.changes_message_id(alliance.id, number))))
+            context.progress(self.options, f"wrote {name}")
+            written = name
+        if kickoff_change is not None:
+            if kickoff_change.action is Action.CANCEL:
+                remove(kickoff_path)
+            elif message is not None:
+                invites = mail.invites_for_all(context.events, context.sequences)
+                write_atomic(kickoff_path, bytes(mail.build(message, invites)))
+        for change in changes:
+            yield Applied(change, remote_id=KICKOFF if change.key == "kickoff" else written)
+
+

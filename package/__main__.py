@@ -1,0 +1,3 @@
+from designed_alliance.core.cli import main
+
+main()
