@@ -86,6 +86,17 @@ def check(alliance: Alliance) -> list[Finding]:
             add(("no-checkin-before-deadline", "checkins",
                  "no check-in falls between the start and the deadline"))
 
+    if alliance.checkins is not None and alliance.review is not None:
+        ci = alliance.checkins
+        review_at = alliance.review.time or time(16, 0)
+        start = datetime.combine(alliance.starts, ci.time)
+        review_start = datetime.combine(alliance.starts, review_at)
+        if (start < review_start + alliance.review.duration
+                and review_start < start + ci.duration):
+            add(("review-overlaps-checkin", "review.time",
+                 f"the alliance review at {review_at:%H:%M} overlaps the check-in at "
+                 f"{ci.time:%H:%M}; give [review] a time of its own"))
+
     used = {u.channel.strip().lower(): u.channel for u in alliance.communication.use}
     for i, avoided in enumerate(alliance.communication.avoid):
         if avoided.channel.strip().lower() in used:

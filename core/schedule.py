@@ -11,7 +11,7 @@ from .model import Alliance, Checkins
 from .sequence import due_dates
 
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-DEFAULT_REVIEW_TIME = time(10, 0)
+DEFAULT_REVIEW_TIME = time(16, 0)
 
 
 def organizer_for(alliance: Alliance, organizer: str | None = None) -> Person:
@@ -172,18 +172,18 @@ def _review_event(alliance: Alliance, host: Person, context: compose.Context,
 
         first_day = alliance.starts + relativedelta(months=cadence.interval)
     checkins = alliance.checkins
-    if review.time is not None:
-        start = datetime.combine(first_day, review.time)
-    elif checkins is not None and checkin_start is not None:
-        # Review right after a check-in: the members are already together.
+    at = review.time or DEFAULT_REVIEW_TIME
+    if checkins is not None and checkin_start is not None:
+        # On a check-in day (the members keep those free), at its own time: moving the
+        # check-in must not silently move the review too.
         rule = checkin_rule(checkins, alliance.starts)
         aligned = first_occurrence(rule, datetime.combine(first_day, checkins.time),
                                    datetime.combine(alliance.deadline, time(23, 59, 59)))
         if aligned is None:
             return []
-        start = aligned + checkins.duration
+        start = datetime.combine(aligned.date(), at)
     else:
-        start = datetime.combine(first_day, DEFAULT_REVIEW_TIME)
+        start = datetime.combine(first_day, at)
     if start.date() > alliance.deadline:
         return []
     parts = [f"FREQ={cadence.freq}"]
