@@ -62,13 +62,14 @@ def records_from_remote(target: Target, alliance_id: str) -> dict[str, Record]:
 
 def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], state: State, *,
               teardown: bool = False, reconcile: bool = False) -> Plan:
-    """Plan every target. With `reconcile`, a target with no state is looked up remotely."""
+    """Plan every target. A target with no state is looked up (rebuilding lost state):
+    local targets always (it costs no network), remote ones only with `reconcile`."""
     parts: list[TargetPlan] = []
     for target in targets:
         items = [i for i in want.items if i.kind in target.handles]
         notes = target.validate(items)
         records = state.records(alliance.id, target.instance)
-        if not records and reconcile:
+        if not records and (reconcile or not target.is_remote):
             records = records_from_remote(target, alliance.id)
             if records:
                 notes = [*notes, f"state rebuilt from {len(records)} tagged object(s) found"]

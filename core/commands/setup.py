@@ -64,13 +64,16 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
     alliance = load(file)
     interactive = sys.stderr.isatty() and not as_json
     options = _options(alliance, config, out, notify, send, _progress_printer(interactive))
-    targets = make_targets(to or list(config.defaults.targets), config, options)
+    names = list(to or config.defaults.targets)
+    if send and "smtp" not in names:
+        names.append("smtp")  # --send means "and mail it": the smtp target does that
+    targets = make_targets(names, config, options)
     for target in targets:
         target.check_ready()
     want = desired(alliance, config)
     state = State()
     plan = make_plan(alliance, want, targets, state, teardown=teardown,
-                     reconcile=not dry_run or any(not t.is_remote for t in targets))
+                     reconcile=not dry_run)
 
     if dry_run:
         if as_json:

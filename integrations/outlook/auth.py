@@ -1,0 +1,95 @@
+"""Microsoft Graph tokens: MSAL (device code or browser) with a persisted cache, or a command.
+
+`TokenProvider` is the one seam tests replace: everything else talks real HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from designed_alliance.core.config import Config, config_dir
+from designed_alliance.core.errors import AllianceError, MissingExtra
+from designed_alliance.core.reader import Reader
+from designed_alliance.core.secrets import run_secret_command
+
+SCOPES = ["Calendars.ReadWrite", "Mail.ReadWrite"]
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+
+
+class TokenProvider:
+    """Gives a bearer token for Graph: from `access_token_command`, else from MSAL's cache."""
+
+    def __init__(self, config: Config, section: Reader | None) -> None:
+        self.config = config
+        self.section = section
+        self.command = section.text("access_token_command") if section else ""
+        self.client_id = section.text("client_id") if section else ""
+        self.tenant = (section.text("tenant") if section else "") or "common"
+        host = (section.text("authority_host") if section else "") or DEFAULT_AUTHORITY_HOST
+        self.authority = f"{host.rstrip('/')}/{self.tenant}"
+
+    def token(self) -> str:
+        if self.command:
+            return run_secret_command(self.command, what="outlook.access_token_command")
+        if not self.client_id:
+            raise AllianceError("the outlook target needs outlook.client_id (an app "
+                                "registration) or outlook.access_token_command in the config")
+        app = self._app()
+        accounts = app.get_accounts()
+        result = app.acquire_token_silent(SCOPES, account=accounts[0]) if accounts else None
+        if not result or "access_token" not in result:
+            raise AllianceError("no valid Outlook sign-in — run: alliance auth outlook")
+        return result["access_token"]
+
+    def _cache_path(self) -> Path:
+        return config_dir(self.config) / "outlook-msal-cache.bin"
+
+    def _cache(self) -> Any:
+        try:
+            from msal_extensions import (
+                FilePersistence,
+                PersistedTokenCache,
+                build_encrypted_persistence,
+            )
+        except ImportError:
+            raise MissingExtra("outlook", "msal-extensions") from None
+        path = self._cache_path()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            persistence = build_encrypted_persistence(str(path))
+        except Exception:  # no keychain/libsecret here: a 0600 file is the documented fallback
+            persistence = FilePersistence(str(path))
+            if not path.exists():
+                fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+            os.chmod(path, 0o600)
+        return PersistedTokenCache(persistence)
+
+    def _app(self) -> Any:
+        try:
+            import msal
+        except ImportError:
+            raise MissingExtra("outlook", "msal") from None
+        return msal.PublicClientApplication(self.client_id, authority=self.authority,
+                                            token_cache=self._cache())
+
+    def sign_in(self, *, browser: bool, echo: Any) -> str:
+        """Device-code flow (works over SSH) or the interactive browser flow."""
+        app = self._app()
+        if browser:
+            result = app.acquire_token_interactive(SCOPES)
+        else:
+            flow = app.initiate_device_flow(scopes=SCOPES)
+            if "user_code" not in flow:
+                raise AllianceError("Microsoft did not start a device sign-in "
+                                    f"({flow.get('error', 'unknown error')}) — check "
+                                    "outlook.client_id and outlook.tenant")
+            echo(flow["message"])
+            result = app.acquire_token_by_device_flow(flow)
+        if "access_token" not in result:
+            raise AllianceError("sign-in failed: "
+                                f"{result.get('error_description') or result.get('error')} — "
+                                "check the app registration and try again")
+        return str(self._cache_path())

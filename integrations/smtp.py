@@ -1,0 +1,142 @@
+"""The `smtp` target: really sends the kickoff, and a change summary after each edit.
+
+It tracks every event, like `eml`: its state is "what the members were sent", so a re-run with
+no change sends nothing, and an edit sends one summary with exactly the changed invites.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import ClassVar
+
+from designed_alliance.core import compose
+from designed_alliance.core.config import Config
+from designed_alliance.core.errors import AllianceError
+from designed_alliance.core.plan import Action, TargetPlan
+from designed_alliance.core.schedule import organizer_for
+from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, Target
+
+from . import mail
+
+SECURITY = ("starttls", "tls", "none")
+KEYRING_SERVICE = "designed-alliance-smtp"
+
+
+class SmtpTarget(Target):
+    """Sends through `[smtp]` only when the user said `--send`; `--notify none` never sends."""
+
+    name = "smtp"
+    handles = frozenset({"event", "message"})
+    is_remote = True
+    timeout: ClassVar[float] = 30.0
+
+    def __init__(self, config: Config, options: Options) -> None:
+        super().__init__(config, options)
+        self.section = config.section("smtp")
+        self.host = ""
+        self.port = 587
+        self.security = "starttls"
+        self.username = ""
+        self.sender = ""
+        if self.section is not None:
+            self.host = self.section.text("host", required=True)
+            self.security = self.section.text("security") or "starttls"
+            if self.security not in SECURITY:
+                raise self.section.fail("security", f"{self.security!r} is not known",
+                                        "use starttls, tls or none")
+            default_port = {"starttls": 587, "tls": 465, "none": 25}[self.security]
+            self.port = self.section.get("port", int, default=default_port)
+            self.username = self.section.text("username")
+            self.sender = self.section.text("from")
+            for name in ("password_command", "password_env", "password_keyring"):
+                self.section.raw(name)
+            self.section.done()
+
+    @property
+    def instance(self) -> str:
+        return f"smtp:{self.host}:{self.port}"
+
+    def check_ready(self) -> None:
+        if self.section is None:
+            where = self.config.path or "the config file"
+            raise AllianceError(f"sending needs an [smtp] section in {where} — copy it from "
+                                "config.example.toml (host, port, username, password_command)")
+        if not self.options.send:
+            raise AllianceError("the smtp target sends email to every member — add --send to "
+                                "confirm, or use --to eml for drafts")
+
+    def lookup(self, alliance_id: str) -> dict[str, Remote]:
+        # Sent mail cannot be looked up; without state we would rather send again than never.
+        return {}
+
+    def _password(self) -> str | None:
+        if not self.username:
+            return None
+        from designed_alliance.core.secrets import resolve
+
+        assert self.section is not None
+        return resolve(self.section, "password", service=KEYRING_SERVICE, user=self.username)
+
+    def _send(self, message: EmailMessage) -> None:
+        password = self._password()
+        context = ssl.create_default_context()
+        try:
+            if self.security == "tls":
+                server: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port,
+                                                        timeout=self.timeout, context=context)
+            else:
+                server = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with server:
+                if self.security == "starttls":
+                    server.starttls(context=context)
+                if self.username:
+                    server.login(self.username, password or "")
+                server.send_message(message)
+        except smtplib.SMTPAuthenticationError:
+            raise AllianceError(f"the SMTP server refused the login for {self.username!r} — "
+                                "check smtp.username and the password") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise AllianceError(f"the SMTP server does not support what smtp.security asks "
+                                f"({exc}) — try security = \"tls\" or \"none\"") from None
+        except ssl.SSLError as exc:
+            raise AllianceError(f"TLS problem with {self.host}:{self.port} ({exc.reason}) — "
+                                "check smtp.security and smtp.port") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise AllianceError(f"cannot send through {self.host}:{self.port} "
+                                f"({type(exc).__name__}) — check smtp.host and smtp.port, then "
+                                "run again; nothing was recorded as sent") from None
+
+    def _prepare(self, message: EmailMessage) -> EmailMessage:
+        if self.sender:
+            del message["From"]
+            message["From"] = self.sender
+        return message
+
+    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
+        changes = [c for c in plan.changes if c.action is not Action.KEEP]
+        if self.options.notify == "none":
+            # Nothing is sent, and nothing is recorded as sent: a later run can still send.
+            context.progress(self.options, "smtp: --notify none, nothing sent")
+            return
+        alliance = context.alliance
+        kickoff = next((c for c in changes if c.key == "kickoff"), None)
+        if kickoff is not None and kickoff.action is Action.CREATE:
+            message = next(m for m in context.messages if m.key == "kickoff")
+            built = mail.build(message, mail.invites_for_all(context.events, context.sequences),
+                               draft=False)
+            self._send(self._prepare(built))
+            yield from (Applied(c, remote_id=message.message_id) for c in changes)
+            return
+        sender = organizer_for(alliance, self.config.defaults.organizer)
+        number = context.next_counter("changes")
+        summary = compose.changes(alliance, changes, sender, number)
+        sent_id = ""
+        if summary is not None:
+            sent_id = mail.changes_message_id(alliance.id, number)
+            built = mail.build(summary, mail.invites_for_changes(alliance.id, changes),
+                               draft=False, message_id=sent_id)
+            self._send(self._prepare(built))
+        yield from (Applied(c, remote_id=sent_id) for c in changes)
