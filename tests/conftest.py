@@ -11,7 +11,7 @@ from click.testing import CliRunner
 pytest_plugins = [
     "tests.emulators.google_fixtures",
     "tests.emulators.graph_fixtures",
-    "tests.servers.fixtures",
+    "tests.servers.local",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,164 @@
+"""Real servers for the tests, on 127.0.0.1 with free ports: Radicale (CalDAV) and aiosmtpd.
+
+Radicale runs as a subprocess so a test can stop it ("server down") and start it again on
+the same port and storage; the ground truth is read from its storage folder on disk.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import icalendar
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RadicaleServer:
+    username = "alice"
+    password = "s3cret-sentinel-dav"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.storage_dir = root / "collections"
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.calendar_url = f"{self.url}{self.username}/alliance/"
+        self._process: subprocess.Popen | None = None
+        users = root / "users"
+        users.write_text(f"{self.username}:{self.password}\n")
+        self.config = root / "radicale.conf"
+        # Radicale's default auth denies everyone: say exactly who may do what.
+        self.config.write_text(
+            f"[server]\nhosts = 127.0.0.1:{self.port}\n"
+            f"[auth]\ntype = htpasswd\nhtpasswd_filename = {users}\n"
+            "htpasswd_encryption = plain\ndelay = 0\n"
+            "[rights]\ntype = owner_only\n"
+            f"[storage]\nfilesystem_folder = {self.storage_dir}\n"
+            "[logging]\nlevel = warning\n")
+
+    def start(self) -> None:
+        log = (self.root / "radicale.log").open("ab")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "radicale", "--config", str(self.config)],
+            stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError("radicale exited: "
+                                   + (self.root / "radicale.log").read_text()[-2000:])
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("radicale did not start in 15 s")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+    def mkcalendar(self) -> None:
+        request = urllib.request.Request(self.calendar_url, method="MKCALENDAR")
+        token = f"{self.username}:{self.password}".encode()
+        import base64
+
+        request.add_header("Authorization", "Basic " + base64.b64encode(token).decode())
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+
+    def _files(self) -> list[Path]:
+        folder = self.storage_dir / "collection-root" / self.username / "alliance"
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir()
+                      if p.is_file() and not p.name.startswith(".Radicale"))
+
+    def events(self) -> list[icalendar.Calendar]:
+        return [icalendar.Calendar.from_ical(p.read_bytes()) for p in self._files()]
+
+    def event_hrefs(self) -> list[str]:
+        return [p.name for p in self._files()]
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: EmailMessage = field(repr=False)
+
+
+class SmtpServer:
+    username = "alice"
+    password = "s3cret-sentinel-smtp"
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        self.messages: list[Received] = []
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        server = self
+
+        class Handler:
+            async def handle_DATA(self, smtp, session, envelope):
+                raw = envelope.original_content or envelope.content
+                message = email.message_from_bytes(raw, policy=email.policy.default)
+                server.messages.append(Received(envelope.mail_from,
+                                                list(envelope.rcpt_tos), raw, message))
+                return "250 OK"
+
+        def authenticator(smtp, session, envelope, mechanism, auth_data):
+            ok = (isinstance(auth_data, LoginPassword)
+                  and auth_data.login.decode() == server.username
+                  and auth_data.password.decode() == server.password)
+            return AuthResult(success=ok, handled=False)
+
+        self.controller = Controller(Handler(), hostname=self.host, port=self.port,
+                                     authenticator=authenticator, auth_require_tls=False,
+                                     auth_required=True)
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def radicale(tmp_path_factory: pytest.TempPathFactory):
+    server = RadicaleServer(tmp_path_factory.mktemp("radicale"))
+    server.start()
+    try:
+        server.mkcalendar()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    server = SmtpServer()
+    try:
+        yield server
+    finally:
+        server.stop()
