@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 pytest_plugins = [
-    "tests.emulators.google_fixtures",
+    "tests.emulators.google_emu",
     "tests.emulators.graph_fixtures",
     "tests.servers.local",
 ]

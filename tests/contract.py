@@ -53,7 +53,9 @@ def _only_events(want: Desired, target: Target) -> Desired:
 
 
 def actions(plan: Plan) -> dict[str, Action]:
-    return {c.key: c.action for part in plan.targets for c in part.changes}
+    """Event changes only: targets that also keep a kickoff draft update it on every edit."""
+    return {c.key: c.action for part in plan.targets for c in part.changes
+            if c.key in EVENT_KEYS}
 
 
 class TargetContract:

@@ -25,6 +25,8 @@ from . import events as resources
 DEFAULT_ROOT = "https://www.googleapis.com/"
 SEND_UPDATES = {"all": "all", "external": "externalOnly", "none": "none"}
 HEADER_FINGERPRINT = "X-Designed-Alliance-Fingerprint"
+REFUSED = ("Google refused the credentials (revoked or expired) — run: alliance auth google, "
+           "or check google.access_token_command")
 
 
 @dataclass
@@ -81,7 +83,6 @@ class GoogleTarget(Target):
             return
         try:
             import google_auth_httplib2
-            import httplib2
             from googleapiclient.discovery import build
         except ImportError:
             raise MissingExtra("google", "google-api-python-client") from None
@@ -90,8 +91,7 @@ class GoogleTarget(Target):
         section = self.config.section("google")
         assert section is not None
         creds = credentials(self.config, section)
-        self._http = google_auth_httplib2.AuthorizedHttp(
-            creds, http=httplib2.Http(timeout=self.timeout))
+        self._http = google_auth_httplib2.AuthorizedHttp(creds, http=_strict_http(self.timeout))
         # api_endpoint replaces rootUrl + servicePath, so each API gets its own path here.
         self._calendar = build("calendar", "v3", http=self._http, static_discovery=True,
                                cache_discovery=False,
@@ -105,6 +105,7 @@ class GoogleTarget(Target):
 
     def _call(self, request: Any, backoff: Backoff, what: str) -> Any:
         """Execute one request, retrying 429/5xx/timeouts/dropped connections."""
+        from google.auth.exceptions import RefreshError
         from googleapiclient.errors import HttpError
 
         attempt = 0
@@ -112,11 +113,12 @@ class GoogleTarget(Target):
             attempt += 1
             try:
                 return request.execute(http=self._http)
+            except RefreshError:
+                raise AllianceError(REFUSED) from None
             except HttpError as exc:
                 status = exc.resp.status
                 if status in (401, 403) and _auth_problem(exc):
-                    raise AllianceError("Google refused the credentials (revoked or expired) — "
-                                        "run: alliance auth google") from None
+                    raise AllianceError(REFUSED) from None
                 if status not in RETRYABLE_STATUS or not backoff.wait(
                         attempt, exc.resp.get("retry-after")):
                     raise AllianceError(f"Google {what} failed: HTTP {status} "
@@ -200,6 +202,7 @@ class GoogleTarget(Target):
 
     def _apply_events(self, changes: Sequence[Change], context: ApplyContext,
                       backoff: Backoff) -> Iterator[Applied]:
+        from google.auth.exceptions import RefreshError
         from googleapiclient.errors import HttpError
         from googleapiclient.http import BatchHttpRequest
 
@@ -224,13 +227,19 @@ class GoogleTarget(Target):
                               request_id=str(start + index))
                 try:
                     batch.execute(http=self._http)
+                except RefreshError:
+                    raise AllianceError(REFUSED) from None
                 except HttpError as exc:
                     status = exc.resp.status
                     if status in (401, 403) and _auth_problem(exc):
-                        raise AllianceError("Google refused the credentials — run: "
-                                            "alliance auth google") from None
+                        raise AllianceError(REFUSED) from None
+                    if status not in RETRYABLE_STATUS:
+                        yield from (Applied(e.change, error=f"batch HTTP {status}")
+                                    for e in chunk)
+                        continue
                     for entry in chunk:
                         entry.last_error = f"HTTP {status}"
+                        entry.retry_after = exc.resp.get("retry-after")
                         retry.append(entry)
                     continue
                 except _transport_errors() as exc:
@@ -302,11 +311,14 @@ class GoogleTarget(Target):
         elif kickoff_change is not None:
             message = next(m for m in context.messages if m.key == "kickoff")
             first = kickoff_change.action is Action.CREATE
+            # Only a first setup on an empty calendar may skip looking for the draft: any
+            # record means an earlier run got this far and may have made it already.
+            fresh = all(c.record is None for c in plan.changes)
             draft_id = self._upsert_draft(
                 message, mail.invites_for_all(context.events, context.sequences),
                 message.message_id, backoff,
                 known=kickoff_change.record.remote_id if kickoff_change.record else None,
-                fresh=first and kickoff_change.record is None)
+                fresh=fresh)
             yield Applied(kickoff_change, remote_id=draft_id)
             if first:
                 return
@@ -317,7 +329,7 @@ class GoogleTarget(Target):
             if summary is not None:
                 self._upsert_draft(summary, mail.invites_for_changes(alliance.id, event_changes),
                                    mail.changes_message_id(alliance.id, number), backoff,
-                                   known=None, fresh=True)
+                                   known=None, fresh=False)
 
     def _upsert_draft(self, message: Message, invites: list, message_id: str,
                       backoff: Backoff, *, known: str | None, fresh: bool) -> str:
@@ -333,9 +345,32 @@ class GoogleTarget(Target):
             self._call(drafts.update(userId="me", id=draft_id, body={"message": {"raw": raw}}),
                        backoff, "draft update")
             return draft_id
-        created = self._call(drafts.create(userId="me", body={"message": {"raw": raw}}),
-                             backoff, "draft create")
-        return created["id"]
+        return self._create_draft(raw, message_id, backoff)
+
+    def _create_draft(self, raw: str, message_id: str, backoff: Backoff) -> str:
+        """drafts.create is not idempotent: after a lost answer, look before trying again."""
+        from googleapiclient.errors import HttpError
+
+        attempt = 0
+        while True:
+            attempt += 1
+            request = self._gmail.users().drafts().create(userId="me",
+                                                          body={"message": {"raw": raw}})
+            try:
+                return request.execute(http=self._http)["id"]
+            except HttpError as exc:
+                status = exc.resp.status
+                if status not in RETRYABLE_STATUS or not backoff.wait(
+                        attempt, exc.resp.get("retry-after")):
+                    raise AllianceError(f"Google draft create failed: HTTP {status} — run the "
+                                        "same command again") from None
+            except _transport_errors() as exc:
+                if not backoff.wait(attempt):
+                    raise AllianceError(f"Google draft create failed: {type(exc).__name__} — "
+                                        "run the same command again") from None
+                found = self._find_draft(message_id, backoff)
+                if found is not None:
+                    return found[0]
 
     def _delete_draft(self, draft_id: str, backoff: Backoff) -> None:
         try:
@@ -357,6 +392,41 @@ def _kickoff_id(alliance_id: str) -> str:
     from designed_alliance.core.items import Message, Person
 
     return Message(alliance_id, "kickoff", "", "", "", Person("", ""), ()).message_id
+
+
+def _strict_http(timeout: float) -> Any:
+    """An httplib2.Http that never re-sends a request on its own.
+
+    httplib2 silently sends a request again, POSTs included, when the connection drops before
+    the answer. A re-sent drafts.create makes a second draft; retries must be ours alone,
+    where we look before we create again.
+    """
+    import http.client
+
+    import httplib2
+
+    class StrictHTTP(httplib2.HTTPConnectionWithTimeout):
+        def getresponse(self):  # type: ignore[override]
+            try:
+                return super().getresponse()
+            except (http.client.BadStatusLine, http.client.ResponseNotReady) as exc:
+                raise ConnectionResetError(f"connection dropped: {exc!r}") from None
+
+    class StrictHTTPS(httplib2.HTTPSConnectionWithTimeout):
+        def getresponse(self):  # type: ignore[override]
+            try:
+                return super().getresponse()
+            except (http.client.BadStatusLine, http.client.ResponseNotReady) as exc:
+                raise ConnectionResetError(f"connection dropped: {exc!r}") from None
+
+    class StrictHttp(httplib2.Http):
+        def request(self, uri, method="GET", body=None, headers=None,  # type: ignore[override]
+                    redirections=httplib2.DEFAULT_MAX_REDIRECTS, connection_type=None):
+            if connection_type is None:
+                connection_type = StrictHTTPS if uri.startswith("https:") else StrictHTTP
+            return super().request(uri, method, body, headers, redirections, connection_type)
+
+    return StrictHttp(timeout=timeout)
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:

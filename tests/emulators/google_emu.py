@@ -1,0 +1,535 @@
+"""A stateful Google Calendar v3 + Gmail v1 emulator for the tests, on 127.0.0.1.
+
+The real googleapiclient talks to it over HTTP. Request bodies and query parameters are
+validated against the discovery documents googleapiclient ships, so an unknown field or a
+wrong type is a 400 here as it is at Google. Faults are injected per (sub-)request:
+
+    emu.faults.push(status=429, retry_after="1")   # next matching request: 429 + Retry-After
+    emu.faults.push(status=503, method="POST")     # only for POSTs
+    emu.faults.push(kind="drop")                   # close the connection, no response
+    emu.faults.push(kind="drop_after_apply")       # apply the write, then drop (lost reply)
+    emu.faults.push(kind="slow", delay=2.0)        # answer late (client timeouts)
+    emu.faults.random(rate=0.2, seed=7)            # seeded random faults on every request
+
+A 429/5xx/drop fault does not apply the write; only `drop_after_apply` does.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import email
+import email.policy
+import itertools
+import json
+import os
+import random
+import re
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import googleapiclient
+import pytest
+
+DOCS = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents")
+STANDARD_PARAMS = {"alt", "fields", "key", "oauth_token", "prettyPrint", "quotaUser", "userIp",
+                   "uploadType", "upload_protocol", "callback", "access_token", "$.xgafv"}
+EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
+
+
+def _load(name: str) -> dict[str, Any]:
+    with open(os.path.join(DOCS, name), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+CALENDAR = _load("calendar.v3.json")
+GMAIL = _load("gmail.v1.json")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, reason: str = "invalid",
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.status, "message": str(self),
+                          "errors": [{"domain": "global", "reason": self.reason,
+                                      "message": str(self)}]}}
+
+
+def validate(value: Any, schema: dict[str, Any], schemas: dict[str, Any], path: str) -> None:
+    """Check a JSON value against a discovery schema: unknown fields and wrong types fail."""
+    if "$ref" in schema:
+        schema = schemas[schema["$ref"]]
+    kind = schema.get("type")
+    wrong = ApiError(400, f"Invalid value at '{path}' ({kind}): {json.dumps(value)[:60]}")
+    if kind == "object":
+        if not isinstance(value, dict):
+            raise wrong
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if key in props:
+                validate(item, props[key], schemas, f"{path}.{key}" if path else key)
+            elif extra is not None:
+                validate(item, extra, schemas, f"{path}[{key!r}]")
+            else:
+                raise ApiError(400, f"Invalid JSON payload received. Unknown name \"{key}\" at "
+                               f"'{path or 'resource'}': Cannot find field.")
+    elif kind == "array":
+        if not isinstance(value, list):
+            raise wrong
+        for i, item in enumerate(value):
+            validate(item, schema.get("items", {}), schemas, f"{path}[{i}]")
+    elif kind == "string":
+        if not isinstance(value, str):
+            raise wrong
+        fmt = schema.get("format")
+        if fmt in ("int64", "uint64") and not re.fullmatch(r"-?\d+", value):
+            raise wrong
+        if fmt == "date" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise wrong
+        if fmt == "date-time" and not re.fullmatch(
+                r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?", value):
+            raise wrong
+        if "enum" in schema and value not in schema["enum"]:
+            raise wrong
+    elif kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong
+    elif kind == "boolean":
+        if not isinstance(value, bool):
+            raise wrong
+    elif kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise wrong
+
+
+def _method(doc: dict[str, Any], *names: str) -> dict[str, Any]:
+    node = doc
+    for name in names[:-1]:
+        node = node["resources"][name]
+    return node["methods"][names[-1]]
+
+
+@dataclass
+class Fault:
+    status: int | None = None
+    kind: str | None = None  # drop | drop_after_apply | slow
+    retry_after: str | None = None
+    delay: float = 0.0
+    method: str | None = None
+    path_contains: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return ((self.method is None or self.method == method)
+                and (self.path_contains is None or self.path_contains in path))
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._queue: list[Fault] = []
+        self._lock = threading.Lock()
+        self._rate = 0.0
+        self._rng = random.Random(0)
+        self._kinds: list[Fault] = []
+        self.injected = 0
+
+    def push(self, **kwargs: Any) -> None:
+        with self._lock:
+            self._queue.append(Fault(**kwargs))
+
+    def random(self, rate: float, seed: int, kinds: list[Fault] | None = None) -> None:
+        with self._lock:
+            self._rate = rate
+            self._rng = random.Random(seed)
+            self._kinds = kinds or [Fault(status=429, retry_after="1"), Fault(status=500),
+                                    Fault(status=503), Fault(kind="drop"),
+                                    Fault(kind="drop_after_apply")]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self._rate = 0.0
+
+    def take(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for i, fault in enumerate(self._queue):
+                if fault.matches(method, path):
+                    self.injected += 1
+                    return self._queue.pop(i)
+            if self._rate and self._rng.random() < self._rate:
+                self.injected += 1
+                return self._rng.choice(self._kinds)
+        return None
+
+
+@dataclass
+class Logged:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    batch_part: bool
+    status: int = 0
+
+
+class Dropped(Exception):
+    """Close the connection without answering."""
+
+
+@dataclass
+class GoogleEmulator:
+    token: str = "test-token"
+    revoked_tokens: set[str] = field(default_factory=set)
+    calendars: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    draft_store: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[Logged] = field(default_factory=list)
+    http_calls: int = 0
+    faults: Faults = field(default_factory=Faults)
+    base_url: str = ""
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+
+    # -- observability ------------------------------------------------------------------------
+    def events(self, calendar_id: str = "primary") -> list[dict[str, Any]]:
+        return list(self.calendars.get(calendar_id, {}).values())
+
+    def drafts(self) -> list[tuple[str, EmailMessage]]:
+        return [(d["id"], email.message_from_bytes(d["raw_bytes"], policy=email.policy.default))
+                for d in self.draft_store.values()]
+
+    def count(self, method: str | None = None, path_contains: str | None = None,
+              batch_parts: bool | None = None) -> int:
+        return sum(1 for r in self.requests
+                   if (method is None or r.method == method)
+                   and (path_contains is None or path_contains in r.path)
+                   and (batch_parts is None or r.batch_part == batch_parts))
+
+    def writes(self) -> int:
+        return sum(1 for r in self.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")
+                   and not r.path.startswith("/batch"))
+
+    def reset_log(self) -> None:
+        self.requests.clear()
+        self.http_calls = 0
+
+    # -- routing ------------------------------------------------------------------------------
+    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes,
+               batch_part: bool) -> tuple[int, dict[str, str], bytes]:
+        split = urlsplit(target)
+        path = unquote(split.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        try:
+            body = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            body = raw
+        entry = Logged(method, path, query, body, batch_part)
+        self.requests.append(entry)
+        auth = headers.get("authorization", "")
+        if auth != f"Bearer {self.token}" or self.token in self.revoked_tokens:
+            entry.status = 401
+            return _json(401, ApiError(401, "Request had invalid authentication credentials.",
+                                       "authError").body())
+        if path.startswith("/batch"):
+            return self._batch(headers, raw, entry)
+        fault = self.faults.take(method, path)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)
+            fault = None
+        if fault is not None and fault.status:
+            entry.status = fault.status
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            return _json(fault.status, ApiError(fault.status, "Injected fault",
+                                                "rateLimitExceeded").body(), extra)
+        if fault is not None and fault.kind == "drop":
+            raise Dropped()
+        try:
+            with self._lock:
+                status, payload = self._route(method, path, query, body)
+        except ApiError as exc:
+            entry.status = exc.status
+            return _json(exc.status, exc.body(), exc.headers)
+        entry.status = status
+        if fault is not None and fault.kind == "drop_after_apply":
+            raise Dropped()
+        if status == 204:
+            return 204, {}, b""
+        return _json(status, payload)
+
+    def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any
+               ) -> tuple[int, Any]:
+        match = re.fullmatch(r"/calendar/v3/calendars/([^/]+)/events(?:/([^/]+))?", path)
+        if match:
+            calendar_id, event_id = match.groups()
+            store = self.calendars.setdefault(calendar_id, {})
+            if event_id is None and method == "POST":
+                self._params(CALENDAR, ("events", "insert"), query)
+                return 200, self._insert(store, body, calendar_id)
+            if event_id is None and method == "GET":
+                self._params(CALENDAR, ("events", "list"), query)
+                return 200, self._list(store, query)
+            if event_id is not None:
+                names = {"GET": "get", "PATCH": "patch", "PUT": "update",
+                         "DELETE": "delete"}.get(method)
+                if names is None:
+                    raise ApiError(405, "Method not allowed")
+                self._params(CALENDAR, ("events", names), query)
+                return self._one(store, event_id, method, body)
+        match = re.fullmatch(r"/gmail/v1/users/([^/]+)/drafts(?:/([^/]+))?", path)
+        if match:
+            return self._drafts(method, match.group(2), query, body)
+        raise ApiError(404, f"Not Found: {path}", "notFound")
+
+    def _params(self, doc: dict[str, Any], names: tuple[str, ...], query: dict[str, list[str]]
+                ) -> None:
+        declared = _method(doc, *names).get("parameters", {})
+        for name in query:
+            if name not in declared and name not in STANDARD_PARAMS:
+                raise ApiError(400, f"Invalid parameter: {name}")
+
+    # -- calendar -----------------------------------------------------------------------------
+    def _insert(self, store: dict[str, dict[str, Any]], body: Any, calendar_id: str
+                ) -> dict[str, Any]:
+        validate(body, {"$ref": "Event"}, CALENDAR["schemas"], "")
+        event_id = body.get("id") or uuid.uuid4().hex
+        if not EVENT_ID.match(event_id):
+            raise ApiError(400, "Invalid resource id value.", "invalid")
+        if event_id in store:
+            raise ApiError(409, "The requested identifier already exists.", "duplicate")
+        now = _now()
+        event = {**body, "id": event_id, "kind": "calendar#event", "status": "confirmed",
+                 "etag": f'"{next(self._ids)}"', "created": now, "updated": now,
+                 "sequence": 0, "iCalUID": body.get("iCalUID") or f"{event_id}@google.com",
+                 "htmlLink": f"https://calendar.example/event?eid={event_id}",
+                 "organizer": {"email": calendar_id, "self": True}}
+        store[event_id] = event
+        return event
+
+    def _one(self, store: dict[str, dict[str, Any]], event_id: str, method: str, body: Any
+             ) -> tuple[int, Any]:
+        event = store.get(event_id)
+        if event is None:
+            raise ApiError(404, "Not Found", "notFound")
+        if method == "GET":
+            return 200, event
+        if method == "DELETE":
+            if event["status"] == "cancelled":
+                raise ApiError(410, "Resource has been deleted", "deleted")
+            event["status"] = "cancelled"
+            event["updated"] = _now()
+            return 204, None
+        validate(body, {"$ref": "Event"}, CALENDAR["schemas"], "")
+        if method == "PUT":
+            kept = {k: event[k] for k in ("id", "kind", "created", "iCalUID", "htmlLink",
+                                          "organizer")}
+            event.clear()
+            event.update({"status": "confirmed", **body, **kept})
+        else:
+            for key, value in body.items():
+                if key == "extendedProperties":
+                    props = event.setdefault("extendedProperties", {})
+                    for scope, values in value.items():
+                        props.setdefault(scope, {}).update(values)
+                else:
+                    event[key] = value
+        event["sequence"] = int(event.get("sequence", 0)) + 1
+        event["etag"] = f'"{next(self._ids)}"'
+        event["updated"] = _now()
+        return 200, event
+
+    def _list(self, store: dict[str, dict[str, Any]], query: dict[str, list[str]]
+              ) -> dict[str, Any]:
+        wanted = [p.split("=", 1) for p in query.get("privateExtendedProperty", [])]
+        show_deleted = query.get("showDeleted", ["false"])[0] == "true"
+        uid = query.get("iCalUID", [None])[0]
+        items = []
+        for event in store.values():
+            private = event.get("extendedProperties", {}).get("private", {})
+            if any(private.get(k) != v for k, v in wanted):
+                continue
+            if event["status"] == "cancelled" and not show_deleted:
+                continue
+            if uid and event.get("iCalUID") != uid:
+                continue
+            items.append(event)
+        size = int(query.get("maxResults", ["250"])[0])
+        start = int(query.get("pageToken", ["0"])[0] or 0)
+        page = items[start:start + size]
+        result: dict[str, Any] = {"kind": "calendar#events", "items": page}
+        if start + size < len(items):
+            result["nextPageToken"] = str(start + size)
+        return result
+
+    # -- gmail --------------------------------------------------------------------------------
+    def _drafts(self, method: str, draft_id: str | None, query: dict[str, list[str]],
+                body: Any) -> tuple[int, Any]:
+        names = {("POST", False): "create", ("GET", False): "list", ("GET", True): "get",
+                 ("PUT", True): "update", ("DELETE", True): "delete"}.get(
+            (method, draft_id is not None))
+        if names is None:
+            raise ApiError(405, "Method not allowed")
+        self._params(GMAIL, ("users", "drafts", names), query)
+        if names in ("create", "update"):
+            validate(body, {"$ref": "Draft"}, GMAIL["schemas"], "")
+            raw = (body.get("message") or {}).get("raw")
+            if not raw:
+                raise ApiError(400, "Missing draft message", "invalidArgument")
+            raw_bytes = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            if names == "create":
+                draft_id = f"r{next(self._ids)}"
+            elif draft_id not in self.draft_store:
+                raise ApiError(404, "Requested entity was not found.", "notFound")
+            assert draft_id is not None
+            message_id = f"m{next(self._ids)}"
+            self.draft_store[draft_id] = {"id": draft_id, "raw_bytes": raw_bytes,
+                                          "message": {"id": message_id, "threadId": message_id}}
+            return 200, {"id": draft_id, "message": {"id": message_id, "threadId": message_id,
+                                                     "labelIds": ["DRAFT"]}}
+        if names == "list":
+            wanted = None
+            for term in query.get("q", [""])[0].split():
+                if term.startswith("rfc822msgid:"):
+                    wanted = term.split(":", 1)[1].strip("<>")
+            found = []
+            for draft in self.draft_store.values():
+                parsed = email.message_from_bytes(draft["raw_bytes"],
+                                                  policy=email.policy.default)
+                if wanted is None or str(parsed["Message-ID"]).strip("<>") == wanted:
+                    found.append({"id": draft["id"], "message": draft["message"]})
+            return 200, ({"drafts": found, "resultSizeEstimate": len(found)} if found
+                         else {"resultSizeEstimate": 0})
+        draft = self.draft_store.get(draft_id or "")
+        if draft is None:
+            raise ApiError(404, "Requested entity was not found.", "notFound")
+        if names == "delete":
+            del self.draft_store[draft["id"]]
+            return 204, None
+        parsed = email.message_from_bytes(draft["raw_bytes"], policy=email.policy.default)
+        message = {**draft["message"], "payload": {
+            "headers": [{"name": k, "value": str(v)} for k, v in parsed.items()]}}
+        if query.get("format", ["full"])[0] == "raw":
+            message["raw"] = base64.urlsafe_b64encode(draft["raw_bytes"]).decode()
+        return 200, {"id": draft["id"], "message": message}
+
+    # -- batch --------------------------------------------------------------------------------
+    def _batch(self, headers: dict[str, str], raw: bytes, entry: Logged
+               ) -> tuple[int, dict[str, str], bytes]:
+        fault = self.faults.take("POST", "/batch")
+        if fault is not None and fault.status:
+            entry.status = fault.status
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            return _json(fault.status, ApiError(fault.status, "Injected fault").body(), extra)
+        if fault is not None and fault.kind == "drop":
+            raise Dropped()
+        parsed = email.message_from_bytes(
+            f"Content-Type: {headers['content-type']}\r\n\r\n".encode() + raw,
+            policy=email.policy.compat32)
+        boundary = f"batch_{uuid.uuid4().hex}"
+        out: list[str] = []
+        for part in parsed.get_payload():
+            content_id = part["Content-ID"]
+            inner = part.get_payload(decode=False)
+            request_line, rest = inner.split("\n", 1)
+            method, target, _ = request_line.strip().split(" ", 2)
+            head, _, body = rest.replace("\r\n", "\n").partition("\n\n")
+            inner_headers = {k.strip().lower(): v.strip() for k, v in
+                             (line.split(":", 1) for line in head.splitlines() if ":" in line)}
+            inner_headers.setdefault("authorization", headers.get("authorization", ""))
+            status, response_headers, payload = self.handle(
+                method, target, inner_headers, body.encode(), batch_part=True)
+            response_headers = {**response_headers, "Content-Length": str(len(payload))}
+            header_lines = "".join(f"{k}: {v}\r\n" for k, v in response_headers.items())
+            out.append(f"--{boundary}\r\nContent-Type: application/http\r\n"
+                       f"Content-ID: <response-{content_id.strip('<>')}>\r\n\r\n"
+                       f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\n{header_lines}"
+                       f"\r\n{payload.decode()}\r\n")
+        entry.status = 200
+        if fault is not None and fault.kind == "drop_after_apply":
+            raise Dropped()
+        body_text = "".join(out) + f"--{boundary}--\r\n"
+        return 200, {"Content-Type": f"multipart/mixed; boundary={boundary}"}, body_text.encode()
+
+
+_REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+            404: "Not Found", 409: "Conflict", 410: "Gone", 429: "Too Many Requests",
+            500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+
+
+def _json(status: int, payload: Any, extra: dict[str, str] | None = None
+          ) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json; charset=UTF-8", **(extra or {})}, (
+        json.dumps(payload).encode())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    emulator: GoogleEmulator
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        emulator = self.server.emulator  # type: ignore[attr-defined]
+        emulator.http_calls += 1
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            status, response_headers, body = emulator.handle(self.command, self.path, headers,
+                                                             raw, batch_part=False)
+        except Dropped:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(status)
+        for key, value in response_headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+
+class GoogleServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, emulator: GoogleEmulator) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.emulator = emulator
+        emulator.base_url = f"http://127.0.0.1:{self.server_address[1]}/"
+        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def google_emulator():
+    emulator = GoogleEmulator()
+    server = GoogleServer(emulator)
+    try:
+        yield emulator
+    finally:
+        server.close()
