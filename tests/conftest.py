@@ -10,12 +10,46 @@ from click.testing import CliRunner
 
 pytest_plugins = [
     "tests.emulators.google_emu",
-    "tests.emulators.graph_fixtures",
+    "tests.emulators.graph_emu",
     "tests.servers.local",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+
+
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", ""}
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may only talk to 127.0.0.1: any other address fails loudly, DNS included."""
+    import ipaddress
+    import socket
+
+    real_connect = socket.socket.connect
+    real_getaddrinfo = socket.getaddrinfo
+
+    def check(host: object) -> None:
+        if isinstance(host, str) and host not in _LOOPBACK_NAMES:
+            try:
+                if ipaddress.ip_address(host).is_loopback:
+                    return
+            except ValueError:
+                pass
+            raise OSError(f"test tried to reach {host!r}: only loopback is allowed")
+
+    def connect(self, address):  # type: ignore[no-untyped-def]
+        if isinstance(address, tuple):
+            check(address[0])
+        return real_connect(self, address)
+
+    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        check(host.decode() if isinstance(host, bytes) else host)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture(autouse=True)

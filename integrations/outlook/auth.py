@@ -36,7 +36,13 @@ class TokenProvider:
         if not self.client_id:
             raise AllianceError("the outlook target needs outlook.client_id (an app "
                                 "registration) or outlook.access_token_command in the config")
-        app = self._app()
+        cache = self._cache()
+        # Look in the cache before building the MSAL app: building it asks the authority
+        # for its metadata over the network, which is pointless with nobody signed in.
+        if not list(cache.search(cache.CredentialType.ACCOUNT)):
+            raise AllianceError("no Outlook sign-in yet — run: alliance auth outlook "
+                                "(or set outlook.access_token_command in the config)")
+        app = self._app(cache)
         accounts = app.get_accounts()
         result = app.acquire_token_silent(SCOPES, account=accounts[0]) if accounts else None
         if not result or "access_token" not in result:
@@ -67,13 +73,13 @@ class TokenProvider:
             os.chmod(path, 0o600)
         return PersistedTokenCache(persistence)
 
-    def _app(self) -> Any:
+    def _app(self, cache: Any = None) -> Any:
         try:
             import msal
         except ImportError:
             raise MissingExtra("outlook", "msal") from None
         return msal.PublicClientApplication(self.client_id, authority=self.authority,
-                                            token_cache=self._cache())
+                                            token_cache=cache or self._cache())
 
     def sign_in(self, *, browser: bool, echo: Any) -> str:
         """Device-code flow (works over SSH) or the interactive browser flow."""

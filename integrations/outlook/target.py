@@ -230,6 +230,14 @@ class OutlookTarget(Target):
                 found["kickoff"] = Remote("kickoff", draft[0], draft[1])
         return found
 
+    def _find_drafts(self, message_id: str, backoff: Backoff) -> list[str]:
+        params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'", "$select": "id"}
+        try:
+            payload = self._call("GET", "/me/messages", backoff, "draft lookup", params=params)
+        except GraphError:
+            return []
+        return [m["id"] for m in payload.get("value", [])]
+
     def _find_draft(self, message_id: str, backoff: Backoff) -> tuple[str, str] | None:
         params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'",
                   "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP_FINGERPRINT}')",
@@ -366,6 +374,10 @@ class OutlookTarget(Target):
                 yield Applied(kickoff, remote_id=old or "")
                 return
             message = next(m for m in context.messages if m.key == "kickoff")
+            if old is None and not all(c.record is None for c in plan.changes):
+                # An earlier run got this far and may have made the draft already.
+                found = self._find_draft(message.message_id, backoff)
+                old = found[0] if found else None
             draft_id = self._replace_draft(
                 message, mail.invites_for_all(context.events, context.sequences),
                 message.message_id, old, backoff)
@@ -385,14 +397,37 @@ class OutlookTarget(Target):
         """Graph cannot patch attachments inline: a changed draft is made anew, then the old
         one is removed (in that order, so a crash leaves one draft too many, never none)."""
         body = message_body(message, invites, message_id)
-        try:
-            created = self._call("POST", "/me/messages", backoff, "draft create", body=body)
-        except GraphError as exc:
-            raise AllianceError(f"Outlook draft create failed: HTTP {exc.status} {exc.code} "
-                                "— run the same command again") from None
-        if old:
+        created = self._create_message(body, message_id, backoff, skip=old)
+        if old and old != created:
             self._delete_message(old, backoff)
-        return created["id"]
+        return created
+
+    def _create_message(self, body: dict[str, Any], message_id: str, backoff: Backoff,
+                        skip: str | None) -> str:
+        """POST /me/messages is not idempotent: after a lost answer, look before re-sending."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                status, payload, headers = self._send("POST", "/me/messages", body)
+            except ConnectionError as exc:
+                if not backoff.wait(attempt):
+                    raise AllianceError(f"Outlook draft create failed ({exc}) — run the same "
+                                        "command again") from None
+                for found in self._find_drafts(message_id, backoff):
+                    if found != skip:
+                        return found
+                continue
+            if status < 300:
+                return payload["id"]
+            if status == 401:
+                raise AllianceError("Microsoft Graph refused the sign-in — run: alliance auth "
+                                    "outlook")
+            retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after")
+            if status not in RETRYABLE_STATUS or not backoff.wait(attempt, retry_after):
+                code = GraphError(status, payload, headers).code
+                raise AllianceError(f"Outlook draft create failed: HTTP {status} {code} — run "
+                                    "the same command again")
 
     def _delete_message(self, message_id: str, backoff: Backoff) -> None:
         try:

@@ -1,0 +1,358 @@
+"""A stateful Microsoft Graph v1.0 emulator for the tests (events, messages, $batch).
+
+Reached over real HTTP by the outlook target. Bodies are checked against the fields Graph
+knows (unknown ones are a 400 `RequestBodyRead`, as at Microsoft); `transactionId` dedups
+creates; `$filter` on a single-value extended property finds tagged events. Faults as in
+the Google emulator: `emu.faults.push(status=429, retry_after="1")`, `kind="drop"`,
+`kind="drop_after_apply"`, `emu.faults.random(rate=0.2, seed=…)`; they apply to each
+top-level request and to each `$batch` sub-request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import socket
+import threading
+from contextlib import suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from .google_emu import Dropped, Faults, Logged
+
+EVENT_FIELDS = {
+    "subject": str, "body": dict, "start": dict, "end": dict, "isAllDay": bool,
+    "location": dict, "attendees": list, "recurrence": dict, "isReminderOn": bool,
+    "reminderMinutesBeforeStart": int, "transactionId": str,
+    "singleValueExtendedProperties": list, "showAs": str, "categories": list,
+    "allowNewTimeProposals": bool, "responseRequested": bool, "importance": str,
+    "sensitivity": str,
+}
+MESSAGE_FIELDS = {"subject": str, "body": dict, "toRecipients": list, "ccRecipients": list,
+                  "internetMessageId": str, "attachments": list,
+                  "singleValueExtendedProperties": list, "importance": str}
+PATTERN_TYPES = {"daily", "weekly", "absoluteMonthly", "relativeMonthly", "absoluteYearly",
+                 "relativeYearly"}
+RANGE_TYPES = {"endDate", "noEnd", "numbered"}
+FILTER_PROP = re.compile(r"singleValueExtendedProperties/Any\(ep: ep/id eq '((?:[^']|'')*)' "
+                         r"and ep/value eq '((?:[^']|'')*)'\)$")
+FILTER_MSGID = re.compile(r"internetMessageId eq '((?:[^']|'')*)'$")
+EXPAND = re.compile(r"singleValueExtendedProperties\(\$filter=(.*)\)$")
+
+
+class GraphError(Exception):
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": str(self)}}
+
+
+def _check(body: Any, fields: dict[str, type], what: str) -> None:
+    if not isinstance(body, dict):
+        raise GraphError(400, "RequestBodyRead", f"{what} body must be a JSON object")
+    for key, value in body.items():
+        if key.startswith("@odata"):
+            continue
+        if key not in fields:
+            raise GraphError(400, "RequestBodyRead",
+                             f"The property '{key}' does not exist on type "
+                             f"'microsoft.graph.{what}'.")
+        kind = fields[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise GraphError(400, "RequestBodyRead", f"Invalid value for '{key}'")
+    if what == "event":
+        for side in ("start", "end"):
+            if side in body and set(body[side]) - {"dateTime", "timeZone"}:
+                raise GraphError(400, "RequestBodyRead", f"bad {side}")
+        recurrence = body.get("recurrence")
+        if recurrence is not None:
+            pattern, rng = recurrence.get("pattern", {}), recurrence.get("range", {})
+            if pattern.get("type") not in PATTERN_TYPES or rng.get("type") not in RANGE_TYPES:
+                raise GraphError(400, "RequestBodyRead", "bad recurrence")
+            if rng.get("startDate") != body.get("start", {}).get("dateTime", "")[:10]:
+                raise GraphError(400, "ErrorPropertyValidationFailure",
+                                 "recurrence range startDate must equal the start date")
+        for attendee in body.get("attendees", []):
+            if set(attendee) - {"emailAddress", "type"}:
+                raise GraphError(400, "RequestBodyRead", "bad attendee")
+    for prop in body.get("singleValueExtendedProperties", []):
+        if set(prop) != {"id", "value"}:
+            raise GraphError(400, "RequestBodyRead", "bad extended property")
+
+
+@dataclass
+class GraphEmulator:
+    token: str = "graph-token"
+    store: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cancelled: list[dict[str, Any]] = field(default_factory=list)
+    message_store: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[Logged] = field(default_factory=list)
+    http_calls: int = 0
+    faults: Faults = field(default_factory=Faults)
+    base_url: str = ""
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+
+    def events(self) -> list[dict[str, Any]]:
+        return list(self.store.values())
+
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.message_store.values())
+
+    def count(self, method: str | None = None, path_contains: str | None = None,
+              batch_parts: bool | None = None) -> int:
+        return sum(1 for r in self.requests
+                   if (method is None or r.method == method)
+                   and (path_contains is None or path_contains in r.path)
+                   and (batch_parts is None or r.batch_part == batch_parts))
+
+    def reset_log(self) -> None:
+        self.requests.clear()
+        self.http_calls = 0
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: Any,
+               batch_part: bool) -> tuple[int, dict[str, str], Any]:
+        split = urlsplit(target)
+        path = unquote(split.path)
+        if path.startswith("/v1.0"):
+            path = path[len("/v1.0"):]
+        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        entry = Logged(method, path, {k: [v] for k, v in query.items()}, body, batch_part)
+        self.requests.append(entry)
+        if headers.get("authorization") != f"Bearer {self.token}":
+            entry.status = 401
+            return 401, {}, GraphError(401, "InvalidAuthenticationToken",
+                                       "Access token is empty or invalid.").body()
+        if path == "/$batch" and method == "POST":
+            return self._batch(headers, body, entry)
+        fault = self.faults.take(method, path)
+        if fault is not None and fault.status:
+            entry.status = fault.status
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            return fault.status, extra, GraphError(fault.status, "TooManyRequests",
+                                                   "Injected fault").body()
+        if fault is not None and fault.kind == "drop":
+            raise Dropped()
+        try:
+            with self._lock:
+                status, payload = self._route(method, path, query, body)
+        except GraphError as exc:
+            entry.status = exc.status
+            return exc.status, exc.headers, exc.body()
+        entry.status = status
+        if fault is not None and fault.kind == "drop_after_apply":
+            raise Dropped()
+        return status, {}, payload
+
+    # -- routing ------------------------------------------------------------------------------
+    def _route(self, method: str, path: str, query: dict[str, str], body: Any
+               ) -> tuple[int, Any]:
+        if re.fullmatch(r"/me(/calendars/[^/]+)?/events", path):
+            if method == "POST":
+                return self._create(body)
+            if method == "GET":
+                return 200, self._list(query)
+        match = re.fullmatch(r"/me/events/([^/]+)(/cancel)?", path)
+        if match:
+            event = self.store.get(match.group(1))
+            if event is None:
+                raise GraphError(404, "ErrorItemNotFound", "The specified object was not found "
+                                 "in the store.")
+            if match.group(2) and method == "POST":
+                if not event.get("attendees"):
+                    raise GraphError(400, "ErrorInvalidRequest",
+                                     "Your request can't be completed. You can't cancel a "
+                                     "meeting that has no attendees.")
+                self.cancelled.append(self.store.pop(event["id"]))
+                return 202, None
+            if method == "GET":
+                return 200, self._shape(event, query)
+            if method == "PATCH":
+                _check(body, EVENT_FIELDS, "event")
+                if "transactionId" in body:
+                    raise GraphError(400, "ErrorInvalidRequest", "transactionId is read-only")
+                props = {p["id"]: p for p in event.get("singleValueExtendedProperties", [])}
+                for prop in body.pop("singleValueExtendedProperties", []):
+                    props[prop["id"]] = prop
+                event.update(body)
+                event["singleValueExtendedProperties"] = list(props.values())
+                event["changeKey"] = f"ck{next(self._ids)}"
+                return 200, self._shape(event, {})
+            if method == "DELETE":
+                self.cancelled.append(self.store.pop(event["id"]))
+                return 204, None
+        if path == "/me/messages":
+            if method == "POST":
+                _check(body, MESSAGE_FIELDS, "message")
+                message_id = f"msg{next(self._ids)}"
+                stored = {**body, "id": message_id, "isDraft": True}
+                stored.setdefault("internetMessageId", f"<{message_id}@emulator>")
+                self.message_store[message_id] = stored
+                return 201, {k: v for k, v in stored.items() if k != "attachments"}
+            if method == "GET":
+                wanted = FILTER_MSGID.match(query.get("$filter", ""))
+                if "$filter" in query and not wanted:
+                    raise GraphError(400, "BadRequest", "Unsupported filter")
+                found = [m for m in self.message_store.values()
+                         if not wanted or m["internetMessageId"] == wanted.group(1).replace(
+                             "''", "'")]
+                return 200, {"value": [self._shape(m, query) for m in found]}
+        match = re.fullmatch(r"/me/messages/([^/]+)", path)
+        if match:
+            if match.group(1) not in self.message_store:
+                raise GraphError(404, "ErrorItemNotFound", "not found")
+            if method == "DELETE":
+                del self.message_store[match.group(1)]
+                return 204, None
+        raise GraphError(400, "BadRequest", f"Unsupported request {method} {path}")
+
+    def _create(self, body: Any) -> tuple[int, Any]:
+        _check(body, EVENT_FIELDS, "event")
+        tx = body.get("transactionId")
+        if tx:
+            for event in self.store.values():
+                if event.get("transactionId") == tx:
+                    return 201, self._shape(event, {})
+        event_id = f"AAMk{next(self._ids):06d}"
+        event = {**body, "id": event_id, "changeKey": f"ck{next(self._ids)}",
+                 "isCancelled": False, "iCalUId": f"040000008200E{event_id}"}
+        self.store[event_id] = event
+        return 201, self._shape(event, {})
+
+    def _list(self, query: dict[str, str]) -> dict[str, Any]:
+        events = list(self.store.values())
+        if "$filter" in query:
+            match = FILTER_PROP.match(query["$filter"])
+            if not match:
+                raise GraphError(400, "BadRequest", "Unsupported $filter")
+            prop_id, value = (g.replace("''", "'") for g in match.groups())
+            events = [e for e in events
+                      if any(p["id"].lower() == prop_id.lower() and p["value"] == value
+                             for p in e.get("singleValueExtendedProperties", []))]
+        top = int(query.get("$top", "10"))
+        skip = int(query.get("$skip", "0"))
+        page = events[skip:skip + top]
+        result: dict[str, Any] = {"value": [self._shape(e, query) for e in page]}
+        if skip + top < len(events):
+            rest = {**query, "$skip": str(skip + top)}
+            from urllib.parse import urlencode
+
+            result["@odata.nextLink"] = f"{self.base_url}me/events?{urlencode(rest)}"
+        return result
+
+    def _shape(self, item: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+        """Extended properties come back only when $expand asks for them, as at Graph."""
+        shaped = {k: v for k, v in item.items()
+                  if k not in ("singleValueExtendedProperties", "attachments", "transactionId")}
+        expand = EXPAND.match(query.get("$expand", ""))
+        if expand:
+            wanted = {w.lower() for w in re.findall(r"id eq '((?:[^']|'')*)'", expand.group(1))}
+            shaped["singleValueExtendedProperties"] = [
+                p for p in item.get("singleValueExtendedProperties", [])
+                if p["id"].lower() in wanted]
+        return shaped
+
+    # -- $batch -------------------------------------------------------------------------------
+    def _batch(self, headers: dict[str, str], body: Any, entry: Logged
+               ) -> tuple[int, dict[str, str], Any]:
+        fault = self.faults.take("POST", "/$batch")
+        if fault is not None and fault.status:
+            entry.status = fault.status
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            return fault.status, extra, GraphError(fault.status, "TooManyRequests",
+                                                   "Injected").body()
+        if fault is not None and fault.kind == "drop":
+            raise Dropped()
+        requests = (body or {}).get("requests", [])
+        if len(requests) > 20:
+            entry.status = 400
+            return 400, {}, GraphError(400, "BadRequest",
+                                       "Number of batch request steps exceeds the maximum "
+                                       "value of 20.").body()
+        responses = []
+        for sub in requests:
+            status, sub_headers, payload = self.handle(
+                sub["method"], sub["url"], {"authorization": headers.get("authorization", "")},
+                sub.get("body"), batch_part=True)
+            responses.append({"id": sub["id"], "status": status, "headers": sub_headers,
+                              "body": payload})
+        entry.status = 200
+        if fault is not None and fault.kind == "drop_after_apply":
+            raise Dropped()
+        return 200, {}, {"responses": responses}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        emulator: GraphEmulator = self.server.emulator  # type: ignore[attr-defined]
+        emulator.http_calls += 1
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            status, extra, payload = emulator.handle(self.command, self.path, headers, body,
+                                                     batch_part=False)
+        except Dropped:
+            self.close_connection = True
+            with suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        for key, value in extra.items():
+            self.send_header(key, value)
+        if data:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _serve
+
+
+class GraphServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, emulator: GraphEmulator) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.emulator = emulator
+        emulator.base_url = f"http://127.0.0.1:{self.server_address[1]}/v1.0/"
+        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def graph_emulator():
+    emulator = GraphEmulator()
+    server = GraphServer(emulator)
+    try:
+        yield emulator
+    finally:
+        server.close()
