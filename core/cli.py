@@ -184,5 +184,26 @@ def teardown(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | No
         dry_run=dry_run, force=True, as_json=as_json, teardown=True)
 
 
+@cli.command()
+@click.argument("provider", type=click.Choice(["google", "outlook"]))
+@click.option("--browser/--no-browser", default=None,
+              help="google: open the browser (default) or print the URL; outlook: use the "
+              "browser instead of a device code.")
+@click.option("--forget", is_flag=True, help="Remove the stored sign-in instead.")
+@click.pass_context
+def auth(ctx: click.Context, provider: str, browser: bool | None, forget: bool) -> None:
+    """Sign in to Google or Microsoft once; the token is kept in the keyring (or a 0600 file).
+
+    \b
+    Examples:
+      alliance auth google                 # browser sign-in, loopback redirect
+      alliance auth outlook                # device code: works over SSH
+      alliance auth outlook --browser
+    """
+    from .commands.auth import run
+
+    click.echo(run(provider, _config(ctx), browser=browser, forget=forget))
+
+
 def main() -> None:
     cli(prog_name="alliance")

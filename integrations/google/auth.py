@@ -82,5 +82,6 @@ def authorize(config: Config, *, open_browser: bool = True) -> str:
     creds = flow.run_local_server(host="127.0.0.1", port=0, open_browser=open_browser,
                                   authorization_prompt_message="Open this URL to allow "
                                   "designed-alliance to use your calendar: {url}",
-                                  success_message="Done. You can close this tab.")
+                                  success_message="Done. You can close this tab.",
+                                  timeout_seconds=300)
     return token_store(config).set(creds.to_json())

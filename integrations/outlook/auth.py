@@ -49,7 +49,7 @@ class TokenProvider:
             raise AllianceError("no valid Outlook sign-in — run: alliance auth outlook")
         return result["access_token"]
 
-    def _cache_path(self) -> Path:
+    def cache_path(self) -> Path:
         return config_dir(self.config) / "outlook-msal-cache.bin"
 
     def _cache(self) -> Any:
@@ -61,7 +61,7 @@ class TokenProvider:
             )
         except ImportError:
             raise MissingExtra("outlook", "msal-extensions") from None
-        path = self._cache_path()
+        path = self.cache_path()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             persistence = build_encrypted_persistence(str(path))
@@ -98,4 +98,4 @@ class TokenProvider:
             raise AllianceError("sign-in failed: "
                                 f"{result.get('error_description') or result.get('error')} — "
                                 "check the app registration and try again")
-        return str(self._cache_path())
+        return str(self.cache_path())
