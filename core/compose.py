@@ -44,11 +44,25 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters["long_date"] = long_date
     env.filters["duration"] = describe_duration
     env.filters["clock"] = lambda t: t.strftime("%H:%M")
     return env
+
+
+def _bytecode_cache() -> Any:
+    """Compiled templates cached in the user cache dir: compiling is most of a re-run's time."""
+    import jinja2
+    from platformdirs import user_cache_path
+
+    folder = user_cache_path("designed-alliance") / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None  # a read-only home only costs speed
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def render(template: str, context: Context | None = None, **extra: Any) -> str:
