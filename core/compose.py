@@ -225,11 +225,15 @@ def kickoff(alliance: Alliance, events: list, sender: Any) -> Any:
     )
 
 
-def changes(alliance: Alliance, target_changes: list, sender: Any, number: int) -> Any | None:
+def changes(alliance: Alliance, target_changes: list, sender: Any) -> Any | None:
     """The change summary for an alliance applied again: what moved, was added, was dropped.
 
-    `target_changes` are the plan's changes for one mail target; None when no event changed.
+    `target_changes` are the plan's changes for one mail target; None when nothing changed.
+    Its Message-ID is derived from the changes themselves, so a run that was interrupted
+    after writing it finds it again instead of writing a second one.
     """
+    import hashlib
+
     from .items import Message, Person
     from .plan import Action
 
@@ -253,8 +257,13 @@ def changes(alliance: Alliance, target_changes: list, sender: Any, number: int) 
     context = Context(alliance)
     values = {"added": added, "moved": moved, "dropped": dropped,
               "agreement_changed": agreement_changed, "sender": sender}
+    identity = sorted(
+        (c.key, c.action.value, c.item.fingerprint if c.item else c.record.fingerprint)
+        for c in target_changes if c.item is not None or c.record is not None)
+    digest = hashlib.sha256(repr((alliance.id, identity)).encode()).hexdigest()[:24]
     return Message(
-        alliance_id=alliance.id, key=f"changes-{number}",
+        alliance_id=alliance.id, key="changes",
+        msgid=f"<changes.{digest}@designed-alliance>",
         subject=f"Changes to our designed alliance: {alliance.title}",
         text=render("changes.txt.j2", context, **values),
         html=render("changes.html.j2", context, **values),

@@ -89,6 +89,7 @@ class Message:
     html: str
     sender: Person
     to: tuple[Person, ...]
+    msgid: str = ""  # set for change summaries: derived from what changed, not from the key
 
     kind = "message"
 
@@ -101,6 +102,8 @@ class Message:
     @property
     def message_id(self) -> str:
         """Stable across runs, so mail targets can find their own draft again."""
+        if self.msgid:
+            return self.msgid
         digest = hashlib.sha256(f"{self.alliance_id}\0{self.key}".encode()).hexdigest()[:24]
         return f"<{self.key}.{digest}@{UID_DOMAIN}>"
 

@@ -130,8 +130,6 @@ def apply_plan(alliance: Alliance, want: Desired, plan: Plan, targets: Sequence[
         sequences = {c.key: c.sequence for c in part.changes if c.item is not None}
         context = ApplyContext(
             alliance=alliance, events=want.events, messages=want.messages, sequences=sequences,
-            next_counter=lambda name, inst=part.instance: state.next_counter(
-                alliance.id, inst, name),
             teardown=plan.teardown,
         )
         todo = sum(1 for c in part.changes if c.action is not Action.KEEP)

@@ -28,13 +28,6 @@ CREATE TABLE IF NOT EXISTS records (
     updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     PRIMARY KEY (alliance_id, instance, key)
 );
-CREATE TABLE IF NOT EXISTS counters (
-    alliance_id TEXT NOT NULL,
-    instance    TEXT NOT NULL,
-    name        TEXT NOT NULL,
-    value       INTEGER NOT NULL,
-    PRIMARY KEY (alliance_id, instance, name)
-);
 """
 
 
@@ -132,17 +125,6 @@ class State:
     def put_many(self, alliance_id: str, instance: str, records: list[Record]) -> None:
         for record in records:
             self.put(alliance_id, instance, record)
-
-    def next_counter(self, alliance_id: str, instance: str, name: str) -> int:
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT value FROM counters WHERE alliance_id = ? AND instance = ? AND name = ?",
-                (alliance_id, instance, name)).fetchone()
-            value = (row[0] if row else 0) + 1
-            conn.execute(
-                "INSERT INTO counters VALUES (?, ?, ?, ?) ON CONFLICT (alliance_id, instance, "
-                "name) DO UPDATE SET value = excluded.value", (alliance_id, instance, name, value))
-        return value
 
     def forget(self, alliance_id: str, instance: str) -> None:
         with self._write() as conn:

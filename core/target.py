@@ -72,7 +72,6 @@ class ApplyContext:
     events: Sequence[Event]  # every desired event (also the unchanged ones)
     messages: Sequence[Message]
     sequences: dict[str, int]  # key → SEQUENCE each desired item has after this run
-    next_counter: Callable[[str], int]  # persistent counter per target, e.g. changes-<n>.eml
     teardown: bool = False
 
     def progress(self, options: Options, text: str) -> None:

@@ -41,6 +41,27 @@ class EmlTarget(Target):
         # lost state means "tell them again": the next run writes a fresh kickoff.
         return {}
 
+    def _changes_name(self, message_id: str) -> str:
+        """changes-<n>.eml, numbered in order; the same summary keeps its file (a run that
+        was interrupted after writing it must not write it twice)."""
+        import email
+        import email.parser
+        import email.policy
+        import re
+
+        highest = 0
+        for path in self.folder.glob("changes-*.eml"):
+            match = re.fullmatch(r"changes-(\d+)\.eml", path.name)
+            if not match:
+                continue
+            highest = max(highest, int(match.group(1)))
+            with path.open("rb") as handle:
+                headers = email.parser.BytesHeaderParser(policy=email.policy.default).parse(
+                    handle)
+            if str(headers.get("Message-ID", "")) == message_id:
+                return path.name
+        return f"changes-{highest + 1}.eml"
+
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
         alliance = context.alliance
         changes = [c for c in plan.changes if c.action is not Action.KEEP]
@@ -57,15 +78,13 @@ class EmlTarget(Target):
             return
 
         sender = organizer_for(alliance, self.config.defaults.organizer)
-        number = context.next_counter("changes")
-        summary = compose.changes(alliance, changes, sender, number)
+        summary = compose.changes(alliance, changes, sender)
         written = ""
         if summary is not None:
             invites = mail.invites_for_changes(alliance.id, changes)
-            name = f"changes-{number}.eml"
+            name = self._changes_name(summary.message_id)
             path = safe_path(self.folder, name)
-            write_atomic(path, bytes(mail.build(
-                summary, invites, message_id=mail.changes_message_id(alliance.id, number))))
+            write_atomic(path, bytes(mail.build(summary, invites)))
             context.progress(self.options, f"wrote {name}")
             written = name
         if kickoff_change is not None:

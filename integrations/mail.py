@@ -66,9 +66,3 @@ def invites_for_changes(alliance_id: str, changes: Sequence[Change]) -> list[Inv
             invites.append(Invite(name, "REQUEST", ical.request(change.item, change.sequence)))
     return invites
 
-
-def changes_message_id(alliance_id: str, number: int) -> str:
-    import hashlib
-
-    digest = hashlib.sha256(f"{alliance_id}\0changes\0{number}".encode()).hexdigest()[:24]
-    return f"<changes-{number}.{digest}@designed-alliance>"

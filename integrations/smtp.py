@@ -131,12 +131,11 @@ class SmtpTarget(Target):
             yield from (Applied(c, remote_id=message.message_id) for c in changes)
             return
         sender = organizer_for(alliance, self.config.defaults.organizer)
-        number = context.next_counter("changes")
-        summary = compose.changes(alliance, changes, sender, number)
+        summary = compose.changes(alliance, changes, sender)
         sent_id = ""
         if summary is not None:
-            sent_id = mail.changes_message_id(alliance.id, number)
+            sent_id = summary.message_id
             built = mail.build(summary, mail.invites_for_changes(alliance.id, changes),
-                               draft=False, message_id=sent_id)
+                               draft=False)
             self._send(self._prepare(built))
         yield from (Applied(c, remote_id=sent_id) for c in changes)

@@ -324,11 +324,10 @@ class GoogleTarget(Target):
                 return
         if event_changes and not (kickoff_change and kickoff_change.action is Action.CREATE):
             sender = organizer_for(alliance, self.config.defaults.organizer)
-            number = context.next_counter("changes")
-            summary = compose.changes(alliance, event_changes, sender, number)
+            summary = compose.changes(alliance, event_changes, sender)
             if summary is not None:
                 self._upsert_draft(summary, mail.invites_for_changes(alliance.id, event_changes),
-                                   mail.changes_message_id(alliance.id, number), backoff,
+                                   summary.message_id, backoff,
                                    known=None, fresh=False)
 
     def _upsert_draft(self, message: Message, invites: list, message_id: str,

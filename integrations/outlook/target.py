@@ -386,11 +386,10 @@ class OutlookTarget(Target):
                 return
         if event_changes:
             sender = organizer_for(alliance, self.config.defaults.organizer)
-            number = context.next_counter("changes")
-            summary = compose.changes(alliance, event_changes, sender, number)
+            summary = compose.changes(alliance, event_changes, sender)
             if summary is not None:
                 self._replace_draft(summary, mail.invites_for_changes(alliance.id, event_changes),
-                                    mail.changes_message_id(alliance.id, number), None, backoff)
+                                    summary.message_id, None, backoff)
 
     def _replace_draft(self, message: Message, invites: list[mail.Invite], message_id: str,
                        old: str | None, backoff: Backoff) -> str:
