@@ -133,12 +133,17 @@ def apply_plan(alliance: Alliance, want: Desired, plan: Plan, targets: Sequence[
             teardown=plan.teardown,
         )
         todo = sum(1 for c in part.changes if c.action is not Action.KEEP)
-        for done, applied in enumerate(target.apply(part, context), start=1):
-            report.applied.append((part.target, applied))
-            if applied.ok:
-                state.put(alliance.id, part.instance, _record(applied))
+        done = 0
+        for outcome in target.apply(part, context):
+            # A tuple is one unit (e.g. a mail that told the members about several changes):
+            # it is recorded in one transaction, so a crash cannot record half of it.
+            unit = outcome if isinstance(outcome, tuple) else (outcome,)
+            report.applied.extend((part.target, applied) for applied in unit)
+            state.put_many(alliance.id, part.instance,
+                           [_record(applied) for applied in unit if applied.ok])
+            done += len(unit)
             if progress:
-                progress(f"{part.target}: {done}/{todo} {applied.change.key}")
+                progress(f"{part.target}: {done}/{todo} {unit[-1].change.key}")
     return report
 
 

@@ -110,8 +110,18 @@ class State:
         return bool(self.records(alliance_id, instance))
 
     def put(self, alliance_id: str, instance: str, record: Record) -> None:
+        self.put_many(alliance_id, instance, [record])
+
+    def put_many(self, alliance_id: str, instance: str, records: list[Record]) -> None:
+        """All of them or none: one transaction."""
         with self._write() as conn:
-            conn.execute(
+            for record in records:
+                self._upsert(conn, alliance_id, instance, record)
+
+    @staticmethod
+    def _upsert(conn: sqlite3.Connection, alliance_id: str, instance: str, record: Record
+                ) -> None:
+        conn.execute(
                 "INSERT INTO records (alliance_id, instance, key, remote_id, fingerprint, "
                 "sequence, status, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (alliance_id, instance, key) DO UPDATE SET "
@@ -121,10 +131,6 @@ class State:
                 "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
                 (alliance_id, instance, record.key, record.remote_id, record.fingerprint,
                  record.sequence, record.status, json.dumps(record.summary, sort_keys=True)))
-
-    def put_many(self, alliance_id: str, instance: str, records: list[Record]) -> None:
-        for record in records:
-            self.put(alliance_id, instance, record)
 
     def forget(self, alliance_id: str, instance: str) -> None:
         with self._write() as conn:

@@ -99,8 +99,10 @@ class Target(abc.ABC):
       previous ``apply`` made, including ones whose write the client never saw acknowledged.
     - ``apply(plan, context)`` executes CREATE/UPDATE/CANCEL changes (KEEP needs nothing) and
       yields one `Applied` per change, as soon as that change is durable on the remote side,
-      so the caller can record it before the next one. A change that failed is yielded with
-      ``error`` set; the target goes on with the others where that is safe.
+      so the caller can record it before the next one. A tuple of `Applied` is one unit that
+      is recorded in a single transaction (a mail that announced several changes at once).
+      A change that failed is yielded with ``error`` set; the target goes on with the
+      others where that is safe.
       Applying the same plan twice must not duplicate anything: a CREATE whose object already
       exists (same key) updates it instead.
     - ``is_remote`` is True when applying reaches other people or servers (the CLI asks for
@@ -132,7 +134,8 @@ class Target(abc.ABC):
         """Tagged remote objects of this alliance, by item key."""
 
     @abc.abstractmethod
-    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
+    def apply(self, plan: TargetPlan, context: ApplyContext
+              ) -> Iterator[Applied | tuple[Applied, ...]]:
         """Execute the plan's changes, yielding one Applied per non-KEEP change."""
 
 

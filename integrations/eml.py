@@ -62,7 +62,7 @@ class EmlTarget(Target):
                 return path.name
         return f"changes-{highest + 1}.eml"
 
-    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
+    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[tuple[Applied, ...]]:
         alliance = context.alliance
         changes = [c for c in plan.changes if c.action is not Action.KEEP]
         kickoff_change = next((c for c in changes if c.key == "kickoff"), None)
@@ -74,7 +74,7 @@ class EmlTarget(Target):
             invites = mail.invites_for_all(context.events, context.sequences)
             write_atomic(kickoff_path, bytes(mail.build(message, invites)))
             context.progress(self.options, f"wrote {KICKOFF}")
-            yield from (Applied(c, remote_id=KICKOFF) for c in changes)
+            yield tuple(Applied(c, remote_id=KICKOFF) for c in changes)
             return
 
         sender = organizer_for(alliance, self.config.defaults.organizer)
@@ -93,7 +93,7 @@ class EmlTarget(Target):
             elif message is not None:
                 invites = mail.invites_for_all(context.events, context.sequences)
                 write_atomic(kickoff_path, bytes(mail.build(message, invites)))
-        for change in changes:
-            yield Applied(change, remote_id=KICKOFF if change.key == "kickoff" else written)
+        yield tuple(Applied(change, remote_id=KICKOFF if change.key == "kickoff" else written)
+                    for change in changes)
 
 

@@ -115,7 +115,7 @@ class SmtpTarget(Target):
             message["From"] = self.sender
         return message
 
-    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
+    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[tuple[Applied, ...]]:
         changes = [c for c in plan.changes if c.action is not Action.KEEP]
         if self.options.notify == "none":
             # Nothing is sent, and nothing is recorded as sent: a later run can still send.
@@ -128,7 +128,7 @@ class SmtpTarget(Target):
             built = mail.build(message, mail.invites_for_all(context.events, context.sequences),
                                draft=False)
             self._send(self._prepare(built))
-            yield from (Applied(c, remote_id=message.message_id) for c in changes)
+            yield tuple(Applied(c, remote_id=message.message_id) for c in changes)
             return
         sender = organizer_for(alliance, self.config.defaults.organizer)
         summary = compose.changes(alliance, changes, sender)
@@ -138,4 +138,4 @@ class SmtpTarget(Target):
             built = mail.build(summary, mail.invites_for_changes(alliance.id, changes),
                                draft=False)
             self._send(self._prepare(built))
-        yield from (Applied(c, remote_id=sent_id) for c in changes)
+        yield tuple(Applied(c, remote_id=sent_id) for c in changes)

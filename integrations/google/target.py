@@ -174,13 +174,19 @@ class GoogleTarget(Target):
         return draft_id, fingerprint
 
     # -- apply --------------------------------------------------------------------------------
-    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
+    def apply(self, plan: TargetPlan, context: ApplyContext
+              ) -> Iterator[Applied | tuple[Applied, ...]]:
+        """Events first, then the drafts that tell the members about them; all recorded as one
+        unit, so a crash before the change summary exists leaves the events to be redone
+        (idempotently) and the summary still to be written — never silently skipped."""
         self._connect()
         backoff = self._backoff()
         event_changes = [c for c in plan.changes
                          if c.action is not Action.KEEP and c.key != "kickoff"]
-        yield from self._apply_events(event_changes, context, backoff)
-        yield from self._apply_drafts(plan, context, backoff)
+        outcomes = list(self._apply_events(event_changes, context, backoff))
+        done = {a.change.key for a in outcomes if a.ok}
+        outcomes += self._apply_drafts(plan, context, backoff, done)
+        yield tuple(outcomes)
 
     def _request_for(self, change: Change, send_updates: str, *, resurrect: bool = False
                      ) -> Any:
@@ -293,42 +299,41 @@ class GoogleTarget(Target):
             return None
         return Applied(change, error=f"HTTP {status} {_reason(exception)}")
 
-    def _apply_drafts(self, plan: TargetPlan, context: ApplyContext, backoff: Backoff
-                      ) -> Iterator[Applied]:
+    def _apply_drafts(self, plan: TargetPlan, context: ApplyContext, backoff: Backoff,
+                      done: set[str]) -> list[Applied]:
         from designed_alliance.core import compose
         from designed_alliance.core.schedule import organizer_for
 
-        kickoff_change = next((c for c in plan.changes
-                               if c.key == "kickoff" and c.action is not Action.KEEP), None)
-        event_changes = [c for c in plan.changes if c.key != "kickoff"
-                         and c.action is not Action.KEEP]
+        kickoff = next((c for c in plan.changes
+                        if c.key == "kickoff" and c.action is not Action.KEEP), None)
+        told = [c for c in plan.changes if c.key in done]  # only what really happened
         alliance = context.alliance
-        if kickoff_change is not None and kickoff_change.action is Action.CANCEL:
-            record = kickoff_change.record
+        out: list[Applied] = []
+        if kickoff is not None and kickoff.action is Action.CANCEL:
+            record = kickoff.record
             if record is not None and record.remote_id:
                 self._delete_draft(record.remote_id, backoff)
-            yield Applied(kickoff_change, remote_id=record.remote_id if record else "")
-        elif kickoff_change is not None:
+            out.append(Applied(kickoff, remote_id=record.remote_id if record else ""))
+        elif kickoff is not None:
             message = next(m for m in context.messages if m.key == "kickoff")
-            first = kickoff_change.action is Action.CREATE
             # Only a first setup on an empty calendar may skip looking for the draft: any
             # record means an earlier run got this far and may have made it already.
             fresh = all(c.record is None for c in plan.changes)
             draft_id = self._upsert_draft(
                 message, mail.invites_for_all(context.events, context.sequences),
                 message.message_id, backoff,
-                known=kickoff_change.record.remote_id if kickoff_change.record else None,
-                fresh=fresh)
-            yield Applied(kickoff_change, remote_id=draft_id)
-            if first:
-                return
-        if event_changes and not (kickoff_change and kickoff_change.action is Action.CREATE):
+                known=kickoff.record.remote_id if kickoff.record else None, fresh=fresh)
+            out.append(Applied(kickoff, remote_id=draft_id))
+            if kickoff.action is Action.CREATE:
+                return out  # the kickoff itself tells the members about every event
+        if told and not context.teardown:
+            # On teardown the calendar's own cancellations tell the members; no new draft.
             sender = organizer_for(alliance, self.config.defaults.organizer)
-            summary = compose.changes(alliance, event_changes, sender)
+            summary = compose.changes(alliance, told, sender)
             if summary is not None:
-                self._upsert_draft(summary, mail.invites_for_changes(alliance.id, event_changes),
-                                   summary.message_id, backoff,
-                                   known=None, fresh=False)
+                self._upsert_draft(summary, mail.invites_for_changes(alliance.id, told),
+                                   summary.message_id, backoff, known=None, fresh=False)
+        return out
 
     def _upsert_draft(self, message: Message, invites: list, message_id: str,
                       backoff: Backoff, *, known: str | None, fresh: bool) -> str:

@@ -79,6 +79,7 @@ class OutlookTarget(Target):
     sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
     timeout: ClassVar[float] = 30.0
     token_provider: ClassVar[type[TokenProvider]] = TokenProvider
+    batch_size: ClassVar[int] = BATCH_LIMIT
 
     def __init__(self, config: Config, options: Options) -> None:
         super().__init__(config, options)
@@ -253,12 +254,18 @@ class OutlookTarget(Target):
         return None
 
     # -- apply --------------------------------------------------------------------------------
-    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
+    def apply(self, plan: TargetPlan, context: ApplyContext
+              ) -> Iterator[Applied | tuple[Applied, ...]]:
+        """Events first, then the drafts that tell the members about them; all recorded as one
+        unit, so a crash before the change summary exists leaves the events to be redone
+        (idempotently) and the summary still to be written — never silently skipped."""
         backoff = self._backoff()
         event_changes = [c for c in plan.changes
                          if c.action is not Action.KEEP and c.key != "kickoff"]
-        yield from self._apply_events(event_changes, context, backoff)
-        yield from self._apply_drafts(plan, context, backoff)
+        outcomes = list(self._apply_events(event_changes, context, backoff))
+        done = {a.change.key for a in outcomes if a.ok}
+        outcomes += self._apply_drafts(plan, context, backoff, done)
+        yield tuple(outcomes)
 
     def _subrequest(self, change: Change, alliance_id: str, rid: str) -> dict[str, Any]:
         headers = {"Content-Type": "application/json"}
@@ -282,8 +289,8 @@ class OutlookTarget(Target):
         pending = [_Pending(c) for c in changes]
         while pending:
             retry: list[_Pending] = []
-            for start in range(0, len(pending), BATCH_LIMIT):
-                chunk = pending[start:start + BATCH_LIMIT]
+            for start in range(0, len(pending), self.batch_size):
+                chunk = pending[start:start + self.batch_size]
                 requests_ = [self._subrequest(e.change, context.alliance.id, str(i))
                              for i, e in enumerate(chunk)]
                 try:
@@ -356,23 +363,22 @@ class OutlookTarget(Target):
         message = body.get("error", {}).get("message", "") if isinstance(body, dict) else ""
         return Applied(change, error=f"HTTP {status} {message}".strip())
 
-    def _apply_drafts(self, plan: TargetPlan, context: ApplyContext,
-                      backoff: Backoff) -> Iterator[Applied]:
+    def _apply_drafts(self, plan: TargetPlan, context: ApplyContext, backoff: Backoff,
+                      done: set[str]) -> list[Applied]:
         from designed_alliance.core import compose
         from designed_alliance.core.schedule import organizer_for
 
         kickoff = next((c for c in plan.changes
                         if c.key == "kickoff" and c.action is not Action.KEEP), None)
-        event_changes = [c for c in plan.changes
-                         if c.key != "kickoff" and c.action is not Action.KEEP]
+        told = [c for c in plan.changes if c.key in done]  # only what really happened
         alliance = context.alliance
+        out: list[Applied] = []
         if kickoff is not None:
             old = kickoff.record.remote_id if kickoff.record else None
             if kickoff.action is Action.CANCEL:
                 if old:
                     self._delete_message(old, backoff)
-                yield Applied(kickoff, remote_id=old or "")
-                return
+                return [Applied(kickoff, remote_id=old or "")]
             message = next(m for m in context.messages if m.key == "kickoff")
             if old is None and not all(c.record is None for c in plan.changes):
                 # An earlier run got this far and may have made the draft already.
@@ -381,15 +387,18 @@ class OutlookTarget(Target):
             draft_id = self._replace_draft(
                 message, mail.invites_for_all(context.events, context.sequences),
                 message.message_id, old, backoff)
-            yield Applied(kickoff, remote_id=draft_id)
+            out.append(Applied(kickoff, remote_id=draft_id))
             if kickoff.action is Action.CREATE:
-                return
-        if event_changes:
+                return out  # the kickoff itself tells the members about every event
+        if told and not context.teardown:
             sender = organizer_for(alliance, self.config.defaults.organizer)
-            summary = compose.changes(alliance, event_changes, sender)
+            summary = compose.changes(alliance, told, sender)
             if summary is not None:
-                self._replace_draft(summary, mail.invites_for_changes(alliance.id, event_changes),
-                                    summary.message_id, None, backoff)
+                # Derived from the changes: an interrupted run's summary is found again.
+                found = self._find_draft(summary.message_id, backoff)
+                self._replace_draft(summary, mail.invites_for_changes(alliance.id, told),
+                                    summary.message_id, found[0] if found else None, backoff)
+        return out
 
     def _replace_draft(self, message: Message, invites: list[mail.Invite], message_id: str,
                        old: str | None, backoff: Backoff) -> str:
@@ -397,8 +406,11 @@ class OutlookTarget(Target):
         one is removed (in that order, so a crash leaves one draft too many, never none)."""
         body = message_body(message, invites, message_id)
         created = self._create_message(body, message_id, backoff, skip=old)
-        if old and old != created:
-            self._delete_message(old, backoff)
+        if old:
+            # Every other draft with this Message-ID goes: the old one, and any an interrupted
+            # run made before it could record it.
+            for other in {old, *self._find_drafts(message_id, backoff)} - {created}:
+                self._delete_message(other, backoff)
         return created
 
     def _create_message(self, body: dict[str, Any], message_id: str, backoff: Backoff,
