@@ -87,8 +87,10 @@ def check(alliance: Alliance) -> list[Finding]:
                  "no check-in falls between the start and the deadline"))
 
     if alliance.checkins is not None and alliance.review is not None:
+        from .schedule import review_time
+
         ci = alliance.checkins
-        review_at = alliance.review.time or time(16, 0)
+        review_at = review_time(alliance)
         start = datetime.combine(alliance.starts, ci.time)
         review_start = datetime.combine(alliance.starts, review_at)
         if (start < review_start + alliance.review.duration

@@ -185,6 +185,69 @@ def teardown(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | No
 
 
 @cli.command()
+@click.argument("file", type=click.Path(path_type=Path), default="alliance.toml")
+@click.option("--from-answers", "answers", type=click.Path(path_type=Path),
+              help="Take the answers from a JSON file instead of asking (see below).")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def init(file: Path, answers: Path | None, force: bool) -> None:
+    """Ask the designed-alliance questions and write an alliance file that loads.
+
+    \b
+    Examples:
+      alliance init                       # asks, writes ./alliance.toml
+      alliance init team.toml --from-answers answers.json
+
+    The answers file is JSON with the keys title, goal, why, pain, timezone, starts,
+    deadline, review_every, members, measures, commitments, use, avoid, checkins and
+    celebration (the wizard asks for each); see `python -m pydoc
+    designed_alliance.core.commands.init` for the full shape.
+    """
+    from .commands.init import run
+
+    run(file, answers_file=answers, force=force)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, as_json: bool) -> None:
+    """Check the configuration, credentials, servers and time zone data; say what to fix.
+
+    \b
+    Example:
+      alliance --config ~/alliance.toml doctor
+    """
+    from .commands.doctor import run
+
+    sys.exit(run(ctx.obj.get("config_path"), as_json=as_json))
+
+
+@cli.group()
+def config() -> None:
+    """The user configuration file.
+
+    \b
+    Example:
+      alliance config schema > config.schema.json
+    """
+
+
+@config.command()
+def schema() -> None:
+    """Print the JSON Schema of the configuration file.
+
+    \b
+    Example:
+      alliance config schema
+    """
+    import json
+
+    from .config_schema import SCHEMA
+
+    click.echo(json.dumps(SCHEMA, indent=2))
+
+
+@cli.command()
 @click.argument("provider", type=click.Choice(["google", "outlook"]))
 @click.option("--browser/--no-browser", default=None,
               help="google: open the browser (default) or print the URL; outlook: use the "

@@ -49,7 +49,19 @@ def environment() -> jinja2.Environment:
     env.filters["long_date"] = long_date
     env.filters["duration"] = describe_duration
     env.filters["clock"] = lambda t: t.strftime("%H:%M")
+    env.filters["toml"] = toml_value
     return env
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for a string, number or boolean (JSON's escapes are valid TOML)."""
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def _bytecode_cache() -> Any:

@@ -158,6 +158,26 @@ def schedule(alliance: Alliance, organizer: str | None = None) -> list[Event]:
     return events
 
 
+def _overlaps(a: time, a_len: timedelta, b: time, b_len: timedelta) -> bool:
+    day = date(2000, 1, 3)
+    a_start, b_start = datetime.combine(day, a), datetime.combine(day, b)
+    return a_start < b_start + b_len and b_start < a_start + a_len
+
+
+def review_time(alliance: Alliance) -> time:
+    """The review's own time: as given, else 16:00 — or right after the check-in when
+    16:00 would collide with it (the members are together then anyway)."""
+    review = alliance.review
+    assert review is not None
+    if review.time is not None:
+        return review.time
+    checkins = alliance.checkins
+    if checkins and _overlaps(DEFAULT_REVIEW_TIME, review.duration, checkins.time,
+                              checkins.duration):
+        return (datetime.combine(date(2000, 1, 3), checkins.time) + checkins.duration).time()
+    return DEFAULT_REVIEW_TIME
+
+
 def _review_event(alliance: Alliance, host: Person, context: compose.Context,
                   checkin_start: datetime | None, until: str) -> list[Event]:
     review = alliance.review
@@ -172,7 +192,7 @@ def _review_event(alliance: Alliance, host: Person, context: compose.Context,
 
         first_day = alliance.starts + relativedelta(months=cadence.interval)
     checkins = alliance.checkins
-    at = review.time or DEFAULT_REVIEW_TIME
+    at = review_time(alliance)
     if checkins is not None and checkin_start is not None:
         # On a check-in day (the members keep those free), at its own time: moving the
         # check-in must not silently move the review too.
