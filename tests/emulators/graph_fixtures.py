@@ -1,1 +1,0 @@
-"""Fixtures (being written)."""
