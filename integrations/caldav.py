@@ -142,14 +142,9 @@ class CalDavTarget(Target):
             except ValueError:
                 continue
             for component in cal.walk("VEVENT"):
-                tags = ical.read_tags(component)
-                if tags is None or tags[0] != alliance_id:
-                    continue
-                if str(component.get("status", "")).upper() == "CANCELLED":
-                    continue
-                found[tags[1]] = Remote(tags[1], str(obj.url), tags[2],
-                                        int(component.get("sequence", 0)),
-                                        {"title": str(component.get("summary", ""))})
+                remote = ical.remote_of(component, alliance_id, str(obj.url))
+                if remote is not None:
+                    found[remote.key] = remote
         return found
 
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:

@@ -16,6 +16,7 @@ import icalendar
 from designed_alliance import __version__
 from designed_alliance.core.items import Event, item_uid
 from designed_alliance.core.state import Record
+from designed_alliance.core.target import Remote
 
 PRODID = f"-//designed-alliance//designed-alliance {__version__}//EN"
 TAG_ID = "X-DESIGNED-ALLIANCE-ID"
@@ -146,6 +147,17 @@ def request(event: Event, sequence: int) -> bytes:
 
 def cancel(alliance_id: str, record: Record, sequence: int) -> bytes:
     return calendar([cancelled_vevent(alliance_id, record, sequence)], "CANCEL").to_ical()
+
+
+def remote_of(component: Any, alliance_id: str, remote_id: str) -> Remote | None:
+    """The Remote a stored VEVENT stands for, if it is a live one of this alliance."""
+    tags = read_tags(component)
+    if tags is None or tags[0] != alliance_id:
+        return None
+    if str(component.get("status", "")).upper() == "CANCELLED":
+        return None
+    return Remote(tags[1], remote_id, tags[2], int(component.get("sequence", 0)),
+                  {"title": str(component.get("summary", ""))})
 
 
 def read_tags(component: Any) -> tuple[str, str, str] | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from designed_alliance.core.config import Config
@@ -19,7 +18,7 @@ from designed_alliance.core.plan import Action, Change, TargetPlan
 from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, Target
 
 from .. import mail
-from ..retry import RETRYABLE_STATUS, Backoff
+from ..retry import RETRYABLE_STATUS, Backoff, Pending, wait_for_round
 from . import events as resources
 
 DEFAULT_ROOT = "https://www.googleapis.com/"
@@ -27,14 +26,6 @@ SEND_UPDATES = {"all": "all", "external": "externalOnly", "none": "none"}
 HEADER_FINGERPRINT = "X-Designed-Alliance-Fingerprint"
 REFUSED = ("Google refused the credentials (revoked or expired) — run: alliance auth google, "
            "or check google.access_token_command")
-
-
-@dataclass
-class _Pending:
-    change: Change
-    attempt: int = 0
-    last_error: str = ""
-    retry_after: str | None = None
 
 
 class GoogleTarget(Target):
@@ -213,7 +204,7 @@ class GoogleTarget(Target):
         from googleapiclient.http import BatchHttpRequest
 
         send_updates = SEND_UPDATES[self.options.notify]
-        pending = [_Pending(c) for c in changes]
+        pending = [Pending(c) for c in changes]
         resurrect: set[str] = set()  # keys whose insert met 409: patch them instead
         while pending:
             results: dict[str, tuple[Any, Any]] = {}
@@ -222,7 +213,7 @@ class GoogleTarget(Target):
                         results: dict[str, tuple[Any, Any]] = results) -> None:
                 results[request_id] = (response, exception)
 
-            retry: list[_Pending] = []
+            retry: list[Pending] = []
             for start in range(0, len(pending), self.batch_size):
                 chunk = pending[start:start + self.batch_size]
                 batch = BatchHttpRequest(callback=collect,
@@ -262,14 +253,7 @@ class GoogleTarget(Target):
                         yield outcome
             if not retry:
                 break
-            attempt = max(e.attempt for e in retry) + 1
-            # The longest Retry-After any part was given is the one to honour.
-            told = [e.retry_after for e in retry if e.retry_after]
-            retry_after = max(told, key=_as_float) if told else None
-            for entry in retry:
-                entry.attempt = attempt
-                entry.retry_after = None
-            if not backoff.wait(attempt, retry_after):
+            if not wait_for_round(retry, backoff):
                 for entry in retry:
                     yield Applied(entry.change,
                                   error=f"gave up after retries ({entry.last_error})")
@@ -277,7 +261,7 @@ class GoogleTarget(Target):
             context.progress(self.options, f"google: retrying {len(retry)} change(s)")
             pending = retry
 
-    def _outcome(self, entry: _Pending, response: Any, exception: Any,
+    def _outcome(self, entry: Pending, response: Any, exception: Any,
                  resurrect: set[str]) -> Applied | None:
         """Applied (done or failed for good), or None to retry."""
         change = entry.change
@@ -385,13 +369,6 @@ class GoogleTarget(Target):
                 raise
 
 
-def _as_float(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        return 0.0
-
-
 def _kickoff_id(alliance_id: str) -> str:
     from designed_alliance.core.items import Message, Person
 
@@ -409,19 +386,18 @@ def _strict_http(timeout: float) -> Any:
 
     import httplib2
 
-    class StrictHTTP(httplib2.HTTPConnectionWithTimeout):
-        def getresponse(self):  # type: ignore[override]
+    class NoResend:
+        def getresponse(self):  # type: ignore[no-untyped-def]
             try:
-                return super().getresponse()
+                return super().getresponse()  # type: ignore[misc]
             except (http.client.BadStatusLine, http.client.ResponseNotReady) as exc:
                 raise ConnectionResetError(f"connection dropped: {exc!r}") from None
 
-    class StrictHTTPS(httplib2.HTTPSConnectionWithTimeout):
-        def getresponse(self):  # type: ignore[override]
-            try:
-                return super().getresponse()
-            except (http.client.BadStatusLine, http.client.ResponseNotReady) as exc:
-                raise ConnectionResetError(f"connection dropped: {exc!r}") from None
+    class StrictHTTP(NoResend, httplib2.HTTPConnectionWithTimeout):
+        pass
+
+    class StrictHTTPS(NoResend, httplib2.HTTPSConnectionWithTimeout):
+        pass
 
     class StrictHttp(httplib2.Http):
         def request(self, uri, method="GET", body=None, headers=None,  # type: ignore[override]

@@ -11,7 +11,6 @@ import base64
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -23,7 +22,7 @@ from designed_alliance.core.plan import Action, Change, TargetPlan
 from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, Target
 
 from .. import mail
-from ..retry import RETRYABLE_STATUS, Backoff
+from ..retry import RETRYABLE_STATUS, Backoff, Pending, wait_for_round
 from .auth import TokenProvider
 
 DEFAULT_ROOT = "https://graph.microsoft.com/v1.0/"
@@ -40,14 +39,6 @@ TX_NAMESPACE = uuid.UUID("2f0c6a54-8d3e-4b71-a9c2-5e8f1d0b3a67")
 def transaction_id(alliance_id: str, key: str, sequence: int) -> str:
     """Same create, same id: Graph then returns the event it already made."""
     return str(uuid.uuid5(TX_NAMESPACE, f"{alliance_id}\0{key}\0{sequence}"))
-
-
-@dataclass
-class _Pending:
-    change: Change
-    attempt: int = 0
-    last_error: str = ""
-    retry_after: str | None = None
 
 
 class GraphError(Exception):
@@ -286,9 +277,9 @@ class OutlookTarget(Target):
 
     def _apply_events(self, changes: Sequence[Change], context: ApplyContext,
                       backoff: Backoff) -> Iterator[Applied]:
-        pending = [_Pending(c) for c in changes]
+        pending = [Pending(c) for c in changes]
         while pending:
-            retry: list[_Pending] = []
+            retry: list[Pending] = []
             for start in range(0, len(pending), self.batch_size):
                 chunk = pending[start:start + self.batch_size]
                 requests_ = [self._subrequest(e.change, context.alliance.id, str(i))
@@ -324,20 +315,14 @@ class OutlookTarget(Target):
                         yield outcome
             if not retry:
                 return
-            attempt = max(e.attempt for e in retry) + 1
-            told = [e.retry_after for e in retry if e.retry_after]
-            retry_after = max(told, key=_as_float) if told else None
-            for entry in retry:
-                entry.attempt = attempt
-                entry.retry_after = None
-            if not backoff.wait(attempt, retry_after):
+            if not wait_for_round(retry, backoff):
                 yield from (Applied(e.change, error=f"gave up after retries ({e.last_error})")
                             for e in retry)
                 return
             context.progress(self.options, f"outlook: retrying {len(retry)} change(s)")
             pending = retry
 
-    def _outcome(self, entry: _Pending, response: dict[str, Any] | None) -> Applied | None:
+    def _outcome(self, entry: Pending, response: dict[str, Any] | None) -> Applied | None:
         change = entry.change
         if response is None:
             entry.last_error = "no response for this part"
@@ -462,13 +447,6 @@ def _prop(props: dict[str, str], name: str) -> str:
 
 def _odata(text: str) -> str:
     return text.replace("'", "''")
-
-
-def _as_float(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        return 0.0
 
 
 def _local(value: date | datetime) -> str:

@@ -17,7 +17,6 @@ A 429/5xx/drop fault does not apply the write; only `drop_after_apply` does.
 from __future__ import annotations
 
 import base64
-import contextlib
 import email
 import email.policy
 import itertools
@@ -25,18 +24,19 @@ import json
 import os
 import random
 import re
-import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import googleapiclient
 import pytest
+
+from .loopback import LoopbackServer, drop, serving
 
 DOCS = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents")
 STANDARD_PARAMS = {"alt", "fields", "key", "oauth_token", "prettyPrint", "quotaUser", "userIp",
@@ -494,9 +494,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, response_headers, body = emulator.handle(self.command, self.path, headers,
                                                              raw, batch_part=False)
         except Dropped:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
+            drop(self)
             return
         self.send_response(status)
         for key, value in response_headers.items():
@@ -508,28 +506,12 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
 
-class GoogleServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class GoogleServer(LoopbackServer):
     def __init__(self, emulator: GoogleEmulator) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.emulator = emulator
-        emulator.base_url = f"http://127.0.0.1:{self.server_address[1]}/"
-        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self.thread.join(5)
+        super().__init__(emulator, _Handler, "/")
 
 
 @pytest.fixture
 def google_emulator():
-    emulator = GoogleEmulator()
-    server = GoogleServer(emulator)
-    try:
+    with serving(GoogleServer(GoogleEmulator())) as emulator:
         yield emulator
-    finally:
-        server.close()

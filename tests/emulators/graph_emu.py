@@ -13,17 +13,16 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import socket
 import threading
-from contextlib import suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
 from .google_emu import Dropped, Faults, Logged
+from .loopback import LoopbackServer, drop, serving
 
 EVENT_FIELDS = {
     "subject": str, "body": dict, "start": dict, "end": dict, "isAllDay": bool,
@@ -314,9 +313,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, extra, payload = emulator.handle(self.command, self.path, headers, body,
                                                      batch_part=False)
         except Dropped:
-            self.close_connection = True
-            with suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
+            drop(self)
             return
         data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
@@ -331,28 +328,12 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = do_DELETE = _serve
 
 
-class GraphServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class GraphServer(LoopbackServer):
     def __init__(self, emulator: GraphEmulator) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.emulator = emulator
-        emulator.base_url = f"http://127.0.0.1:{self.server_address[1]}/v1.0/"
-        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self.thread.join(5)
+        super().__init__(emulator, _Handler, "/v1.0/")
 
 
 @pytest.fixture
 def graph_emulator():
-    emulator = GraphEmulator()
-    server = GraphServer(emulator)
-    try:
+    with serving(GraphServer(GraphEmulator())) as emulator:
         yield emulator
-    finally:
-        server.close()
