@@ -73,6 +73,9 @@ def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], stat
             records = records_from_remote(target, alliance.id)
             if records:
                 notes = [*notes, f"state rebuilt from {len(records)} tagged object(s) found"]
+        elif not records and target.is_remote and not teardown:
+            notes = [*notes, "nothing recorded here yet: setup first looks for objects this "
+                     "alliance already has there, and adopts them instead of creating twins"]
         parts.append(plan_target(target.name, target.instance, items, records,
                                  teardown=teardown, notes=notes))
     return Plan(alliance.id, alliance.title, tuple(parts), teardown=teardown)

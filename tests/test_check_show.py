@@ -150,3 +150,22 @@ def test_config_example_loads() -> None:
     config = load_config(ROOT / "config.example.toml", explicit=True)
     assert config.defaults.targets == ("ics", "eml")
     assert set(config.sections) == {"google", "outlook", "caldav", "smtp"}
+
+
+def test_review_avoids_a_16h_checkin_and_otherwise_keeps_its_own_time() -> None:
+    from datetime import time
+
+    from designed_alliance.core.schedule import schedule
+
+    clash = loads(BASE.replace('time = "09:30"', 'time = "16:00"'), "a.toml")
+    review = next(e for e in schedule(clash) if e.key == "review")
+    assert review.start.time() == time(16, 30)  # right after the check-in
+    assert "review-overlaps-checkin" not in {f.code for f in check(clash)}
+    usual = next(e for e in schedule(loads(BASE, "a.toml")) if e.key == "review")
+    assert usual.start.time() == time(16, 0)
+
+
+def test_plan_for_a_remote_target_says_it_will_adopt_existing_objects(cli) -> None:
+    result = cli("plan", EXAMPLES / "household.toml", "--to", "caldav")
+    assert result.exit_code == 0
+    assert "adopts them instead of creating twins" in result.output
