@@ -125,9 +125,10 @@ def apply_plan(alliance: Alliance, want: Desired, plan: Plan, targets: Sequence[
         target = by_instance[part.instance]
         # Rows adopted from a remote lookup are recorded first: the remote side has them.
         known = state.records(alliance.id, part.instance)
-        for change in part.changes:
-            if change.record is not None and change.key not in known:
-                state.put(alliance.id, part.instance, change.record)
+        adopted = [c.record for c in part.changes
+                   if c.record is not None and c.key not in known]
+        if adopted:
+            state.put_many(alliance.id, part.instance, adopted)
         if not part.has_changes:
             continue
         sequences = {c.key: c.sequence for c in part.changes if c.item is not None}
