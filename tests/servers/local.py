@@ -51,6 +51,30 @@ class RadicaleServer:
             "[logging]\nlevel = warning\n")
 
     def start(self) -> None:
+        """Start on the chosen port; on the very first start, a port someone else grabbed
+        between choosing and binding it is replaced by a fresh one."""
+        for attempt in range(3):
+            try:
+                self._start()
+                return
+            except RuntimeError:
+                if attempt == 2 or self._started_once or "Address already in use" not in (
+                        self.root / "radicale.log").read_text():
+                    raise
+                self._use_port(free_port())
+
+    _started_once = False
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.calendar_url = f"{self.url}{self.username}/alliance/"
+        text = self.config.read_text().splitlines()
+        self.config.write_text("\n".join(
+            f"hosts = 127.0.0.1:{port}" if line.startswith("hosts =") else line
+            for line in text) + "\n")
+
+    def _start(self) -> None:
         log = (self.root / "radicale.log").open("ab")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "radicale", "--config", str(self.config)],
@@ -62,6 +86,7 @@ class RadicaleServer:
                                    + (self.root / "radicale.log").read_text()[-2000:])
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    self._started_once = True
                     return
             except OSError:
                 time.sleep(0.05)
@@ -135,10 +160,17 @@ class SmtpServer:
                   and auth_data.password.decode() == server.password)
             return AuthResult(success=ok, handled=False)
 
-        self.controller = Controller(Handler(), hostname=self.host, port=self.port,
-                                     authenticator=authenticator, auth_require_tls=False,
-                                     auth_required=True)
-        self.controller.start()
+        for attempt in range(3):  # a free port can be taken before we bind it: try another
+            self.controller = Controller(Handler(), hostname=self.host, port=self.port,
+                                         authenticator=authenticator, auth_require_tls=False,
+                                         auth_required=True)
+            try:
+                self.controller.start()
+                break
+            except OSError:
+                if attempt == 2:
+                    raise
+                self.port = free_port()
 
     def stop(self) -> None:
         self.controller.stop()
