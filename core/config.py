@@ -50,7 +50,7 @@ class Config:
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
 
-    def section(self, name: str, *, required_by: str | None = None) -> Reader | None:
+    def section(self, name: str) -> Reader | None:
         """A strict reader over `[name]`, or None when the section is absent."""
         if name not in self.sections:
             return None

@@ -102,10 +102,7 @@ class Message:
     @property
     def message_id(self) -> str:
         """Stable across runs, so mail targets can find their own draft again."""
-        if self.msgid:
-            return self.msgid
-        digest = hashlib.sha256(f"{self.alliance_id}\0{self.key}".encode()).hexdigest()[:24]
-        return f"<{self.key}.{digest}@{UID_DOMAIN}>"
+        return self.msgid or message_id(self.alliance_id, self.key)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -113,6 +110,12 @@ class Message:
 
 
 Item = Event | Message
+
+
+def message_id(alliance_id: str, key: str) -> str:
+    """The Message-ID of an alliance's message with this key (e.g. the kickoff)."""
+    digest = hashlib.sha256(f"{alliance_id}\0{key}".encode()).hexdigest()[:24]
+    return f"<{key}.{digest}@{UID_DOMAIN}>"
 
 
 def fingerprint(content: dict[str, Any]) -> str:

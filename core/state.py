@@ -131,8 +131,3 @@ class State:
                 "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
                 (alliance_id, instance, record.key, record.remote_id, record.fingerprint,
                  record.sequence, record.status, json.dumps(record.summary, sort_keys=True)))
-
-    def forget(self, alliance_id: str, instance: str) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM records WHERE alliance_id = ? AND instance = ?",
-                         (alliance_id, instance))

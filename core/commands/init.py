@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,7 +32,7 @@ import click
 
 from .. import compose
 from ..errors import BadInput
-from .template import new_id
+from .template import new_id, slugify
 
 REFLECTION = (
     "Which other relationships in your life or work would benefit from a designed alliance?",
@@ -45,11 +44,8 @@ DEFAULT_QUESTIONS = ["What moved since last time?", "What is in the way?",
 
 
 def slug(text: str, taken: set[str]) -> str:
-    import unicodedata
-
-    # "Zoë" → "zoe": ids stay ASCII and still look like the name.
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:24] or "item"
+    """An id not yet taken, from a name: "Zoë" → "zoe", a second "Zoë" → "zoe-2"."""
+    base = slugify(text, 24, "item")
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1

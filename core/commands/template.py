@@ -8,11 +8,17 @@ from datetime import date, timedelta
 from .. import compose
 
 
-def new_id(title: str = "alliance") -> str:
+def slugify(text: str, limit: int, fallback: str) -> str:
+    """Lower-case ASCII words joined by '-': "Zoë's Book" → "zoe-s-book"."""
     import re
+    import unicodedata
 
-    stem = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "alliance"
-    return f"{stem}-{secrets.token_hex(2)}"
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit] or fallback
+
+
+def new_id(title: str = "alliance") -> str:
+    return f"{slugify(title, 40, 'alliance')}-{secrets.token_hex(2)}"
 
 
 def run(today: date | None = None) -> str:

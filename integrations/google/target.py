@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from designed_alliance.core.config import Config
 from designed_alliance.core.errors import AllianceError, MissingExtra
 from designed_alliance.core.items import Event, Message
+from designed_alliance.core.items import message_id as item_message_id
 from designed_alliance.core.plan import Action, Change, TargetPlan
 from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, Target
 
@@ -145,7 +146,7 @@ class GoogleTarget(Target):
                 break
         if found:
             # Tagged events exist but state was lost: find the kickoff draft too.
-            draft = self._find_draft(_kickoff_id(alliance_id), backoff)
+            draft = self._find_draft(item_message_id(alliance_id, "kickoff"), backoff)
             if draft is not None:
                 found["kickoff"] = Remote("kickoff", draft[0], draft[1])
         return found
@@ -367,12 +368,6 @@ class GoogleTarget(Target):
         except AllianceError as exc:
             if "HTTP 404" not in str(exc):
                 raise
-
-
-def _kickoff_id(alliance_id: str) -> str:
-    from designed_alliance.core.items import Message, Person
-
-    return Message(alliance_id, "kickoff", "", "", "", Person("", ""), ()).message_id
 
 
 def _strict_http(timeout: float) -> Any:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from designed_alliance.core.config import Config
 from designed_alliance.core.errors import AllianceError, MissingExtra
 from designed_alliance.core.items import Event, Item, Message
+from designed_alliance.core.items import message_id as item_message_id
 from designed_alliance.core.plan import Action, Change, TargetPlan
 from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, Target
 
@@ -217,7 +218,7 @@ class OutlookTarget(Target):
             path, params = next_link[len(self.graph_root):] if next_link.startswith(
                 self.graph_root) else next_link, None
         if found:
-            draft = self._find_draft(_kickoff_message_id(alliance_id), backoff)
+            draft = self._find_draft(item_message_id(alliance_id, "kickoff"), backoff)
             if draft is not None:
                 found["kickoff"] = Remote("kickoff", draft[0], draft[1])
         return found
@@ -505,11 +506,3 @@ def message_body(message: Message, invites: list[mail.Invite], message_id: str
             "contentBytes": base64.b64encode(invite.data).decode(),
         } for invite in invites],
     }
-
-
-def _kickoff_message_id(alliance_id: str) -> str:
-    from designed_alliance.core.items import Person
-
-    return Message(alliance_id, "kickoff", "", "", "", Person("", ""), ()).message_id
-
-
