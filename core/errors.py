@@ -72,3 +72,54 @@ class MissingExtra(AllianceError):
 
 class NeedsForce(AllianceError):
     """A plan is unsafe (it cancels too much) and the user did not say --force."""
+
+
+# -- remote failures ------------------------------------------------------------------------
+# Adapters translate what a service said into one of these; the shared apply layer decides
+# what to do by type (retry, reconcile, recreate, stop), never by reading message text.
+
+
+class RemoteError(AllianceError):
+    """A remote service did not do what was asked. `retryable` says whether waiting helps."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NotFound(RemoteError):
+    """The object is not there (deleted by hand, or never made)."""
+
+
+class Conflict(RemoteError):
+    """The object already exists (a create we never heard back from) or changed meanwhile."""
+
+
+class Throttled(RemoteError):
+    """The service asked us to slow down; `retry_after` is what it said, in seconds or a date."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, status: int | None = 429,
+                 retry_after: str | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class Unavailable(Throttled):
+    """A 5xx, a timeout or a dropped connection: the request may or may not have been done."""
+
+    def __init__(self, message: str, *, status: int | None = None,
+                 retry_after: str | None = None, answer_lost: bool = False) -> None:
+        super().__init__(message, status=status, retry_after=retry_after)
+        self.answer_lost = answer_lost  # the request may have been written: look first
+
+
+class AuthExpired(RemoteError):
+    """The credentials were refused (expired, revoked, too narrow): sign in again."""
+
+
+class Refused(RemoteError):
+    """The service refused the request for good (bad request, forbidden, quota for the day)."""
