@@ -95,8 +95,14 @@ class GoogleTarget(Target):
     def _backoff(self) -> Backoff:
         return Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
 
-    def _call(self, request: Any, backoff: Backoff, what: str) -> Any:
-        """Execute one request, retrying 429/5xx/timeouts/dropped connections."""
+    def _call(self, request: Any, backoff: Backoff, what: str,
+              recover: Callable[[], Any] | None = None) -> Any:
+        """Execute one request, retrying 429/5xx/timeouts/dropped connections.
+
+        A request that is not idempotent passes `recover`: after a lost answer it is asked
+        first, and what it finds (the object the lost request made) is returned instead of
+        sending the request again.
+        """
         from google.auth.exceptions import RefreshError
         from googleapiclient.errors import HttpError
 
@@ -121,6 +127,9 @@ class GoogleTarget(Target):
                     raise AllianceError(f"Google {what} failed: {type(exc).__name__} — check "
                                         "the network, then run the same command again"
                                         ) from None
+                found = recover() if recover is not None else None
+                if found is not None:
+                    return found
 
     # -- lookup -------------------------------------------------------------------------------
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
@@ -338,28 +347,13 @@ class GoogleTarget(Target):
 
     def _create_draft(self, raw: str, message_id: str, backoff: Backoff) -> str:
         """drafts.create is not idempotent: after a lost answer, look before trying again."""
-        from googleapiclient.errors import HttpError
 
-        attempt = 0
-        while True:
-            attempt += 1
-            request = self._gmail.users().drafts().create(userId="me",
-                                                          body={"message": {"raw": raw}})
-            try:
-                return request.execute(http=self._http)["id"]
-            except HttpError as exc:
-                status = exc.resp.status
-                if status not in RETRYABLE_STATUS or not backoff.wait(
-                        attempt, exc.resp.get("retry-after")):
-                    raise AllianceError(f"Google draft create failed: HTTP {status} — run the "
-                                        "same command again") from None
-            except _transport_errors() as exc:
-                if not backoff.wait(attempt):
-                    raise AllianceError(f"Google draft create failed: {type(exc).__name__} — "
-                                        "run the same command again") from None
-                found = self._find_draft(message_id, backoff)
-                if found is not None:
-                    return found[0]
+        def made_already() -> dict[str, str] | None:
+            found = self._find_draft(message_id, backoff)
+            return {"id": found[0]} if found else None
+
+        request = self._gmail.users().drafts().create(userId="me", body={"message": {"raw": raw}})
+        return self._call(request, backoff, "draft create", recover=made_already)["id"]
 
     def _delete_draft(self, draft_id: str, backoff: Backoff) -> None:
         try:

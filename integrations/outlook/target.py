@@ -161,17 +161,23 @@ class OutlookTarget(Target):
         return response.status_code, payload, dict(response.headers)
 
     def _call(self, method: str, path: str, backoff: Backoff, what: str, body: Any = None,
-              params: dict[str, str] | None = None) -> Any:
+              params: dict[str, str] | None = None,
+              recover: Callable[[], Any] | None = None) -> Any:
+        """One request with retries; `recover` as in the Google target: for a request that is
+        not idempotent, it finds what a lost answer's request made instead of re-sending."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 status, payload, headers = self._send(method, path, body, params)
             except ConnectionError as exc:
-                if backoff.wait(attempt):
-                    continue
-                raise AllianceError(f"Outlook {what} failed ({exc}) — check the network and "
-                                    "run the same command again") from None
+                if not backoff.wait(attempt):
+                    raise AllianceError(f"Outlook {what} failed ({exc}) — check the network "
+                                        "and run the same command again") from None
+                found = recover() if recover is not None else None
+                if found is not None:
+                    return found
+                continue
             if status < 300:
                 return payload
             error = GraphError(status, payload, headers)
@@ -402,29 +408,17 @@ class OutlookTarget(Target):
     def _create_message(self, body: dict[str, Any], message_id: str, backoff: Backoff,
                         skip: str | None) -> str:
         """POST /me/messages is not idempotent: after a lost answer, look before re-sending."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                status, payload, headers = self._send("POST", "/me/messages", body)
-            except ConnectionError as exc:
-                if not backoff.wait(attempt):
-                    raise AllianceError(f"Outlook draft create failed ({exc}) — run the same "
-                                        "command again") from None
-                for found in self._find_drafts(message_id, backoff):
-                    if found != skip:
-                        return found
-                continue
-            if status < 300:
-                return payload["id"]
-            if status == 401:
-                raise AllianceError("Microsoft Graph refused the sign-in — run: alliance auth "
-                                    "outlook")
-            retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after")
-            if status not in RETRYABLE_STATUS or not backoff.wait(attempt, retry_after):
-                code = GraphError(status, payload, headers).code
-                raise AllianceError(f"Outlook draft create failed: HTTP {status} {code} — run "
-                                    "the same command again")
+
+        def made_already() -> dict[str, str] | None:
+            found = [d for d in self._find_drafts(message_id, backoff) if d != skip]
+            return {"id": found[0]} if found else None
+
+        try:
+            return self._call("POST", "/me/messages", backoff, "draft create", body=body,
+                              recover=made_already)["id"]
+        except GraphError as exc:
+            raise AllianceError(f"Outlook draft create failed: HTTP {exc.status} {exc.code} — "
+                                "run the same command again") from None
 
     def _delete_message(self, message_id: str, backoff: Backoff) -> None:
         try:
