@@ -20,7 +20,7 @@ FORMATS = ("md", "html", "json")
 class AllianceGroup(click.Group):
     """Catches the one user-error type once, prints one line, exits 1 or 2."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except AllianceError as exc:
@@ -242,20 +242,21 @@ def schema() -> None:
     """
     import json
 
-    from .config_schema import SCHEMA
+    from .config_schema import schema
 
-    click.echo(json.dumps(SCHEMA, indent=2))
+    click.echo(json.dumps(schema(), indent=2))
 
 
 @cli.command()
-@click.argument("provider", type=click.Choice(["google", "outlook"]))
+@click.argument("provider", metavar="PROVIDER")
 @click.option("--browser/--no-browser", default=None,
               help="google: open the browser (default) or print the URL; outlook: use the "
               "browser instead of a device code.")
 @click.option("--forget", is_flag=True, help="Remove the stored sign-in instead.")
 @click.pass_context
 def auth(ctx: click.Context, provider: str, browser: bool | None, forget: bool) -> None:
-    """Sign in to Google or Microsoft once; the token is kept in the keyring (or a 0600 file).
+    """Sign in to a calendar provider once (google, outlook, or any installed target with a
+    sign-in); the token is kept in the keyring (or a 0600 file).
 
     \b
     Examples:

@@ -237,7 +237,8 @@ def kickoff(alliance: Alliance, events: list, sender: Any) -> Any:
     )
 
 
-def changes(alliance: Alliance, target_changes: list, sender: Any) -> Any | None:
+def changes(alliance: Alliance, target_changes: list, sender: Any, *,
+            teardown: bool = False) -> Any | None:
     """The change summary for an alliance applied again: what moved, was added, was dropped.
 
     `target_changes` are the plan's changes for one mail target; None when nothing changed.
@@ -268,15 +269,20 @@ def changes(alliance: Alliance, target_changes: list, sender: Any) -> Any | None
         return None
     context = Context(alliance)
     values = {"added": added, "moved": moved, "dropped": dropped,
-              "agreement_changed": agreement_changed, "sender": sender}
+              "agreement_changed": agreement_changed, "sender": sender, "teardown": teardown}
+    # The SEQUENCE is part of the identity: editing back and forth gives a new summary each
+    # time, while a run interrupted after delivering one finds the same key again.
     identity = sorted(
-        (c.key, c.action.value, c.item.fingerprint if c.item else c.record.fingerprint)
+        (c.key, c.action.value, c.sequence,
+         c.item.fingerprint if c.item else c.record.fingerprint)
         for c in target_changes if c.item is not None or c.record is not None)
     digest = hashlib.sha256(repr((alliance.id, identity)).encode()).hexdigest()[:24]
+    subject = (f"Cancelled: our designed alliance {alliance.title}" if teardown else
+               f"Changes to our designed alliance: {alliance.title}")
     return Message(
-        alliance_id=alliance.id, key="changes",
+        alliance_id=alliance.id, key=f"changes-{digest[:12]}",
         msgid=f"<changes.{digest}@designed-alliance>",
-        subject=f"Changes to our designed alliance: {alliance.title}",
+        subject=subject,
         text=render("changes.txt.j2", context, **values),
         html=render("changes.html.j2", context, **values),
         sender=sender, to=tuple(Person(m.name, m.email) for m in alliance.members),

@@ -16,7 +16,7 @@ from .locate import index_lines
 from .reader import Reader
 
 SECRET_KEYS = ("password", "token", "secret", "access_token", "client_secret_value")
-KNOWN_SECTIONS = ("defaults", "google", "outlook", "caldav", "smtp")
+CORE_SECTIONS = ("defaults",)  # every other section belongs to an installed target
 
 
 def default_path() -> Path:
@@ -105,9 +105,12 @@ def load_config(path: Path | None = None, *, explicit: bool = False) -> Config:
             continue
         if not isinstance(value, dict):
             raise root.fail(name, "must be a table", f"write it as a [{name}] section")
-        if name not in KNOWN_SECTIONS and not _is_installed_target(name):
+        if name not in CORE_SECTIONS and not _is_installed_target(name):
+            from .target import available_targets
+
+            known = [*CORE_SECTIONS, *sorted(available_targets())]
             raise root.fail(name, "is not a known section",
-                            "known sections: " + ", ".join(KNOWN_SECTIONS))
+                            "known sections: " + ", ".join(known))
         for key, item in value.items():
             if key in SECRET_KEYS and isinstance(item, str):
                 raise root.fail(f"{name}.{key}", "holds a secret in plain text",

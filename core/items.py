@@ -60,6 +60,7 @@ class Event:
     def summary(self) -> dict[str, Any]:
         """What state keeps of an event: enough to describe it and to cancel it later."""
         return {
+            "kind": "event",
             "title": self.title, "when": self.when, "start": self.start.isoformat(),
             "end": self.end.isoformat(), "timezone": self.timezone, "rrule": self.rrule,
             "organizer": [self.organizer.name, self.organizer.email],
@@ -80,7 +81,8 @@ class Event:
 
 @dataclass(frozen=True)
 class Message:
-    """An email the members get: the kickoff (key "kickoff")."""
+    """An email the members get: the kickoff (key "kickoff"), a change summary
+    ("changes-<hash>"), and later agendas and nudges — each a planned item with a stable key."""
 
     alliance_id: str
     key: str
@@ -106,7 +108,8 @@ class Message:
 
     @property
     def summary(self) -> dict[str, Any]:
-        return {"title": self.subject, "when": ""}
+        return {"kind": "message", "title": self.subject, "when": "",
+                "message_id": self.message_id}
 
 
 Item = Event | Message

@@ -36,6 +36,8 @@ class Change:
     item: Item | None  # None for CANCEL
     record: Record | None  # what exists now, if anything
     sequence: int  # the iTIP SEQUENCE the object has after this change
+    kind: str = "event"  # "event" | "message"
+    announced_by: str | None = None  # key of the planned message that tells the members
 
     @property
     def title(self) -> str:
@@ -50,8 +52,10 @@ class Change:
         return self.record.summary.get("when", "") if self.record else ""
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"action": self.action.value, "key": self.key,
+        out: dict[str, Any] = {"action": self.action.value, "kind": self.kind, "key": self.key,
                                "title": self.title, "sequence": self.sequence}
+        if self.announced_by is not None:
+            out["announced_by"] = self.announced_by
         if self.when:
             out["when"] = self.when
         if self.action is Action.UPDATE and self.record:
@@ -67,6 +71,7 @@ class TargetPlan:
     instance: str
     changes: tuple[Change, ...]
     notes: tuple[str, ...] = ()
+    writes_events: bool = True  # False: events are only carried by its messages (mail)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)
@@ -118,20 +123,17 @@ class Plan:
             for change in target.changes:
                 if change.action is Action.KEEP and not show_keep:
                     continue
-                text = f"  {SYMBOLS[change.action]} {change.action.value:<6} {change.key:<28}"
-                detail = change.title
-                if change.when:
-                    detail += f" — {change.when}"
-                if change.action is Action.UPDATE and change.record:
-                    was = change.record.summary.get("when")
-                    if was and was != change.when:
-                        detail += f" (was {was})"
-                line = f"{text} {detail}"
-                if color and colors[change.action]:
-                    import click
-
-                    line = click.style(line, fg=colors[change.action])
-                lines.append(line)
+                if change.announced_by is not None and not (
+                        target.writes_events and change.kind == "event"):
+                    continue  # shown under the message that carries it
+                lines.append(_line(change, color, colors))
+                if change.kind == "message":
+                    told = [c for c in target.changes if c.announced_by == change.key]
+                    nested = [c for c in told if c.kind == "message" or not target.writes_events]
+                    lines.extend("    " + _line(c, color, colors) for c in nested)
+                    events = [c.key for c in told if c.kind == "event" and target.writes_events]
+                    if events:
+                        lines.append(f"      tells the members about: {', '.join(events)}")
             kept = target.count(Action.KEEP)
             if kept and not show_keep:
                 lines.append(f"  = {kept} unchanged")
@@ -156,6 +158,32 @@ class Plan:
         }
 
 
+def _line(change: Change, color: bool, colors: dict[Action, str | None]) -> str:
+    what = f"message {change.key}" if change.kind == "message" else change.key
+    text = f"  {SYMBOLS[change.action]} {change.action.value:<6} {what:<28}"
+    detail = f"“{change.title}”" if change.kind == "message" else change.title
+    if change.when:
+        detail += f" — {change.when}"
+    if change.action is Action.UPDATE and change.record:
+        was = change.record.summary.get("when")
+        if was and was != change.when:
+            detail += f" (was {was})"
+    line = f"{text} {detail}"
+    if color and colors[change.action]:
+        import click
+
+        line = click.style(line, fg=colors[change.action])
+    return line
+
+
+def record_kind(record: Record) -> str:
+    """Rows written before messages were planned carry no kind: only the kickoff was mail."""
+    kind = record.summary.get("kind")
+    if kind:
+        return str(kind)
+    return "message" if record.key == "kickoff" else "event"
+
+
 def _instance_label(instance: str) -> str:
     _, _, rest = instance.partition(":")
     return rest or instance
@@ -164,7 +192,8 @@ def _instance_label(instance: str) -> str:
 def plan_target(target: str, instance: str, desired: Sequence[Item],
                 records: dict[str, Record], *, teardown: bool = False,
                 notes: Iterable[str] = ()) -> TargetPlan:
-    """Compare what should exist with what the state says exists, item by item."""
+    """Compare the events that should exist with what the state says exists, item by item.
+    Messages are planned by `core.messages`, on top of these changes."""
     changes: list[Change] = []
     wanted = [] if teardown else list(desired)
     wanted_keys = {item.key for item in wanted}
@@ -179,6 +208,6 @@ def plan_target(target: str, instance: str, desired: Sequence[Item],
         else:
             changes.append(Change(Action.UPDATE, item.key, item, record, record.sequence + 1))
     for key, record in records.items():
-        if key not in wanted_keys and record.active:
+        if key not in wanted_keys and record.active and record_kind(record) == "event":
             changes.append(Change(Action.CANCEL, key, None, record, record.sequence + 1))
     return TargetPlan(target, instance, tuple(changes), tuple(notes))

@@ -12,9 +12,10 @@ from pathlib import Path
 from . import compose
 from .config import Config
 from .errors import AllianceError, NeedsForce
-from .items import Event, Item, Message
+from .items import Event, Item, Message, Person
+from .messages import KICKOFF, SENT, plan_messages
 from .model import Alliance
-from .plan import Action, Plan, TargetPlan, plan_target
+from .plan import Action, Change, Plan, TargetPlan, plan_target
 from .schedule import organizer_for, schedule
 from .state import Record, State
 from .target import Applied, ApplyContext, Options, Target, load_target
@@ -61,23 +62,39 @@ def records_from_remote(target: Target, alliance_id: str) -> dict[str, Record]:
 
 
 def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], state: State, *,
-              teardown: bool = False, reconcile: bool = False) -> Plan:
-    """Plan every target. A target with no state is looked up (rebuilding lost state):
-    local targets always (it costs no network), remote ones only with `reconcile`."""
+              teardown: bool = False, reconcile: bool = False,
+              sender: Person | None = None) -> Plan:
+    """Plan every target: its events against its state, then the messages that tell the
+    members (for targets that handle messages). A target with no state is looked up
+    (rebuilding lost state): local targets always (it costs no network), remote ones only
+    with `reconcile`."""
+    sender = sender or (want.messages[0].sender if want.messages else None)
     parts: list[TargetPlan] = []
     for target in targets:
-        items = [i for i in want.items if i.kind in target.handles]
+        mails = "message" in target.handles and bool(want.messages)
+        tracks_events = "event" in target.handles or target.announces
+        items: list[Item] = [*(want.events if tracks_events else ()),
+                             *(want.messages if mails else ())]
         notes = target.validate(items)
         records = state.records(alliance.id, target.instance)
-        if not records and (reconcile or not target.is_remote):
+        if not records and target.can_lookup and (reconcile or not target.is_remote):
             records = records_from_remote(target, alliance.id)
             if records:
                 notes = [*notes, f"state rebuilt from {len(records)} tagged object(s) found"]
-        elif not records and target.is_remote and not teardown:
+        elif not records and target.is_remote and target.can_lookup and not teardown:
             notes = [*notes, "nothing recorded here yet: setup first looks for objects this "
                      "alliance already has there, and adopts them instead of creating twins"]
-        parts.append(plan_target(target.name, target.instance, items, records,
-                                 teardown=teardown, notes=notes))
+        events = plan_target(target.name, target.instance,
+                             list(want.events) if tracks_events else [], records,
+                             teardown=teardown).changes
+        changes: Sequence[Change] = events
+        if mails:
+            assert sender is not None
+            changes = plan_messages(alliance, want.messages[0], events, records,
+                                    sender=sender, teardown=teardown,
+                                    writes_events="event" in target.handles)
+        parts.append(TargetPlan(target.name, target.instance, tuple(changes), tuple(notes),
+                                writes_events="event" in target.handles))
     return Plan(alliance.id, alliance.title, tuple(parts), teardown=teardown)
 
 
@@ -101,8 +118,9 @@ class Report:
     def as_dict(self) -> dict:
         return {
             "plan": self.plan.as_dict(),
-            "applied": [{"target": t, "key": a.change.key, "action": a.change.action.value,
-                         "ok": a.ok, "error": a.error} for t, a in self.applied],
+            "applied": [{"target": t, "key": a.change.key, "kind": a.change.kind,
+                         "action": a.change.action.value, "ok": a.ok,
+                         "error": a.reason or None} for t, a in self.applied],
             "ok": not self.failures,
         }
 
@@ -134,7 +152,8 @@ def apply_plan(alliance: Alliance, want: Desired, plan: Plan, targets: Sequence[
         sequences = {c.key: c.sequence for c in part.changes if c.item is not None}
         context = ApplyContext(
             alliance=alliance, events=want.events, messages=want.messages, sequences=sequences,
-            teardown=plan.teardown,
+            teardown=plan.teardown, plan=part,
+            fresh=all(c.record is None for c in part.changes),
         )
         todo = sum(1 for c in part.changes if c.action is not Action.KEEP)
         done = 0
@@ -153,6 +172,11 @@ def apply_plan(alliance: Alliance, want: Desired, plan: Plan, targets: Sequence[
 
 def _record(applied: Applied) -> Record:
     change = applied.change
+    if change.kind == "message" and change.key != KICKOFF:
+        # One-off mail (a change summary): history that keeps it from being sent twice.
+        assert change.item is not None
+        return Record(change.key, applied.remote_id, change.item.fingerprint, 0, SENT,
+                      dict(change.item.summary))
     if change.action is Action.CANCEL:
         old = change.record
         assert old is not None
@@ -170,4 +194,4 @@ def require_success(report: Report) -> None:
         target, first = failures[0]
         raise AllianceError(
             f"{len(failures)} change(s) failed, first: {target} {first.change.key}: "
-            f"{first.error} — run the same command again; what was done is recorded")
+            f"{first.reason} — run the same command again; what was done is recorded")

@@ -5,8 +5,11 @@ runs the same tests against every implementation, and `MemoryTarget` (core/memor
 in-process fake core tests use.
 
 Targets are found by name through the entry-point group `designed_alliance.integrations`,
-so a third party can add one without touching core. A target imports its vendor SDK inside
-its own methods, never at module import time of core.
+so a third party can add one without touching core: one module with a `Target` subclass and
+one entry point. A target imports its vendor SDK inside its own methods, never at module
+import time. Besides writing, a target class may take part in `alliance doctor`
+(`doctor_checks`), `alliance auth` (`sign_in`) and `alliance config schema`
+(`config_schema`); core only ever calls these hooks, it never names a target.
 """
 
 from __future__ import annotations
@@ -14,20 +17,22 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .errors import AllianceError, BadInput
+from .errors import AllianceError, BadInput, Refused, RemoteError
 from .items import Event, Item, Message, Person
-from .plan import Change, TargetPlan
+from .plan import Action, Change, TargetPlan
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from .config import Config
     from .model import Alliance
 
 ENTRY_POINT_GROUP = "designed_alliance.integrations"
 NOTIFY_MODES = ("all", "external", "none")
-
 
 @dataclass(frozen=True)
 class Remote:
@@ -42,15 +47,32 @@ class Remote:
 
 @dataclass(frozen=True)
 class Applied:
-    """The outcome of one change. `error` is None when it was done."""
+    """The outcome of one change: done (`error` None) or failed with a typed error.
+
+    `error` is an `AllianceError` (usually a `RemoteError` subclass) whose text says what to
+    do; a plain string is accepted and becomes `Refused`, so old adapters keep working.
+    """
 
     change: Change
     remote_id: str = ""
-    error: str | None = None
+    error: AllianceError | str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.error, str):
+            object.__setattr__(self, "error", Refused(self.error))
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def reason(self) -> str:
+        return str(self.error) if self.error is not None else ""
+
+    @property
+    def failure(self) -> AllianceError | None:
+        """The typed error (strings were turned into `Refused` on creation)."""
+        return self.error if isinstance(self.error, AllianceError) else None
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,15 @@ class Options:
     progress: Callable[[str], None] | None = None
 
 
+@dataclass(frozen=True)
+class Check:
+    """One line of `alliance doctor`: status ok | warn | fail, a name, what to do."""
+
+    status: str
+    name: str
+    detail: str
+
+
 @dataclass
 class ApplyContext:
     """Everything a target may need while applying, besides its own part of the plan."""
@@ -73,10 +104,18 @@ class ApplyContext:
     messages: Sequence[Message]
     sequences: dict[str, int]  # key → SEQUENCE each desired item has after this run
     teardown: bool = False
+    plan: TargetPlan | None = None
+    fresh: bool = False  # nothing was recorded for this target before: nothing to look for
 
     def progress(self, options: Options, text: str) -> None:
         if options.progress:
             options.progress(text)
+
+    def announced(self, message_key: str) -> list[Change]:
+        """The changes a planned message tells the members about (its invites)."""
+        if self.plan is None:
+            return []
+        return [c for c in self.plan.changes if c.announced_by == message_key]
 
 
 class Target(abc.ABC):
@@ -84,39 +123,85 @@ class Target(abc.ABC):
 
     Contract:
 
-    - ``name`` is the entry-point name; ``handles`` says which item kinds the target takes
-      ("event", "message"). Items of other kinds are never planned for it.
+    - ``name`` is the entry-point name. ``handles`` says which item kinds the target writes:
+      "event" (calendar objects) and/or "message" (mail: files, drafts, sent mail).
+      ``announces`` is True for a target that tells the members about events through its
+      messages: its state then also tracks every event ("what the members were told"), and
+      each event change is carried by exactly one planned message (``Change.announced_by``).
+    - ``updates_kickoff`` is True when the kickoff can be rewritten where it lies (a file, a
+      draft). When False (mail already sent) a changed kickoff is recorded with the change
+      summary that tells the members, never sent again.
+    - ``can_lookup`` is False for a target that cannot find what it made before (sent mail):
+      a lost state is then not rebuilt, and `plan` must not promise to adopt anything.
     - ``__init__(config, options)`` validates the target's own config section (raising
       `BadInput` naming the config file and key) and does no I/O beyond reading files.
     - ``instance`` names *where* this target writes (a folder, a calendar id, a mailbox): state
-      is keyed by it, so the same alliance written to two places is tracked twice.
+      is keyed by it, so the same alliance written to two places is tracked twice. It holds no
+      secret (it is printed and stored).
     - ``check_ready()`` verifies credentials and settings without writing anything; it raises
       `AllianceError` with one line that says what to do (e.g. "run alliance auth google").
     - ``validate(items)`` refuses, at plan time, items this target cannot represent exactly,
-      raising `BadInput` that says what to change. It never approximates.
+      raising `BadInput` that says what to change. It never approximates. It returns notes
+      for the plan (e.g. who sends the invitations).
     - ``lookup(alliance_id)`` returns the objects on the remote side tagged with this alliance
-      id, by item key. It is how a lost state file is rebuilt; it must find every object a
-      previous ``apply`` made, including ones whose write the client never saw acknowledged.
+      id, by item key: events, and the kickoff where it can be found (a draft). It is how a
+      lost state file is rebuilt; it must find every object a previous ``apply`` made,
+      including ones whose write the client never saw acknowledged. A target that cannot
+      look anything up returns ``{}`` and sets ``can_lookup = False``.
     - ``apply(plan, context)`` executes CREATE/UPDATE/CANCEL changes (KEEP needs nothing) and
-      yields one `Applied` per change, as soon as that change is durable on the remote side,
-      so the caller can record it before the next one. A tuple of `Applied` is one unit that
-      is recorded in a single transaction (a mail that announced several changes at once).
-      A change that failed is yielded with ``error`` set; the target goes on with the
-      others where that is safe.
-      Applying the same plan twice must not duplicate anything: a CREATE whose object already
-      exists (same key) updates it instead.
+      yields, as soon as it is durable on the remote side, either one `Applied` or a tuple of
+      `Applied` that is one unit: it is recorded in a single transaction (a message and the
+      event changes it announced), so a crash records all of it or none. Every non-KEEP
+      change is yielded at most once; a change not yielded is simply planned again next run.
+      A change that failed is yielded with ``error`` set (a `RemoteError` subtype); the target
+      goes on with the others where that is safe. Applying the same plan twice must not
+      duplicate anything: a CREATE whose object already exists (same key) updates it.
+      The default ``apply`` runs the shared workflow: ``write_events`` for the event changes
+      this target writes, then ``deliver`` for each planned message, each message recorded
+      together with the changes it announces, and held back when one of those failed.
     - ``is_remote`` is True when applying reaches other people or servers (the CLI asks for
-      confirmation before that).
+      confirmation before that). ``writes_files`` is True for targets that write into the
+      output folder; ``sends_mail`` for targets that really send (`--send` adds them).
     """
 
     name: ClassVar[str]
     handles: ClassVar[frozenset[str]] = frozenset({"event"})
+    announces: ClassVar[bool] = False
+    updates_kickoff: ClassVar[bool] = True
+    can_lookup: ClassVar[bool] = True
     is_remote: ClassVar[bool] = True
+    writes_files: ClassVar[bool] = False  # into the output folder (`--out`)
+    sends_mail: ClassVar[bool] = False  # really sends: added by `--send`
 
     def __init__(self, config: Config, options: Options) -> None:
         self.config = config
         self.options = options
 
+    # -- hooks for core commands: optional, found through the same entry point -------------
+    @classmethod
+    def config_schema(cls) -> dict[str, Any] | None:
+        """The JSON Schema of this target's `[name]` config section, or None if it has none."""
+        return None
+
+    @classmethod
+    def doctor_checks(cls, config: Config) -> list[Check]:
+        """`alliance doctor` lines for this target's config section (only called when the
+        section exists). Checks credentials without writing anything."""
+        return []
+
+    @classmethod
+    def sign_in(cls, config: Config, *, browser: bool | None, forget: bool,
+                echo: Callable[[str], None]) -> str:
+        """`alliance auth NAME`: sign in once (or forget the sign-in) and say where the token
+        is kept, never what it is. Targets without a sign-in keep this default."""
+        raise AllianceError(f"the {cls.name} target has no sign-in — its credentials are "
+                            "set in the config file")
+
+    @classmethod
+    def has_sign_in(cls) -> bool:
+        return cls.sign_in.__func__ is not Target.sign_in.__func__  # type: ignore[attr-defined]
+
+    # -- the contract ---------------------------------------------------------------------
     @property
     @abc.abstractmethod
     def instance(self) -> str:
@@ -131,15 +216,86 @@ class Target(abc.ABC):
 
     @abc.abstractmethod
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
-        """Tagged remote objects of this alliance, by item key."""
+        """Tagged remote objects of this alliance, by item key ({} when it cannot look)."""
 
-    @abc.abstractmethod
     def apply(self, plan: TargetPlan, context: ApplyContext
               ) -> Iterator[Applied | tuple[Applied, ...]]:
-        """Execute the plan's changes, yielding one Applied per non-KEEP change."""
+        """Execute the plan's changes, yielding one Applied (or one unit) per change."""
+        todo = [c for c in plan.changes if c.action is not Action.KEEP]
+        held: dict[str, list[Applied]] = {}
+        failed_for: set[str] = set()  # messages one of whose announced changes failed
+        events = [c for c in todo if c.kind == "event"]
+        if "event" in self.handles and events:
+            for applied in self.write_events(events, context):
+                by = applied.change.announced_by
+                if not applied.ok and by is not None:
+                    failed_for.add(by)
+                if by is None or not applied.ok:
+                    yield applied
+                else:
+                    held.setdefault(by, []).append(applied)
+        else:
+            for change in events:
+                if change.announced_by is not None:
+                    held.setdefault(change.announced_by, []).append(Applied(change))
+        riders: dict[str, list[Change]] = {}  # messages carried by another (a changed kickoff)
+        for change in todo:
+            if change.kind == "message" and change.announced_by is not None:
+                riders.setdefault(change.announced_by, []).append(change)
+        for change in todo:
+            if change.kind != "message" or change.announced_by is not None:
+                continue
+            carried = held.pop(change.key, [])
+            riding = riders.pop(change.key, [])
+            if change.key in failed_for:
+                # Never tell the members about what did not happen: hold the message back (and
+                # what rides with it) and leave the done changes unrecorded; the next run
+                # redoes them, idempotently.
+                yield Applied(change, error=Refused(
+                    "held back because a change it announces failed — run the same command "
+                    "again"))
+                continue
+            unit = [change, *riding]
+            try:
+                done = [Applied(c, remote_id=self._deliver_rider(c, context, first=c is change))
+                        for c in unit]
+            except RemoteError as exc:
+                yield Applied(change, error=exc)
+                continue
+            yield (*done, *carried)
+        # What a message delivered by an earlier run announced (its record says so) is
+        # recorded now, with the kickoff it carried rewritten where that is possible.
+        for key in dict.fromkeys([*held, *riders]):
+            extra: list[Applied] = []
+            try:
+                for change in riders.get(key, []):
+                    extra.append(Applied(change, remote_id=self._deliver_rider(
+                        change, context, first=False)))
+            except RemoteError as exc:
+                yield Applied(riders[key][len(extra)], error=exc)
+                continue
+            yield (*held.get(key, []), *extra)
+
+    def _deliver_rider(self, change: Change, context: ApplyContext, *, first: bool) -> str:
+        if first or self.updates_kickoff:
+            return self.deliver(change, context)
+        return change.record.remote_id if change.record else ""  # sent mail stays as sent
+
+    def write_events(self, changes: Sequence[Change], context: ApplyContext
+                     ) -> Iterator[Applied]:
+        """Write these event changes (CREATE/UPDATE/CANCEL), yielding each as it is durable.
+        Targets that handle "event" implement it (or override `apply`)."""
+        raise NotImplementedError(f"{type(self).__name__} writes no events")
+
+    def deliver(self, change: Change, context: ApplyContext) -> str:
+        """Deliver one planned message change (CREATE/UPDATE: write or send it; CANCEL:
+        withdraw it where that is possible) and return its remote id. The event changes it
+        announces are `context.announced(change.key)`. Raises `RemoteError` on failure."""
+        raise NotImplementedError(f"{type(self).__name__} delivers no messages")
 
 
-def available_targets() -> dict[str, Any]:
+@cache
+def available_targets() -> dict[str, EntryPoint]:
     """Entry points of the group, by name (not loaded: loading imports the adapter)."""
     from importlib.metadata import entry_points
 
@@ -157,4 +313,19 @@ def load_target(name: str) -> type[Target]:
         raise AllianceError(
             f"the {name} target could not be loaded ({exc}) — "
             f"run: pip install 'designed-alliance[{name}]'") from None
+    if not (isinstance(cls, type) and issubclass(cls, Target)):
+        raise AllianceError(f"the entry point {name!r} is not a designed-alliance Target — "
+                            "reinstall the package that provides it")
     return cls
+
+
+def loadable_targets() -> dict[str, type[Target]]:
+    """Every installed target class that loads (for doctor, auth and the config schema);
+    one whose extra is missing is left out here and named by `load_target` when used."""
+    out: dict[str, type[Target]] = {}
+    for name in sorted(available_targets()):
+        try:
+            out[name] = load_target(name)
+        except AllianceError:
+            continue
+    return out

@@ -14,7 +14,14 @@ from designed_alliance.core.config import Config
 from designed_alliance.core.errors import AllianceError, MissingExtra
 from designed_alliance.core.items import Event, item_uid
 from designed_alliance.core.plan import Action, TargetPlan
-from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, Target
+from designed_alliance.core.target import (
+    Applied,
+    ApplyContext,
+    Check,
+    Options,
+    Remote,
+    Target,
+)
 
 from . import ical
 
@@ -52,6 +59,37 @@ class CalDavTarget(Target):
     @property
     def instance(self) -> str:
         return f"caldav:{self.url}"
+
+    # -- hooks for doctor and the config schema ------------------------------------------------
+    @classmethod
+    def config_schema(cls) -> dict[str, Any] | None:
+        from .files import secret_schema
+
+        return {"type": "object", "additionalProperties": False, "required": ["url", "username"],
+                "properties": {
+                    "url": {"type": "string", "format": "uri",
+                            "description": "The calendar collection's URL."},
+                    "username": {"type": "string"},
+                    "verify_tls": {"type": "boolean", "default": True},
+                    **secret_schema("password")}}
+
+    @classmethod
+    def doctor_checks(cls, config: Config) -> list[Check]:
+        from designed_alliance.core.probe import (
+            endpoint,
+            missing_extra,
+            missing_keys,
+            password_check,
+            server_check,
+        )
+
+        first = missing_extra("caldav", "caldav") or missing_keys("caldav", config,
+                                                                  ("url", "username"))
+        if first is not None:
+            return [first]
+        password = password_check("caldav", config)
+        url = config.sections["caldav"]["url"]
+        return [*([password] if password else []), server_check("caldav", *endpoint(url))]
 
     # -- connection ---------------------------------------------------------------------------
     def check_ready(self) -> None:

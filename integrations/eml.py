@@ -1,19 +1,17 @@
 """The `eml` target: the kickoff draft, and a change summary each time the alliance changes.
 
-It tracks every event too: its state is "what the members have been told", so an edit
-produces `changes-<n>.eml` with exactly the invites that changed.
+It writes no events, it announces them: its state is "what the members have been told", so
+an edit produces `changes-<n>.eml` with exactly the invites that changed. The messages are
+planned (and composed) in core; this target only writes them as files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-from designed_alliance.core import compose
 from designed_alliance.core.items import Message
-from designed_alliance.core.plan import Action, TargetPlan
-from designed_alliance.core.schedule import organizer_for
-from designed_alliance.core.target import Applied, ApplyContext, Remote, Target
+from designed_alliance.core.plan import Action, Change
+from designed_alliance.core.target import ApplyContext, Remote, Target
 
 from . import mail
 from .files import remove, safe_path, write_atomic
@@ -25,8 +23,11 @@ class EmlTarget(Target):
     """Writes `kickoff.eml` and `changes-<n>.eml` drafts (X-Unsent: 1) into the output folder."""
 
     name = "eml"
-    handles = frozenset({"event", "message"})
+    handles = frozenset({"message"})
+    announces = True
+    can_lookup = False
     is_remote = False
+    writes_files = True
 
     @property
     def folder(self) -> Path:
@@ -62,38 +63,21 @@ class EmlTarget(Target):
                 return path.name
         return f"changes-{highest + 1}.eml"
 
-    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[tuple[Applied, ...]]:
-        alliance = context.alliance
-        changes = [c for c in plan.changes if c.action is not Action.KEEP]
-        kickoff_change = next((c for c in changes if c.key == "kickoff"), None)
-        kickoff_path = safe_path(self.folder, KICKOFF)
-        message = next((m for m in context.messages if m.key == "kickoff"), None)
-
-        if kickoff_change is not None and kickoff_change.action is Action.CREATE:
-            assert isinstance(message, Message)
+    def deliver(self, change: Change, context: ApplyContext) -> str:
+        if change.key == "kickoff":
+            path = safe_path(self.folder, KICKOFF)
+            if change.action is Action.CANCEL:
+                remove(path)
+                return KICKOFF
+            assert isinstance(change.item, Message)
             invites = mail.invites_for_all(context.events, context.sequences)
-            write_atomic(kickoff_path, bytes(mail.build(message, invites)))
+            write_atomic(path, bytes(mail.build(change.item, invites)))
             context.progress(self.options, f"wrote {KICKOFF}")
-            yield tuple(Applied(c, remote_id=KICKOFF) for c in changes)
-            return
-
-        sender = organizer_for(alliance, self.config.defaults.organizer)
-        summary = compose.changes(alliance, changes, sender)
-        written = ""
-        if summary is not None:
-            invites = mail.invites_for_changes(alliance.id, changes)
-            name = self._changes_name(summary.message_id)
-            path = safe_path(self.folder, name)
-            write_atomic(path, bytes(mail.build(summary, invites)))
-            context.progress(self.options, f"wrote {name}")
-            written = name
-        if kickoff_change is not None:
-            if kickoff_change.action is Action.CANCEL:
-                remove(kickoff_path)
-            elif message is not None:
-                invites = mail.invites_for_all(context.events, context.sequences)
-                write_atomic(kickoff_path, bytes(mail.build(message, invites)))
-        yield tuple(Applied(change, remote_id=KICKOFF if change.key == "kickoff" else written)
-                    for change in changes)
-
-
+            return KICKOFF
+        message = change.item
+        assert isinstance(message, Message)
+        invites = mail.invites_for_changes(context.alliance.id, context.announced(change.key))
+        name = self._changes_name(message.message_id)
+        write_atomic(safe_path(self.folder, name), bytes(mail.build(message, invites)))
+        context.progress(self.options, f"wrote {name}")
+        return name

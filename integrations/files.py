@@ -38,3 +38,15 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def remove(path: Path) -> None:
     path.unlink(missing_ok=True)
+
+
+def secret_schema(name: str) -> dict[str, dict[str, str]]:
+    """The JSON Schema of a secret reference (`<name>_command`, `_env`, `_keyring`)."""
+    return {
+        f"{name}_command": {"type": "string",
+                            "description": f"A command that prints the {name} on stdout."},
+        f"{name}_env": {"type": "string",
+                        "description": f"An environment variable holding the {name}."},
+        f"{name}_keyring": {"type": "boolean",
+                            "description": f"Read the {name} from the system keyring."},
+    }

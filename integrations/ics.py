@@ -25,6 +25,7 @@ class IcsTarget(Target):
     name = "ics"
     handles = frozenset({"event"})
     is_remote = False
+    writes_files = True
 
     @property
     def folder(self) -> Path:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -29,32 +28,6 @@ def retry_after_seconds(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-@dataclass
-class Pending:
-    """One change still to be written, with what the last attempt said."""
-
-    change: Any
-    attempt: int = 0
-    last_error: str = ""
-    retry_after: str | None = None
-
-
-def wait_for_round(retry: list[Pending], backoff: Backoff) -> bool:
-    """Wait before retrying these changes together; False when the budget is spent."""
-    attempt = max(e.attempt for e in retry) + 1
-    # The longest Retry-After any of them was given is the one to honour.
-    told = [e.retry_after for e in retry if e.retry_after]
-    retry_after = max(told, key=_seconds) if told else None
-    for entry in retry:
-        entry.attempt = attempt
-        entry.retry_after = None
-    return backoff.wait(attempt, retry_after)
-
-
-def _seconds(value: str) -> float:
-    return retry_after_seconds(value) or 0.0
 
 
 @dataclass

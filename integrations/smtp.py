@@ -1,7 +1,8 @@
 """The `smtp` target: really sends the kickoff, and a change summary after each edit.
 
-It tracks every event, like `eml`: its state is "what the members were sent", so a re-run with
-no change sends nothing, and an edit sends one summary with exactly the changed invites.
+It announces every event, like `eml`: its state is "what the members were sent", so a re-run
+with no change sends nothing, and an edit sends one summary with exactly the changed invites.
+The messages are planned and composed in core; this target only sends them.
 """
 
 from __future__ import annotations
@@ -10,14 +11,20 @@ import smtplib
 import ssl
 from collections.abc import Iterator
 from email.message import EmailMessage
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from designed_alliance.core import compose
 from designed_alliance.core.config import Config
 from designed_alliance.core.errors import AllianceError
-from designed_alliance.core.plan import Action, TargetPlan
-from designed_alliance.core.schedule import organizer_for
-from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, Target
+from designed_alliance.core.items import Message
+from designed_alliance.core.plan import Action, Change, TargetPlan
+from designed_alliance.core.target import (
+    Applied,
+    ApplyContext,
+    Check,
+    Options,
+    Remote,
+    Target,
+)
 
 from . import mail
 
@@ -29,8 +36,12 @@ class SmtpTarget(Target):
     """Sends through `[smtp]` only when the user said `--send`; `--notify none` never sends."""
 
     name = "smtp"
-    handles = frozenset({"event", "message"})
+    handles = frozenset({"message"})
+    announces = True
+    updates_kickoff = False  # sent mail stays sent: the change summary tells what changed
+    can_lookup = False
     is_remote = True
+    sends_mail = True
     timeout: ClassVar[float] = 30.0
 
     def __init__(self, config: Config, options: Options) -> None:
@@ -58,6 +69,33 @@ class SmtpTarget(Target):
     @property
     def instance(self) -> str:
         return f"smtp:{self.host}:{self.port}"
+
+    # -- hooks for doctor and the config schema ------------------------------------------------
+    @classmethod
+    def config_schema(cls) -> dict[str, Any] | None:
+        from .files import secret_schema
+
+        return {"type": "object", "additionalProperties": False, "required": ["host"],
+                "properties": {
+                    "host": {"type": "string"},
+                    "port": {"type": "integer"},
+                    "security": {"enum": list(SECURITY), "default": "starttls"},
+                    "username": {"type": "string"},
+                    "from": {"type": "string",
+                             "description": "From header (default: the organizer)."},
+                    **secret_schema("password")}}
+
+    @classmethod
+    def doctor_checks(cls, config: Config) -> list[Check]:
+        from designed_alliance.core.probe import missing_keys, password_check, server_check
+
+        first = missing_keys("smtp", config, ("host",))
+        if first is not None:
+            return [first]
+        values = config.sections["smtp"]
+        password = password_check("smtp", config)
+        return [*([password] if password else []),
+                server_check("smtp", values["host"], int(values.get("port", 587)))]
 
     def check_ready(self) -> None:
         if self.section is None:
@@ -115,27 +153,22 @@ class SmtpTarget(Target):
             message["From"] = self.sender
         return message
 
-    def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[tuple[Applied, ...]]:
-        changes = [c for c in plan.changes if c.action is not Action.KEEP]
+    def apply(self, plan: TargetPlan, context: ApplyContext
+              ) -> Iterator[Applied | tuple[Applied, ...]]:
         if self.options.notify == "none":
             # Nothing is sent, and nothing is recorded as sent: a later run can still send.
             context.progress(self.options, "smtp: --notify none, nothing sent")
             return
-        alliance = context.alliance
-        kickoff = next((c for c in changes if c.key == "kickoff"), None)
-        if kickoff is not None and kickoff.action is Action.CREATE:
-            message = next(m for m in context.messages if m.key == "kickoff")
-            built = mail.build(message, mail.invites_for_all(context.events, context.sequences),
-                               draft=False)
-            self._send(self._prepare(built))
-            yield tuple(Applied(c, remote_id=message.message_id) for c in changes)
-            return
-        sender = organizer_for(alliance, self.config.defaults.organizer)
-        summary = compose.changes(alliance, changes, sender)
-        sent_id = ""
-        if summary is not None:
-            sent_id = summary.message_id
-            built = mail.build(summary, mail.invites_for_changes(alliance.id, changes),
-                               draft=False)
-            self._send(self._prepare(built))
-        yield tuple(Applied(c, remote_id=sent_id) for c in changes)
+        yield from super().apply(plan, context)
+
+    def deliver(self, change: Change, context: ApplyContext) -> str:
+        message = change.item
+        if change.action is Action.CANCEL or not isinstance(message, Message):
+            return ""  # sent mail cannot be withdrawn; the cancellation notice says it
+        if change.key == "kickoff":
+            invites = mail.invites_for_all(context.events, context.sequences)
+        else:
+            invites = mail.invites_for_changes(context.alliance.id,
+                                               context.announced(change.key))
+        self._send(self._prepare(mail.build(message, invites, draft=False)))
+        return message.message_id

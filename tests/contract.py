@@ -59,7 +59,17 @@ def actions(plan: Plan) -> dict[str, Action]:
 
 
 class TargetContract:
-    """What every calendar target promises. Subclasses provide `target` and `remote`."""
+    """What every target promises. Subclasses provide `target` and `remote`.
+
+    Capability flags (as vdirsyncer's storage tests have) switch off what a target cannot do,
+    and say why in the skip:
+    - `supports_lookup`: a lost state is rebuilt from the remote side (sent mail cannot be).
+    - `idempotent_without_state`: the same plan applied twice with no state between them
+      makes nothing twice (a file or a tagged event is found again; sent mail is not).
+    """
+
+    supports_lookup = True
+    idempotent_without_state = True
 
     @pytest.fixture
     def state(self, tmp_path: Path) -> State:
@@ -117,6 +127,9 @@ class TargetContract:
 
     def test_lost_state_is_rebuilt_without_duplicates(self, target, remote, state,
                                                       tmp_path: Path) -> None:
+        if not self.supports_lookup:
+            pytest.skip(f"{target.name} cannot look up what it made (can_lookup=False)")
+        assert target.can_lookup
         run(target, alliance_from(), state)
         before = remote()
         fresh = State(tmp_path / "lost-state.sqlite")
@@ -128,6 +141,8 @@ class TargetContract:
     def test_applying_twice_without_recording_never_duplicates(self, target, remote,
                                                                state, tmp_path: Path) -> None:
         # As if the first run died after writing and before recording anything.
+        if not self.idempotent_without_state:
+            pytest.skip(f"{target.name} cannot find what it delivered without its state")
         alliance = alliance_from()
         want = _only_events(desired(alliance, Config()), target)
         plan = make_plan(alliance, want, [target], State(tmp_path / "a.sqlite"))
@@ -135,6 +150,19 @@ class TargetContract:
         require_success(apply_plan(alliance, want, plan, [target], state))
         assert set(self.active(remote)) == EVENT_KEYS
         assert len(remote()) == len(EVENT_KEYS)
+
+    def test_lookup_answers_without_writing(self, target, remote, state) -> None:
+        """`lookup` finds exactly the tagged objects (or {} where it cannot look)."""
+        alliance = alliance_from()
+        assert target.lookup(alliance.id) == {}
+        run(target, alliance, state)
+        found = target.lookup(alliance.id)
+        if not target.can_lookup:
+            assert found == {}
+            return
+        assert set(found) >= EVENT_KEYS
+        fingerprints = {k: v.fingerprint for k, v in self.active(remote).items()}
+        assert {k: found[k].fingerprint for k in EVENT_KEYS} == fingerprints
 
     def test_teardown_cancels_everything(self, target, remote, state) -> None:
         run(target, alliance_from(), state)

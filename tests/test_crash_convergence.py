@@ -58,8 +58,11 @@ def apply_once(text: str, names: tuple[str, ...], config: Config, out: Path, sta
 
 
 def killed_child(point: int, when: str, hooks: list[tuple[Any, str]],
-                 action: Callable[[], Any]) -> bool:
-    """Run `action` in a forked child that SIGKILLs itself at the point; True if it did."""
+                 action: Callable[[], Any], hits: Path) -> bool:
+    """Run `action` in a forked child that SIGKILLs itself at the point; True if it did.
+
+    Every hook the child passes is appended to `hits`, so the caller can prove that each kind
+    of kill point (state write, file write, request) was really reached."""
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -69,9 +72,14 @@ def killed_child(point: int, when: str, hooks: list[tuple[Any, str]],
             for owner, name in hooks:
                 original = getattr(owner, name)
 
-                def wrapper(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                label = f"{getattr(owner, '__name__', owner)}.{name}"
+
+                def wrapper(*args: Any, _original: Any = original, _label: str = label,
+                            **kwargs: Any) -> Any:
                     count[0] += 1
                     mine = count[0]
+                    with hits.open("a") as record:
+                        record.write(_label + "\n")
                     if when == "before" and mine == point:
                         os.kill(os.getpid(), signal.SIGKILL)
                     result = _original(*args, **kwargs)
@@ -148,7 +156,7 @@ class Files:
     def hooks(self) -> list[tuple[Any, str]]:
         from designed_alliance.integrations import eml, ics
 
-        return [(State, "put"), (ics, "write_atomic"), (eml, "write_atomic")]
+        return [(State, "put_many"), (ics, "write_atomic"), (eml, "write_atomic")]
 
     def view(self) -> dict[str, Any]:
         return files_view(self.out)
@@ -179,7 +187,7 @@ class Google:
     def hooks(self) -> list[tuple[Any, str]]:
         import httplib2
 
-        return [(State, "put"), (httplib2.Http, "request")]
+        return [(State, "put_many"), (httplib2.Http, "request")]
 
     def view(self) -> dict[str, Any]:
         return google_view(self.emulator)
@@ -210,7 +218,7 @@ class Outlook:
     def hooks(self) -> list[tuple[Any, str]]:
         import requests
 
-        return [(State, "put"), (requests.Session, "request")]
+        return [(State, "put_many"), (requests.Session, "request")]
 
     def view(self) -> dict[str, Any]:
         return graph_view(self.emulator)
@@ -240,6 +248,10 @@ def test_killed_anywhere_then_rerun_converges(kind: str, tmp_path: Path,
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     make = KINDS[kind]
     survived = 0
+    hits = tmp_path / "hits.txt"
+    probe = make(tmp_path / "hooks")
+    hooks = probe.hooks()
+    probe.close()
     for scenario, steps in SCENARIOS.items():
         reference = make(tmp_path / f"ref-{scenario}")
         run_steps(reference, steps, reference.root / "state.sqlite")
@@ -254,7 +266,7 @@ def test_killed_anywhere_then_rerun_converges(kind: str, tmp_path: Path,
                 text, teardown = steps[-1]
                 died = killed_child(point, when, world.hooks(), functools.partial(
                     apply_once, text, world.names, world.config, world.out, state_path,
-                    teardown))
+                    teardown), hits)
                 # The user runs the same command again; it must finish the job.
                 pending = apply_once(text, world.names, world.config, world.out, state_path,
                                      teardown)
@@ -267,4 +279,7 @@ def test_killed_anywhere_then_rerun_converges(kind: str, tmp_path: Path,
                 point += 1
     KILLS[kind] = survived
     print(f"\n{kind}: {survived} kill points survived")
+    reached = set(hits.read_text().split())
+    wanted = {f"{getattr(owner, '__name__', owner)}.{name}" for owner, name in hooks}
+    assert wanted <= reached, f"kill points never reached: {sorted(wanted - reached)}"
     assert survived >= 50, f"only {survived} kill points for {kind}"

@@ -105,7 +105,7 @@ def test_missing_keys_and_sign_in(cli, tmp_path: Path) -> None:
 
 
 def test_missing_optional_dependency(cli, tmp_path: Path, monkeypatch) -> None:
-    from designed_alliance.core.commands import doctor
+    from designed_alliance.core import probe as doctor
 
     monkeypatch.setattr(doctor, "importable", lambda module: module != "caldav")
     result, checks = run(cli, write(tmp_path, '[caldav]\nurl = "http://127.0.0.1:1/"\n'

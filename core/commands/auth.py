@@ -1,35 +1,34 @@
-"""`alliance auth google|outlook`: sign in once, store the token, say where (never what)."""
+"""`alliance auth NAME`: sign in once, store the token, say where (never what).
+
+The sign-in flow belongs to the target (its `sign_in` hook), so a third-party target with a
+sign-in takes part without touching core.
+"""
 
 from __future__ import annotations
 
 import click
 
 from ..config import Config
-from ..errors import AllianceError
+from ..errors import BadInput
+from ..target import available_targets, load_target
+
+
+def providers() -> list[str]:
+    """Targets that have a sign-in (their classes are loaded to ask)."""
+    out = []
+    for name in sorted(available_targets()):
+        try:
+            if load_target(name).has_sign_in():
+                out.append(name)
+        except Exception:
+            continue
+    return out
 
 
 def run(provider: str, config: Config, *, browser: bool | None, forget: bool) -> str:
-    if provider == "google":
-        from designed_alliance.integrations.google.auth import authorize, token_store
-
-        if forget:
-            token_store(config).delete()
-            return "Forgot the stored Google sign-in."
-        where = authorize(config, open_browser=browser is not False)
-        return f"Signed in to Google; the token is kept in {where}."
-    from designed_alliance.integrations.outlook.auth import TokenProvider
-
-    section = config.section("outlook")
-    if section is None:
-        raise AllianceError("alliance auth outlook needs an [outlook] section with client_id "
-                            "and tenant — copy it from config.example.toml")
-    provider_ = TokenProvider(config, section)
-    if forget:
-        path = provider_.cache_path()
-        path.unlink(missing_ok=True)
-        return "Forgot the stored Outlook sign-in."
-    if not provider_.client_id:
-        raise AllianceError("outlook.client_id is missing — register an app in Microsoft Entra "
-                            "ID (see README) and put its client id in the config")
-    where = provider_.sign_in(browser=bool(browser), echo=lambda text: click.echo(text, err=True))
-    return f"Signed in to Microsoft; the token cache is {where}."
+    cls = load_target(provider) if provider in available_targets() else None
+    if cls is None or not cls.has_sign_in():
+        raise BadInput(f"{provider!r} has no sign-in", key="PROVIDER",
+                       hint=f"use one of: {', '.join(providers()) or '(none installed)'}")
+    return cls.sign_in(config, browser=browser, forget=forget,
+                       echo=lambda text: click.echo(text, err=True))

@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import socket
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
 from ..errors import AllianceError
-
-EXTRAS = {"google": ("googleapiclient", "google"), "outlook": ("msal", "outlook"),
-          "caldav": ("caldav", "caldav")}
-ROOT_KEYS = {"google": ("api_root", "https://www.googleapis.com/"),
-             "outlook": ("graph_root", "https://graph.microsoft.com/v1.0/"),
-             "caldav": ("url", None)}
-
-
-@dataclass
-class Check:
-    status: str  # ok | warn | fail
-    name: str
-    detail: str
-
-
-def importable(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
-def reachable(host: str, port: int, timeout: float = 3.0) -> str | None:
-    """None when a TCP connection opens, else the reason it did not."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-
-
-def _endpoint(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+from ..target import Check
 
 
 def run(config_path: Path | None, *, as_json: bool) -> int:
@@ -88,9 +55,7 @@ def run(config_path: Path | None, *, as_json: bool) -> int:
         add(Check("fail", "state", f"cannot write {folder} — set XDG_STATE_HOME to a folder "
                   "you own"))
     if config is not None:
-        for name in ("google", "outlook", "caldav", "smtp"):
-            if name in config.sections:
-                checks.extend(_target_checks(name, config))
+        checks.extend(_target_checks(config))
     for check in checks:
         if not as_json:
             mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[check.status]
@@ -103,52 +68,22 @@ def run(config_path: Path | None, *, as_json: bool) -> int:
     return 1 if failed else 0
 
 
-def _target_checks(name: str, config) -> list[Check]:
-    from ..secrets import resolve
+def _target_checks(config) -> list[Check]:
+    """Each configured target checks its own section: core names none of them."""
+    from ..target import available_targets, load_target
 
     out: list[Check] = []
-    if name in EXTRAS:
-        module, extra = EXTRAS[name]
-        if not importable(module):
-            out.append(Check("fail", name, f"the {module} package is missing — run: "
-                             f"pip install 'designed-alliance[{extra}]'"))
-            return out
-    section = config.section(name)
-    values = config.sections[name]
-    if name == "google" and not (values.get("access_token_command")
-                                 or values.get("client_secrets")):
-        out.append(Check("fail", name, "google needs client_secrets (then alliance auth "
-                         "google) or access_token_command"))
-    elif name == "google" and values.get("client_secrets") and not values.get(
-            "access_token_command"):
-        from designed_alliance.integrations.google.auth import token_store
-
-        if not token_store(config).get():
-            out.append(Check("fail", name, "not signed in — run: alliance auth google"))
-    if name == "outlook" and not (values.get("access_token_command") or values.get("client_id")):
-        out.append(Check("fail", name, "outlook needs client_id (then alliance auth outlook) "
-                         "or access_token_command"))
-    if name in ("caldav", "smtp"):
-        missing = [k for k in (("url", "username") if name == "caldav" else ("host",))
-                   if not values.get(k)]
-        if missing:
-            out.append(Check("fail", name, f"missing {', '.join(missing)} in [{name}]"))
-            return out
-        if values.get("username"):
-            try:
-                resolve(section, "password", service=f"designed-alliance-{name}",
-                        user=values.get("username"))
-                out.append(Check("ok", f"{name} password", "resolved (not shown)"))
-            except AllianceError as exc:
-                out.append(Check("fail", f"{name} password", str(exc)))
-    if name == "smtp":
-        host, port = values["host"], int(values.get("port", 587))
-    else:
-        key, default = ROOT_KEYS[name]
-        host, port = _endpoint(values.get(key) or default)
-    problem = reachable(host, port)
-    out.append(Check("ok" if problem is None else "fail", f"{name} server",
-                     f"{host}:{port} reachable" if problem is None else
-                     f"cannot reach {host}:{port} ({problem}) — check the address in [{name}] "
-                     "and your network"))
+    installed = available_targets()
+    for name in config.sections:
+        if name not in installed:
+            continue
+        try:
+            cls = load_target(name)
+        except AllianceError as exc:
+            out.append(Check("fail", name, str(exc)))
+            continue
+        try:
+            out.extend(cls.doctor_checks(config))
+        except AllianceError as exc:
+            out.append(Check("fail", name, str(exc)))
     return out

@@ -48,6 +48,16 @@ def plan_only(file: Path, config: Config, to: list[str] | None, out: Path | None
         click.echo(plan.render(color=sys.stdout.isatty()))
 
 
+def mailers(config: Config) -> list[str]:
+    """The targets that send mail: those configured, else every installed one (so its own
+    check says what is missing)."""
+    from ..target import loadable_targets
+
+    senders = [name for name, cls in loadable_targets().items() if cls.sends_mail]
+    configured = [name for name in senders if name in config.sections]
+    return configured or senders
+
+
 def _progress_printer(enabled: bool):
     if not enabled:
         return None
@@ -65,8 +75,8 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
     interactive = sys.stderr.isatty() and not as_json
     options = _options(alliance, config, out, notify, send, _progress_printer(interactive))
     names = list(to or config.defaults.targets)
-    if send and "smtp" not in names:
-        names.append("smtp")  # --send means "and mail it": the smtp target does that
+    if send:
+        names += [n for n in mailers(config) if n not in names]  # --send: "and mail it"
     targets = make_targets(names, config, options)
     for target in targets:
         target.check_ready()
@@ -105,11 +115,10 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo("")
-        for target, counts in report.counts().items():
+        for name, counts in report.counts().items():
             parts = ", ".join(f"{n} {PAST[action]}" for action, n in counts.items())
-            click.echo(f"{target}: {parts}")
-        for part in plan.targets:
-            if part.target in ("ics", "eml") and part.has_changes:
-                click.echo(f"Files are in {options.out_dir}")
-                break
+            click.echo(f"{name}: {parts}")
+        local = {t.instance for t in targets if t.writes_files}
+        if any(part.instance in local and part.has_changes for part in plan.targets):
+            click.echo(f"Files are in {options.out_dir}")
     require_success(report)

@@ -1,50 +1,57 @@
 """The `google` target: Calendar events and a Gmail kickoff draft, through googleapiclient.
 
-Every write of one setup goes into batch requests; event ids are chosen by us, so a retry after
-a lost response meets a 409 and is reconciled, never duplicated.
+Only the translation lives here (request bodies, tags, what Google's answers mean); the
+workflow — batches, retries, reconciling, drafts — is `integrations.remote.RemoteTarget`'s.
+Event ids are chosen by us, so a retry after a lost response meets a 409 and is reconciled,
+never duplicated.
 """
 
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Callable, Iterator, Sequence
+import functools
+import json
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from designed_alliance.core.config import Config
-from designed_alliance.core.errors import AllianceError, MissingExtra
+from designed_alliance.core.errors import (
+    AuthExpired,
+    RemoteError,
+    Throttled,
+    Unavailable,
+)
 from designed_alliance.core.items import Event, Message
-from designed_alliance.core.items import message_id as item_message_id
-from designed_alliance.core.plan import Action, Change, TargetPlan
-from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, Target
+from designed_alliance.core.plan import Action, Change
+from designed_alliance.core.target import Check, Options, Remote
 
 from .. import mail
-from ..retry import RETRYABLE_STATUS, Backoff, Pending, wait_for_round
+from ..remote import DoctorSpec, RemoteTarget, error_for_status
 from . import events as resources
 
 DEFAULT_ROOT = "https://www.googleapis.com/"
 SEND_UPDATES = {"all": "all", "external": "externalOnly", "none": "none"}
 HEADER_FINGERPRINT = "X-Designed-Alliance-Fingerprint"
-REFUSED = ("Google refused the credentials (revoked or expired) — run: alliance auth google, "
-           "or check google.access_token_command")
+AUTH_HINT = "run: alliance auth google, or check google.access_token_command"
+REFUSED = f"Google refused the credentials (revoked or expired) — {AUTH_HINT}"
+RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
 
 
-class GoogleTarget(Target):
+class GoogleTarget(RemoteTarget):
     """Google Calendar (events.insert/patch/delete in batches) + Gmail drafts."""
 
     name = "google"
-    handles = frozenset({"event", "message"})
-    is_remote = True
+    service = "Google"
+    doctor = DoctorSpec(sdk="googleapiclient", sign_in="client_secrets", root=("api_root",
+                                                                               DEFAULT_ROOT))
     batch_size: ClassVar[int] = 50  # Calendar's documented batch limit
-    sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
-    timeout: ClassVar[float] = 30.0
 
     def __init__(self, config: Config, options: Options) -> None:
         super().__init__(config, options)
         section = config.section("google")
         self.calendar_id = "primary"
         self.api_root = DEFAULT_ROOT
-        self.max_retry_seconds: float = 120.0
         if section is not None:
             self.calendar_id = section.text("calendar_id") or "primary"
             root = section.text("api_root") or DEFAULT_ROOT
@@ -62,22 +69,46 @@ class GoogleTarget(Target):
     def instance(self) -> str:
         return f"google:{self.calendar_id}"
 
-    # -- connection ---------------------------------------------------------------------------
-    def check_ready(self) -> None:
-        if self.config.section("google") is None:
-            where = self.config.path or "the config file"
-            raise AllianceError(f"the google target needs a [google] section in {where} — copy "
-                                "it from config.example.toml, then run: alliance auth google")
-        self._connect()
+    # -- hooks for doctor, auth and the config schema ------------------------------------------
+    @classmethod
+    def config_schema(cls) -> dict[str, Any] | None:
+        return {"type": "object", "additionalProperties": False, "required": [], "properties": {
+            "client_secrets": {"type": "string",
+                               "description": "Path of the OAuth client (Desktop app) JSON."},
+            "calendar_id": {"type": "string", "default": "primary"},
+            "api_root": {"type": "string", "default": DEFAULT_ROOT, "format": "uri"},
+            "access_token_command": {"type": "string",
+                                     "description": "A command printing an access token, "
+                                                    "instead of `alliance auth google`."},
+            "max_retry_seconds": {"type": "number", "default": 120},
+        }}
 
-    def _connect(self) -> None:
-        if self._calendar is not None:
-            return
-        try:
-            import google_auth_httplib2
-            from googleapiclient.discovery import build
-        except ImportError:
-            raise MissingExtra("google", "google-api-python-client") from None
+    @classmethod
+    def signed_in_check(cls, config: Config) -> Check | None:
+        values = config.sections.get("google", {})
+        if values.get("client_secrets") and not values.get("access_token_command"):
+            from .auth import token_store
+
+            if not token_store(config).get():
+                return Check("fail", "google", "not signed in — run: alliance auth google")
+        return None
+
+    @classmethod
+    def sign_in(cls, config: Config, *, browser: bool | None, forget: bool,
+                echo: Callable[[str], None]) -> str:
+        from .auth import authorize, token_store
+
+        if forget:
+            token_store(config).delete()
+            return "Forgot the stored Google sign-in."
+        where = authorize(config, open_browser=browser is not False)
+        return f"Signed in to Google; the token is kept in {where}."
+
+    # -- connection ---------------------------------------------------------------------------
+    def open(self) -> None:
+        import google_auth_httplib2
+        from googleapiclient.discovery import build
+
         from .auth import credentials
 
         section = self.config.section("google")
@@ -92,56 +123,69 @@ class GoogleTarget(Target):
                             cache_discovery=False,
                             client_options={"api_endpoint": self.api_root})
 
-    def _backoff(self) -> Backoff:
-        return Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
-
-    def _call(self, request: Any, backoff: Backoff, what: str,
-              recover: Callable[[], Any] | None = None) -> Any:
-        """Execute one request, retrying 429/5xx/timeouts/dropped connections.
-
-        A request that is not idempotent passes `recover`: after a lost answer it is asked
-        first, and what it finds (the object the lost request made) is returned instead of
-        sending the request again.
-        """
+    # -- what Google's answers mean -------------------------------------------------------------
+    def _error(self, exc: BaseException, what: str = "request") -> RemoteError:
         from google.auth.exceptions import RefreshError
         from googleapiclient.errors import HttpError
 
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return request.execute(http=self._http)
-            except RefreshError:
-                raise AllianceError(REFUSED) from None
-            except HttpError as exc:
-                status = exc.resp.status
-                if status in (401, 403) and _auth_problem(exc):
-                    raise AllianceError(REFUSED) from None
-                if status not in RETRYABLE_STATUS or not backoff.wait(
-                        attempt, exc.resp.get("retry-after")):
-                    raise AllianceError(f"Google {what} failed: HTTP {status} "
-                                        f"{_reason(exc)} — run the same command again later"
-                                        ) from None
-            except _transport_errors() as exc:
-                if not backoff.wait(attempt):
-                    raise AllianceError(f"Google {what} failed: {type(exc).__name__} — check "
-                                        "the network, then run the same command again"
-                                        ) from None
-                found = recover() if recover is not None else None
-                if found is not None:
-                    return found
+        if isinstance(exc, RefreshError):
+            return AuthExpired(REFUSED)
+        if isinstance(exc, HttpError):
+            status = exc.resp.status
+            reasons = _reasons(exc)
+            if status in (401, 403) and (status == 401 or reasons & SCOPE_REASONS):
+                return AuthExpired(REFUSED, status=status)
+            retry_after = exc.resp.get("retry-after")
+            if status == 403 and reasons & RATE_REASONS:
+                return Throttled(f"Google {what} failed: rate limit ({', '.join(reasons)}) — "
+                                 "run the same command again later", status=status,
+                                 retry_after=retry_after)
+            return error_for_status(status, _reason(exc), retry_after=retry_after, what=what,
+                                    service="Google", auth_hint=AUTH_HINT)
+        return Unavailable(f"Google {what} failed: {type(exc).__name__} — check the network, "
+                           "then run the same command again", answer_lost=True)
 
-    # -- lookup -------------------------------------------------------------------------------
-    def lookup(self, alliance_id: str) -> dict[str, Remote]:
-        self._connect()
-        backoff = self._backoff()
+    def execute(self, request: Any) -> Any:
+        from google.auth.exceptions import RefreshError
+        from googleapiclient.errors import HttpError
+
+        try:
+            return request.execute(http=self._http)
+        except (RefreshError, HttpError, *_transport_errors()) as exc:
+            raise self._error(exc) from None
+
+    def execute_batch(self, requests: Sequence[Any]) -> list[Any]:
+        from google.auth.exceptions import RefreshError
+        from googleapiclient.errors import HttpError
+        from googleapiclient.http import BatchHttpRequest
+
+        answers: dict[str, Any] = {}
+
+        def collect(request_id: str, response: Any, exception: Any) -> None:
+            answers[request_id] = self._error(exception, "event write") if (
+                exception is not None) else response
+
+        batch = BatchHttpRequest(callback=collect, batch_uri=self.api_root + "batch/calendar/v3")
+        for index, request in enumerate(requests):
+            batch.add(request, request_id=str(index))
+        try:
+            batch.execute(http=self._http)
+        except (RefreshError, HttpError, *_transport_errors()) as exc:
+            raise self._error(exc, "batch") from None
+        lost = Unavailable("Google sent no answer for this part of the batch",
+                           answer_lost=True)
+        return [answers.get(str(i), lost) for i in range(len(requests))]
+
+    # -- translation --------------------------------------------------------------------------
+    def tagged_events(self, alliance_id: str) -> dict[str, Remote]:
+        backoff = self.backoff()
         found: dict[str, Remote] = {}
         page = None
         while True:
-            request = self._calendar.events().list(
-                calendarId=self.calendar_id, maxResults=2500, pageToken=page,
-                privateExtendedProperty=f"{resources.TAG_ID}={alliance_id}")
-            response = self._call(request, backoff, "event lookup")
+            response = self.call(functools.partial(
+                self._calendar.events().list, calendarId=self.calendar_id, maxResults=2500,
+                pageToken=page,
+                privateExtendedProperty=f"{resources.TAG_ID}={alliance_id}"), backoff)
             for item in response.get("items", []):
                 private = item.get("extendedProperties", {}).get("private", {})
                 key = private.get(resources.TAG_KEY)
@@ -152,216 +196,51 @@ class GoogleTarget(Target):
                                     {"title": item.get("summary", "")})
             page = response.get("nextPageToken")
             if not page:
-                break
-        if found:
-            # Tagged events exist but state was lost: find the kickoff draft too.
-            draft = self._find_draft(item_message_id(alliance_id, "kickoff"), backoff)
-            if draft is not None:
-                found["kickoff"] = Remote("kickoff", draft[0], draft[1])
-        return found
+                return found
 
-    def _find_draft(self, message_id: str, backoff: Backoff) -> tuple[str, str] | None:
-        request = self._gmail.users().drafts().list(userId="me", q=f"rfc822msgid:{message_id}")
-        drafts = self._call(request, backoff, "draft lookup").get("drafts", [])
-        if not drafts:
-            return None
-        draft_id = drafts[0]["id"]
-        full = self._call(self._gmail.users().drafts().get(userId="me", id=draft_id,
-                                                           format="metadata"),
-                          backoff, "draft lookup")
-        headers = full.get("message", {}).get("payload", {}).get("headers", [])
-        fingerprint = next((h["value"] for h in headers
-                            if h.get("name", "").lower() == HEADER_FINGERPRINT.lower()), "")
-        return draft_id, fingerprint
-
-    # -- apply --------------------------------------------------------------------------------
-    def apply(self, plan: TargetPlan, context: ApplyContext
-              ) -> Iterator[Applied | tuple[Applied, ...]]:
-        """Events first, then the drafts that tell the members about them; all recorded as one
-        unit, so a crash before the change summary exists leaves the events to be redone
-        (idempotently) and the summary still to be written — never silently skipped."""
-        self._connect()
-        backoff = self._backoff()
-        event_changes = [c for c in plan.changes
-                         if c.action is not Action.KEEP and c.key != "kickoff"]
-        outcomes = list(self._apply_events(event_changes, context, backoff))
-        done = {a.change.key for a in outcomes if a.ok}
-        outcomes += self._apply_drafts(plan, context, backoff, done)
-        yield tuple(outcomes)
-
-    def _request_for(self, change: Change, send_updates: str, *, resurrect: bool = False
-                     ) -> Any:
+    def event_request(self, change: Change, mode: Action, alliance_id: str) -> Any:
         events = self._calendar.events()
-        alliance_id = change.item.alliance_id if change.item else None
-        if change.action is Action.CANCEL:
+        send_updates = SEND_UPDATES[self.options.notify]
+        if mode is Action.CANCEL:
             assert change.record is not None
             return events.delete(calendarId=self.calendar_id, eventId=change.record.remote_id,
                                  sendUpdates=send_updates)
         item = change.item
-        assert isinstance(item, Event) and alliance_id
+        assert isinstance(item, Event)
         body = resources.body(item, change.sequence)
         event_id = resources.event_id(alliance_id, item.key)
-        if change.action is Action.CREATE and not resurrect:
+        if mode is Action.CREATE:
             return events.insert(calendarId=self.calendar_id, sendUpdates=send_updates,
                                  body={"id": event_id, **body})
         return events.patch(calendarId=self.calendar_id, eventId=event_id,
                             sendUpdates=send_updates, body=body)
 
-    def _apply_events(self, changes: Sequence[Change], context: ApplyContext,
-                      backoff: Backoff) -> Iterator[Applied]:
-        from google.auth.exceptions import RefreshError
-        from googleapiclient.errors import HttpError
-        from googleapiclient.http import BatchHttpRequest
+    def find_drafts(self, message_id: str) -> list[tuple[str, str]]:
+        backoff = self.backoff()
+        drafts = self.call(lambda: self._gmail.users().drafts().list(
+            userId="me", q=f"rfc822msgid:{message_id}"), backoff).get("drafts", [])
+        found = []
+        for draft in drafts:
+            full = self.call(functools.partial(self._gmail.users().drafts().get, userId="me",
+                                               id=draft["id"], format="metadata"), backoff)
+            headers = full.get("message", {}).get("payload", {}).get("headers", [])
+            fingerprint = next((h["value"] for h in headers
+                                if h.get("name", "").lower() == HEADER_FINGERPRINT.lower()), "")
+            found.append((draft["id"], fingerprint))
+        return found
 
-        send_updates = SEND_UPDATES[self.options.notify]
-        pending = [Pending(c) for c in changes]
-        resurrect: set[str] = set()  # keys whose insert met 409: patch them instead
-        while pending:
-            results: dict[str, tuple[Any, Any]] = {}
-
-            def collect(request_id: str, response: Any, exception: Any,
-                        results: dict[str, tuple[Any, Any]] = results) -> None:
-                results[request_id] = (response, exception)
-
-            retry: list[Pending] = []
-            for start in range(0, len(pending), self.batch_size):
-                chunk = pending[start:start + self.batch_size]
-                batch = BatchHttpRequest(callback=collect,
-                                         batch_uri=self.api_root + "batch/calendar/v3")
-                for index, entry in enumerate(chunk):
-                    batch.add(self._request_for(entry.change, send_updates,
-                                                resurrect=entry.change.key in resurrect),
-                              request_id=str(start + index))
-                try:
-                    batch.execute(http=self._http)
-                except RefreshError:
-                    raise AllianceError(REFUSED) from None
-                except HttpError as exc:
-                    status = exc.resp.status
-                    if status in (401, 403) and _auth_problem(exc):
-                        raise AllianceError(REFUSED) from None
-                    if status not in RETRYABLE_STATUS:
-                        yield from (Applied(e.change, error=f"batch HTTP {status}")
-                                    for e in chunk)
-                        continue
-                    for entry in chunk:
-                        entry.last_error = f"HTTP {status}"
-                        entry.retry_after = exc.resp.get("retry-after")
-                        retry.append(entry)
-                    continue
-                except _transport_errors() as exc:
-                    for entry in chunk:
-                        entry.last_error = type(exc).__name__
-                        retry.append(entry)
-                    continue
-                for index, entry in enumerate(chunk):
-                    response, exception = results.get(str(start + index), (None, None))
-                    outcome = self._outcome(entry, response, exception, resurrect)
-                    if outcome is None:
-                        retry.append(entry)
-                    else:
-                        yield outcome
-            if not retry:
-                break
-            if not wait_for_round(retry, backoff):
-                for entry in retry:
-                    yield Applied(entry.change,
-                                  error=f"gave up after retries ({entry.last_error})")
-                return
-            context.progress(self.options, f"google: retrying {len(retry)} change(s)")
-            pending = retry
-
-    def _outcome(self, entry: Pending, response: Any, exception: Any,
-                 resurrect: set[str]) -> Applied | None:
-        """Applied (done or failed for good), or None to retry."""
-        change = entry.change
-        if exception is None:
-            remote_id = (response or {}).get("id") or (
-                change.record.remote_id if change.record else "")
-            return Applied(change, remote_id=remote_id)
-        status = getattr(getattr(exception, "resp", None), "status", None)
-        if status == 409 and change.action is Action.CREATE:
-            # Already there (an earlier run's write we never heard back from): update it.
-            resurrect.add(change.key)
-            entry.last_error = "409 reconciled"
-            return None
-        if status in (404, 410) and change.action is Action.CANCEL:
-            return Applied(change, remote_id=change.record.remote_id if change.record else "")
-        if status in RETRYABLE_STATUS:
-            entry.retry_after = exception.resp.get("retry-after")
-            entry.last_error = f"HTTP {status}"
-            return None
-        return Applied(change, error=f"HTTP {status} {_reason(exception)}")
-
-    def _apply_drafts(self, plan: TargetPlan, context: ApplyContext, backoff: Backoff,
-                      done: set[str]) -> list[Applied]:
-        from designed_alliance.core import compose
-        from designed_alliance.core.schedule import organizer_for
-
-        kickoff = next((c for c in plan.changes
-                        if c.key == "kickoff" and c.action is not Action.KEEP), None)
-        told = [c for c in plan.changes if c.key in done]  # only what really happened
-        alliance = context.alliance
-        out: list[Applied] = []
-        if kickoff is not None and kickoff.action is Action.CANCEL:
-            record = kickoff.record
-            if record is not None and record.remote_id:
-                self._delete_draft(record.remote_id, backoff)
-            out.append(Applied(kickoff, remote_id=record.remote_id if record else ""))
-        elif kickoff is not None:
-            message = next(m for m in context.messages if m.key == "kickoff")
-            # Only a first setup on an empty calendar may skip looking for the draft: any
-            # record means an earlier run got this far and may have made it already.
-            fresh = all(c.record is None for c in plan.changes)
-            draft_id = self._upsert_draft(
-                message, mail.invites_for_all(context.events, context.sequences),
-                message.message_id, backoff,
-                known=kickoff.record.remote_id if kickoff.record else None, fresh=fresh)
-            out.append(Applied(kickoff, remote_id=draft_id))
-            if kickoff.action is Action.CREATE:
-                return out  # the kickoff itself tells the members about every event
-        if told and not context.teardown:
-            # On teardown the calendar's own cancellations tell the members; no new draft.
-            sender = organizer_for(alliance, self.config.defaults.organizer)
-            summary = compose.changes(alliance, told, sender)
-            if summary is not None:
-                self._upsert_draft(summary, mail.invites_for_changes(alliance.id, told),
-                                   summary.message_id, backoff, known=None, fresh=False)
-        return out
-
-    def _upsert_draft(self, message: Message, invites: list, message_id: str,
-                      backoff: Backoff, *, known: str | None, fresh: bool) -> str:
-        built = mail.build(message, invites, draft=False, message_id=message_id)
+    def draft_request(self, message: Message, invites: list[mail.Invite],
+                      draft_id: str | None) -> Any:
+        built = mail.build(message, invites, draft=False)
         built[HEADER_FINGERPRINT] = message.fingerprint
-        raw = base64.urlsafe_b64encode(bytes(built)).decode()
+        body = {"message": {"raw": base64.urlsafe_b64encode(bytes(built)).decode()}}
         drafts = self._gmail.users().drafts()
-        draft_id = known
-        if draft_id is None and not fresh:
-            found = self._find_draft(message_id, backoff)
-            draft_id = found[0] if found else None
-        if draft_id is not None:
-            self._call(drafts.update(userId="me", id=draft_id, body={"message": {"raw": raw}}),
-                       backoff, "draft update")
-            return draft_id
-        return self._create_draft(raw, message_id, backoff)
+        if draft_id is None:
+            return drafts.create(userId="me", body=body)
+        return drafts.update(userId="me", id=draft_id, body=body)
 
-    def _create_draft(self, raw: str, message_id: str, backoff: Backoff) -> str:
-        """drafts.create is not idempotent: after a lost answer, look before trying again."""
-
-        def made_already() -> dict[str, str] | None:
-            found = self._find_draft(message_id, backoff)
-            return {"id": found[0]} if found else None
-
-        request = self._gmail.users().drafts().create(userId="me", body={"message": {"raw": raw}})
-        return self._call(request, backoff, "draft create", recover=made_already)["id"]
-
-    def _delete_draft(self, draft_id: str, backoff: Backoff) -> None:
-        try:
-            self._call(self._gmail.users().drafts().delete(userId="me", id=draft_id),
-                       backoff, "draft delete")
-        except AllianceError as exc:
-            if "HTTP 404" not in str(exc):
-                raise
+    def delete_draft_request(self, draft_id: str) -> Any:
+        return self._gmail.users().drafts().delete(userId="me", id=draft_id)
 
 
 def _strict_http(timeout: float) -> Any:
@@ -376,7 +255,7 @@ def _strict_http(timeout: float) -> Any:
     import httplib2
 
     class NoResend:
-        def getresponse(self):  # type: ignore[no-untyped-def]
+        def getresponse(self):
             try:
                 return super().getresponse()  # type: ignore[misc]
             except (http.client.BadStatusLine, http.client.ResponseNotReady) as exc:
@@ -389,7 +268,7 @@ def _strict_http(timeout: float) -> Any:
         pass
 
     class StrictHttp(httplib2.Http):
-        def request(self, uri, method="GET", body=None, headers=None,  # type: ignore[override]
+        def request(self, uri, method="GET", body=None, headers=None,
                     redirections=httplib2.DEFAULT_MAX_REDIRECTS, connection_type=None):
             if connection_type is None:
                 connection_type = StrictHTTPS if uri.startswith("https:") else StrictHTTP
@@ -414,9 +293,12 @@ def _reason(exc: Any) -> str:
         return ""
 
 
-def _auth_problem(exc: Any) -> bool:
-    status = exc.resp.status
-    if status == 401:
-        return True
-    content = (getattr(exc, "content", b"") or b"").decode(errors="replace")
-    return "insufficientPermissions" in content or "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in content
+def _reasons(exc: Any) -> set[str]:
+    """The machine-readable reasons of a Google error body (errors[].reason, details)."""
+    try:
+        error = json.loads((getattr(exc, "content", b"") or b"").decode()).get("error", {})
+    except (ValueError, AttributeError):
+        return set()
+    reasons = {str(e.get("reason", "")) for e in error.get("errors", []) if isinstance(e, dict)}
+    reasons |= {str(d.get("reason", "")) for d in error.get("details", []) if isinstance(d, dict)}
+    return reasons - {""}

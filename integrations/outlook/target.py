@@ -1,33 +1,35 @@
 """The `outlook` target: events and a kickoff draft in Microsoft 365 / Outlook via Graph REST.
 
-Plain HTTP with requests (the msgraph SDK is too heavy for a CLI). Writes are grouped into
-JSON `$batch` requests of at most 20; creates carry a `transactionId`, so a retried create
-after a lost response returns the first event instead of making a second one.
+Plain HTTP with requests (the msgraph SDK is too heavy for a CLI). Only the translation lives
+here (request bodies, tags, what Graph's answers mean); the workflow — `$batch` requests of at
+most 20, retries, reconciling, drafts — is `integrations.remote.RemoteTarget`'s. Creates carry
+a `transactionId`, so a retried create after a lost response returns the first event instead
+of making a second one.
 """
 
 from __future__ import annotations
 
 import base64
-import time
+import functools
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from designed_alliance.core.config import Config
-from designed_alliance.core.errors import AllianceError, MissingExtra
+from designed_alliance.core.errors import AllianceError, RemoteError, Unavailable
 from designed_alliance.core.items import Event, Item, Message
-from designed_alliance.core.items import message_id as item_message_id
-from designed_alliance.core.plan import Action, Change, TargetPlan
-from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, Target
+from designed_alliance.core.plan import Action, Change
+from designed_alliance.core.target import Options, Remote
 
 from .. import mail
-from ..retry import RETRYABLE_STATUS, Backoff, Pending, wait_for_round
+from ..remote import DoctorSpec, RemoteTarget, error_for_status
 from .auth import TokenProvider
 
 DEFAULT_ROOT = "https://graph.microsoft.com/v1.0/"
 BATCH_LIMIT = 20  # Graph's JSON batching limit
+AUTH_HINT = "run: alliance auth outlook"
 # Our own property set: the GUID names the namespace, the names the tags.
 _PSET = "{6d1b7a3e-2c4f-4e8a-9b5d-3f0a1c7e2d64}"
 PROP_ALLIANCE = f"String {_PSET} Name designedAllianceId"
@@ -35,6 +37,7 @@ PROP_KEY = f"String {_PSET} Name designedAllianceKey"
 PROP_FINGERPRINT = f"String {_PSET} Name designedAllianceFingerprint"
 PROP_SEQUENCE = f"String {_PSET} Name designedAllianceSequence"
 TX_NAMESPACE = uuid.UUID("2f0c6a54-8d3e-4b71-a9c2-5e8f1d0b3a67")
+JSON = {"Content-Type": "application/json"}
 
 
 def transaction_id(alliance_id: str, key: str, sequence: int) -> str:
@@ -42,36 +45,24 @@ def transaction_id(alliance_id: str, key: str, sequence: int) -> str:
     return str(uuid.uuid5(TX_NAMESPACE, f"{alliance_id}\0{key}\0{sequence}"))
 
 
-class GraphError(Exception):
-    def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.body = body
-        self.headers = {k.lower(): v for k, v in headers.items()}
-
-    @property
-    def code(self) -> str:
-        if isinstance(self.body, dict):
-            return str(self.body.get("error", {}).get("code", ""))
-        return ""
-
-    @property
-    def message(self) -> str:
-        if isinstance(self.body, dict):
-            return str(self.body.get("error", {}).get("message", ""))
-        return ""
+def graph_error(status: int, body: Any, headers: dict[str, str], what: str) -> RemoteError:
+    """What a Graph error answer means, typed; the code and message say which it was."""
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    detail = " ".join(str(error.get(k, "")) for k in ("code", "message")).strip()
+    retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after")
+    return error_for_status(status, detail, retry_after=retry_after, what=what,
+                            service="Microsoft Graph", auth_hint=AUTH_HINT)
 
 
-class OutlookTarget(Target):
+class OutlookTarget(RemoteTarget):
     """Graph events (`/me/events`) and a draft message (`/me/messages`)."""
 
     name = "outlook"
-    handles = frozenset({"event", "message"})
-    is_remote = True
-    sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
-    timeout: ClassVar[float] = 30.0
+    service = "Microsoft Graph"
+    doctor = DoctorSpec(sdk="msal", sign_in="client_id", root=("graph_root", DEFAULT_ROOT))
     token_provider: ClassVar[type[TokenProvider]] = TokenProvider
     batch_size: ClassVar[int] = BATCH_LIMIT
+    replaces_drafts = True  # Graph cannot patch a draft's attachments inline
 
     def __init__(self, config: Config, options: Options) -> None:
         super().__init__(config, options)
@@ -79,7 +70,6 @@ class OutlookTarget(Target):
         self.section = section
         self.graph_root = DEFAULT_ROOT
         self.calendar_id = ""
-        self.max_retry_seconds = 120.0
         if section is not None:
             root = section.text("graph_root") or DEFAULT_ROOT
             self.graph_root = root if root.endswith("/") else root + "/"
@@ -103,6 +93,39 @@ class OutlookTarget(Target):
             return f"/me/calendars/{quote(self.calendar_id)}/events"
         return "/me/events"
 
+    # -- hooks for doctor, auth and the config schema ------------------------------------------
+    @classmethod
+    def config_schema(cls) -> dict[str, Any] | None:
+        return {"type": "object", "additionalProperties": False, "required": [], "properties": {
+            "client_id": {"type": "string", "description": "The app registration's client id."},
+            "tenant": {"type": "string", "default": "common",
+                       "description": "organizations, consumers, common or a tenant id."},
+            "graph_root": {"type": "string", "default": DEFAULT_ROOT, "format": "uri"},
+            "authority_host": {"type": "string",
+                               "default": "https://login.microsoftonline.com", "format": "uri"},
+            "calendar_id": {"type": "string",
+                            "description": "A calendar other than the default one."},
+            "access_token_command": {"type": "string"},
+            "max_retry_seconds": {"type": "number", "default": 120},
+        }}
+
+    @classmethod
+    def sign_in(cls, config: Config, *, browser: bool | None, forget: bool,
+                echo: Callable[[str], None]) -> str:
+        section = config.section("outlook")
+        if section is None:
+            raise AllianceError("alliance auth outlook needs an [outlook] section with "
+                                "client_id and tenant — copy it from config.example.toml")
+        provider = cls.token_provider(config, section)
+        if forget:
+            provider.cache_path().unlink(missing_ok=True)
+            return "Forgot the stored Outlook sign-in."
+        if not provider.client_id:
+            raise AllianceError("outlook.client_id is missing — register an app in Microsoft "
+                                "Entra ID (see README) and put its client id in the config")
+        where = provider.sign_in(browser=bool(browser), echo=echo)
+        return f"Signed in to Microsoft; the token cache is {where}."
+
     # -- plan time ----------------------------------------------------------------------------
     def validate(self, items: Sequence[Item]) -> list[str]:
         """Refuse at plan time what Graph cannot express exactly (never approximate)."""
@@ -118,83 +141,63 @@ class OutlookTarget(Target):
         return []
 
     # -- HTTP ---------------------------------------------------------------------------------
-    def check_ready(self) -> None:
-        if self.section is None:
-            where = self.config.path or "the config file"
-            raise AllianceError(f"the outlook target needs an [outlook] section in {where} — "
-                                "copy it from config.example.toml, then run: alliance auth "
-                                "outlook")
-        self._connect()
+    def open(self) -> None:
+        import requests
 
-    def _connect(self) -> Any:
-        if self._session is not None:
-            return self._session
-        try:
-            import requests
-        except ImportError:
-            raise MissingExtra("outlook", "requests") from None
         token = self.tokens.token()
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
         session.headers["Accept"] = "application/json"
         self._session = session
-        return session
 
     def _url(self, path: str) -> str:
         return self.graph_root + path.lstrip("/")
 
-    def _send(self, method: str, path: str, body: Any = None,
-              params: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
+    def execute(self, request: Any) -> Any:
+        """`request` is (method, path, body, params); the answer is the decoded JSON."""
         import requests
 
-        session = self._connect()
+        method, path, body, params = request
         self.requests_made += 1
         try:
-            response = session.request(method, self._url(path), json=body, params=params,
-                                       timeout=self.timeout)
+            response = self._session.request(method, self._url(path), json=body,
+                                             params=params, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise ConnectionError(type(exc).__name__) from None
+            raise Unavailable(f"Microsoft Graph could not be reached ({type(exc).__name__}) — "
+                              "check the network and run the same command again",
+                              answer_lost=True) from None
         try:
             payload = response.json() if response.content else None
         except ValueError:
             payload = None
-        return response.status_code, payload, dict(response.headers)
+        if response.status_code >= 300:
+            raise graph_error(response.status_code, payload, dict(response.headers),
+                              f"{method} {path.split('?')[0]}")
+        return payload
 
-    def _call(self, method: str, path: str, backoff: Backoff, what: str, body: Any = None,
-              params: dict[str, str] | None = None,
-              recover: Callable[[], Any] | None = None) -> Any:
-        """One request with retries; `recover` as in the Google target: for a request that is
-        not idempotent, it finds what a lost answer's request made instead of re-sending."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                status, payload, headers = self._send(method, path, body, params)
-            except ConnectionError as exc:
-                if not backoff.wait(attempt):
-                    raise AllianceError(f"Outlook {what} failed ({exc}) — check the network "
-                                        "and run the same command again") from None
-                found = recover() if recover is not None else None
-                if found is not None:
-                    return found
+    def execute_batch(self, requests: Sequence[Any]) -> list[Any]:
+        subrequests = [{"id": str(i), **r} for i, r in enumerate(requests)]
+        payload = self.execute(("POST", "/$batch", {"requests": subrequests}, None))
+        answers = {r.get("id"): r for r in (payload or {}).get("responses", [])}
+        out: list[Any] = []
+        for index, request in enumerate(requests):
+            answer = answers.get(str(index))
+            if answer is None:
+                out.append(Unavailable("Graph sent no answer for this part of the batch",
+                                       answer_lost=True))
                 continue
+            status = int(answer.get("status", 500))
+            body = answer.get("body") or {}
             if status < 300:
-                return payload
-            error = GraphError(status, payload, headers)
-            if status == 401:
-                raise AllianceError("Microsoft Graph refused the sign-in (expired or revoked) "
-                                    "— run: alliance auth outlook") from None
-            if status in RETRYABLE_STATUS and backoff.wait(attempt, error.headers.get(
-                    "retry-after")):
-                continue
-            raise error
+                out.append(body)
+            else:
+                out.append(graph_error(status, body, answer.get("headers") or {},
+                                       f"{request['method']} event"))
+        return out
 
-    def _backoff(self) -> Backoff:
-        return Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
-
-    # -- lookup -------------------------------------------------------------------------------
-    def lookup(self, alliance_id: str) -> dict[str, Remote]:
-        backoff = self._backoff()
+    # -- translation --------------------------------------------------------------------------
+    def tagged_events(self, alliance_id: str) -> dict[str, Remote]:
+        backoff = self.backoff()
         found: dict[str, Remote] = {}
         expand = ("singleValueExtendedProperties($filter=id eq '" + PROP_KEY + "' or id eq '"
                   + PROP_FINGERPRINT + "' or id eq '" + PROP_SEQUENCE + "')")
@@ -204,11 +207,7 @@ class OutlookTarget(Target):
             "$expand": expand, "$top": "100", "$select": "id,subject,isCancelled"}
         path = self.events_path
         while True:
-            try:
-                payload = self._call("GET", path, backoff, "event lookup", params=params)
-            except GraphError as exc:
-                raise AllianceError(f"Outlook event lookup failed: HTTP {exc.status} "
-                                    f"{exc.code} — run the same command again") from None
+            payload = self.call(functools.partial(tuple, ("GET", path, None, params)), backoff)
             for event in payload.get("value", []):
                 props = {p["id"]: p.get("value", "")
                          for p in event.get("singleValueExtendedProperties", [])}
@@ -220,213 +219,47 @@ class OutlookTarget(Target):
                                     {"title": event.get("subject", "")})
             next_link = payload.get("@odata.nextLink")
             if not next_link:
-                break
+                return found
             path, params = next_link[len(self.graph_root):] if next_link.startswith(
                 self.graph_root) else next_link, None
-        if found:
-            draft = self._find_draft(item_message_id(alliance_id, "kickoff"), backoff)
-            if draft is not None:
-                found["kickoff"] = Remote("kickoff", draft[0], draft[1])
-        return found
 
-    def _find_drafts(self, message_id: str, backoff: Backoff) -> list[str]:
-        params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'", "$select": "id"}
-        try:
-            payload = self._call("GET", "/me/messages", backoff, "draft lookup", params=params)
-        except GraphError:
-            return []
-        return [m["id"] for m in payload.get("value", [])]
-
-    def _find_draft(self, message_id: str, backoff: Backoff) -> tuple[str, str] | None:
-        params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'",
-                  "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP_FINGERPRINT}')",
-                  "$select": "id"}
-        try:
-            payload = self._call("GET", "/me/messages", backoff, "draft lookup", params=params)
-        except GraphError:
-            return None
-        for message in payload.get("value", []):
-            props = {p["id"]: p.get("value", "")
-                     for p in message.get("singleValueExtendedProperties", [])}
-            return message["id"], _prop(props, PROP_FINGERPRINT)
-        return None
-
-    # -- apply --------------------------------------------------------------------------------
-    def apply(self, plan: TargetPlan, context: ApplyContext
-              ) -> Iterator[Applied | tuple[Applied, ...]]:
-        """Events first, then the drafts that tell the members about them; all recorded as one
-        unit, so a crash before the change summary exists leaves the events to be redone
-        (idempotently) and the summary still to be written — never silently skipped."""
-        backoff = self._backoff()
-        event_changes = [c for c in plan.changes
-                         if c.action is not Action.KEEP and c.key != "kickoff"]
-        outcomes = list(self._apply_events(event_changes, context, backoff))
-        done = {a.change.key for a in outcomes if a.ok}
-        outcomes += self._apply_drafts(plan, context, backoff, done)
-        yield tuple(outcomes)
-
-    def _subrequest(self, change: Change, alliance_id: str, rid: str) -> dict[str, Any]:
-        headers = {"Content-Type": "application/json"}
-        if change.action is Action.CANCEL:
+    def event_request(self, change: Change, mode: Action, alliance_id: str) -> Any:
+        if mode is Action.CANCEL:
             assert change.record is not None
-            return {"id": rid, "method": "POST", "headers": headers,
+            return {"method": "POST", "headers": JSON,
                     "url": f"/me/events/{quote(change.record.remote_id)}/cancel",
                     "body": {"comment": "This item was removed from our designed alliance."}}
         item = change.item
         assert isinstance(item, Event)
         body = event_body(item, change.sequence)
-        if change.action is Action.UPDATE and change.record is not None:
-            return {"id": rid, "method": "PATCH", "headers": headers,
+        if mode is Action.UPDATE and change.record is not None and change.record.remote_id:
+            return {"method": "PATCH", "headers": JSON,
                     "url": f"/me/events/{quote(change.record.remote_id)}", "body": body}
+        # A create, or an update with no id to patch: the transactionId makes it idempotent.
         body["transactionId"] = transaction_id(alliance_id, item.key, change.sequence)
-        return {"id": rid, "method": "POST", "headers": headers, "url": self.events_path,
-                "body": body}
+        return {"method": "POST", "headers": JSON, "url": self.events_path, "body": body}
 
-    def _apply_events(self, changes: Sequence[Change], context: ApplyContext,
-                      backoff: Backoff) -> Iterator[Applied]:
-        pending = [Pending(c) for c in changes]
-        while pending:
-            retry: list[Pending] = []
-            for start in range(0, len(pending), self.batch_size):
-                chunk = pending[start:start + self.batch_size]
-                requests_ = [self._subrequest(e.change, context.alliance.id, str(i))
-                             for i, e in enumerate(chunk)]
-                try:
-                    status, payload, headers = self._send("POST", "/$batch",
-                                                          {"requests": requests_})
-                except ConnectionError as exc:
-                    for entry in chunk:
-                        entry.last_error = str(exc)
-                    retry.extend(chunk)
-                    continue
-                if status == 401:
-                    raise AllianceError("Microsoft Graph refused the sign-in — run: alliance "
-                                        "auth outlook")
-                if status >= 300:
-                    for entry in chunk:
-                        entry.last_error = f"HTTP {status}"
-                        entry.retry_after = {k.lower(): v for k, v in headers.items()}.get(
-                            "retry-after")
-                    if status in RETRYABLE_STATUS:
-                        retry.extend(chunk)
-                    else:
-                        yield from (Applied(e.change, error=f"batch HTTP {status}")
-                                    for e in chunk)
-                    continue
-                responses = {r.get("id"): r for r in (payload or {}).get("responses", [])}
-                for i, entry in enumerate(chunk):
-                    outcome = self._outcome(entry, responses.get(str(i)))
-                    if outcome is None:
-                        retry.append(entry)
-                    else:
-                        yield outcome
-            if not retry:
-                return
-            if not wait_for_round(retry, backoff):
-                yield from (Applied(e.change, error=f"gave up after retries ({e.last_error})")
-                            for e in retry)
-                return
-            context.progress(self.options, f"outlook: retrying {len(retry)} change(s)")
-            pending = retry
+    def find_drafts(self, message_id: str) -> list[tuple[str, str]]:
+        params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'",
+                  "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP_FINGERPRINT}')",
+                  "$select": "id"}
+        payload = self.call(lambda: ("GET", "/me/messages", None, params), self.backoff())
+        found = []
+        for message in payload.get("value", []):
+            props = {p["id"]: p.get("value", "")
+                     for p in message.get("singleValueExtendedProperties", [])}
+            found.append((message["id"], _prop(props, PROP_FINGERPRINT)))
+        return found
 
-    def _outcome(self, entry: Pending, response: dict[str, Any] | None) -> Applied | None:
-        change = entry.change
-        if response is None:
-            entry.last_error = "no response for this part"
-            return None
-        status = int(response.get("status", 500))
-        body = response.get("body") or {}
-        headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-        if status < 300:
-            remote_id = body.get("id") if isinstance(body, dict) else None
-            return Applied(change, remote_id=remote_id or (
-                change.record.remote_id if change.record else ""))
-        if change.action is Action.CANCEL and status in (404, 410):
-            return Applied(change, remote_id=change.record.remote_id if change.record else "")
-        if change.action is Action.UPDATE and status == 404:
-            # Deleted by hand in Outlook: make it again (a create with a transactionId).
-            entry.change = Change(Action.CREATE, change.key, change.item, None, change.sequence)
-            entry.last_error = "404 recreated"
-            return None
-        if status in RETRYABLE_STATUS:
-            entry.last_error = f"HTTP {status}"
-            entry.retry_after = headers.get("retry-after")
-            return None
-        message = body.get("error", {}).get("message", "") if isinstance(body, dict) else ""
-        return Applied(change, error=f"HTTP {status} {message}".strip())
+    def draft_request(self, message: Message, invites: list[mail.Invite],
+                      draft_id: str | None) -> Any:
+        body = message_body(message, invites, message.message_id)
+        if draft_id is None:
+            return ("POST", "/me/messages", body, None)
+        return ("PATCH", f"/me/messages/{quote(draft_id)}", body, None)
 
-    def _apply_drafts(self, plan: TargetPlan, context: ApplyContext, backoff: Backoff,
-                      done: set[str]) -> list[Applied]:
-        from designed_alliance.core import compose
-        from designed_alliance.core.schedule import organizer_for
-
-        kickoff = next((c for c in plan.changes
-                        if c.key == "kickoff" and c.action is not Action.KEEP), None)
-        told = [c for c in plan.changes if c.key in done]  # only what really happened
-        alliance = context.alliance
-        out: list[Applied] = []
-        if kickoff is not None:
-            old = kickoff.record.remote_id if kickoff.record else None
-            if kickoff.action is Action.CANCEL:
-                if old:
-                    self._delete_message(old, backoff)
-                return [Applied(kickoff, remote_id=old or "")]
-            message = next(m for m in context.messages if m.key == "kickoff")
-            if old is None and not all(c.record is None for c in plan.changes):
-                # An earlier run got this far and may have made the draft already.
-                found = self._find_draft(message.message_id, backoff)
-                old = found[0] if found else None
-            draft_id = self._replace_draft(
-                message, mail.invites_for_all(context.events, context.sequences),
-                message.message_id, old, backoff)
-            out.append(Applied(kickoff, remote_id=draft_id))
-            if kickoff.action is Action.CREATE:
-                return out  # the kickoff itself tells the members about every event
-        if told and not context.teardown:
-            sender = organizer_for(alliance, self.config.defaults.organizer)
-            summary = compose.changes(alliance, told, sender)
-            if summary is not None:
-                # Derived from the changes: an interrupted run's summary is found again.
-                found = self._find_draft(summary.message_id, backoff)
-                self._replace_draft(summary, mail.invites_for_changes(alliance.id, told),
-                                    summary.message_id, found[0] if found else None, backoff)
-        return out
-
-    def _replace_draft(self, message: Message, invites: list[mail.Invite], message_id: str,
-                       old: str | None, backoff: Backoff) -> str:
-        """Graph cannot patch attachments inline: a changed draft is made anew, then the old
-        one is removed (in that order, so a crash leaves one draft too many, never none)."""
-        body = message_body(message, invites, message_id)
-        created = self._create_message(body, message_id, backoff, skip=old)
-        if old:
-            # Every other draft with this Message-ID goes: the old one, and any an interrupted
-            # run made before it could record it.
-            for other in {old, *self._find_drafts(message_id, backoff)} - {created}:
-                self._delete_message(other, backoff)
-        return created
-
-    def _create_message(self, body: dict[str, Any], message_id: str, backoff: Backoff,
-                        skip: str | None) -> str:
-        """POST /me/messages is not idempotent: after a lost answer, look before re-sending."""
-
-        def made_already() -> dict[str, str] | None:
-            found = [d for d in self._find_drafts(message_id, backoff) if d != skip]
-            return {"id": found[0]} if found else None
-
-        try:
-            return self._call("POST", "/me/messages", backoff, "draft create", body=body,
-                              recover=made_already)["id"]
-        except GraphError as exc:
-            raise AllianceError(f"Outlook draft create failed: HTTP {exc.status} {exc.code} — "
-                                "run the same command again") from None
-
-    def _delete_message(self, message_id: str, backoff: Backoff) -> None:
-        try:
-            self._call("DELETE", f"/me/messages/{quote(message_id)}", backoff, "draft delete")
-        except GraphError as exc:
-            if exc.status not in (404, 410):
-                raise AllianceError(f"Outlook draft delete failed: HTTP {exc.status} — run "
-                                    "the same command again") from None
+    def delete_draft_request(self, draft_id: str) -> Any:
+        return ("DELETE", f"/me/messages/{quote(draft_id)}", None, None)
 
 
 def _rule_key(key: str) -> str:

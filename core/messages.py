@@ -1,0 +1,81 @@
+"""Messages are plan items: the kickoff and each change summary, composed here before apply.
+
+A mail target (files, drafts, sent mail) tracks every event as "what the members were told",
+so each event change it has is carried by exactly one planned message: the kickoff on a first
+run, else a change summary whose key is derived from what changed (`changes-<hash>`). Sent
+messages stay in state as history (status "sent"): the same key is never delivered twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from . import compose
+from .items import Message, Person
+from .model import Alliance
+from .plan import Action, Change, record_kind
+from .state import Record
+
+KICKOFF = "kickoff"
+SENT = "sent"  # status of a one-off message's record: history, never cancelled
+
+
+def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change],
+                  records: dict[str, Record], *, sender: Person, teardown: bool,
+                  writes_events: bool) -> list[Change]:
+    """The event changes (each now `announced_by` its message) followed by the messages.
+
+    On teardown a target that writes events tells the members through the calendar's own
+    cancellations; a mail-only target sends one cancellation notice.
+    """
+    pending = [c for c in events if c.action is not Action.KEEP]
+    kept = [c for c in events if c.action is Action.KEEP]
+    record = records.get(KICKOFF)
+    out: list[Change] = []
+    if teardown:
+        kick = (Change(Action.CANCEL, KICKOFF, None, record, record.sequence, kind="message")
+                if record is not None and record.active else None)
+        if pending and not writes_events:
+            summary = compose.changes(alliance, pending, sender, teardown=True)
+            if summary is not None:
+                return _carried(pending, kept, summary, records, kick)
+        return [*events, *([kick] if kick else [])]
+    if record is None or not record.active:
+        sequence = record.sequence + 1 if record is not None else 0
+        kick = Change(Action.CREATE, KICKOFF, kickoff, record, sequence, kind="message")
+        return [*(replace(c, announced_by=KICKOFF) for c in pending), *kept, kick]
+    kick = None
+    if record.fingerprint != kickoff.fingerprint:
+        kick = Change(Action.UPDATE, KICKOFF, kickoff, record, record.sequence, kind="message")
+    if not pending and kick is None:
+        return [*events, Change(Action.KEEP, KICKOFF, kickoff, record, record.sequence,
+                                kind="message")]
+    summary = compose.changes(alliance, [*pending, *([kick] if kick else [])], sender)
+    if summary is None:  # nothing the members need to hear about
+        out = [*events]
+        if kick is not None:
+            out.append(kick)
+        return out
+    if kick is not None:
+        # Recorded with the summary, in one unit (rewritten too where `updates_kickoff`), so a
+        # crash between the two cannot tell the members half of it.
+        kick = replace(kick, announced_by=summary.key)
+    return _carried(pending, kept, summary, records, kick)
+
+
+def _carried(pending: list[Change], kept: list[Change], summary: Message,
+             records: dict[str, Record], kick: Change | None) -> list[Change]:
+    old = records.get(summary.key)
+    # Delivered before (e.g. found again after a run died before recording its events): the
+    # events are recorded as told with it, and the same summary is never delivered twice.
+    message = (Change(Action.KEEP, summary.key, summary, old, old.sequence, kind="message")
+               if old is not None else
+               Change(Action.CREATE, summary.key, summary, None, 0, kind="message"))
+    return [*(replace(c, announced_by=summary.key) for c in pending), *kept,
+            *([kick] if kick else []), message]
+
+
+def history(records: dict[str, Record]) -> dict[str, Record]:
+    """One-off messages already delivered to this target (change summaries, agendas, …)."""
+    return {k: r for k, r in records.items() if record_kind(r) == "message" and k != KICKOFF}

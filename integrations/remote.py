@@ -1,0 +1,362 @@
+"""The one base for calendar-and-mail services (Google, Microsoft Graph, …).
+
+Like octoDNS's provider base, this class owns the workflow and a provider writes only its
+translation. Owned here: batching, retry with Retry-After, the typed handling of what a
+service answered (a create that meets an existing object updates it, an update of an object
+deleted by hand makes it again, a cancel of something already gone is done), "look before you
+create again" after a lost answer, and the draft create / update / replace flow.
+
+A provider implements the abstract methods below: how to connect, how to send one request or a
+batch (raising or returning `RemoteError` subtypes, never vendor exceptions), the request for
+each event change, how to find its tagged events and its drafts, and the draft requests.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import functools
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from designed_alliance.core.config import Config
+from designed_alliance.core.errors import (
+    AllianceError,
+    AuthExpired,
+    Conflict,
+    MissingExtra,
+    NotFound,
+    Refused,
+    RemoteError,
+    Throttled,
+    Unavailable,
+)
+from designed_alliance.core.items import Message
+from designed_alliance.core.items import message_id as item_message_id
+from designed_alliance.core.plan import Action, Change
+from designed_alliance.core.target import Applied, ApplyContext, Check, Remote, Target
+
+from . import mail
+from .retry import Backoff, retry_after_seconds
+
+MAX_MODE_SWITCHES = 2  # create ⇄ update flips per change before we stop and say so
+
+
+@dataclass(frozen=True)
+class DoctorSpec:
+    """What `alliance doctor` checks for a service: the SDK that must import, the config key
+    a sign-in needs (else an access_token_command), and (key, default) of its root URL."""
+
+    sdk: str
+    sign_in: str
+    root: tuple[str, str]
+
+
+@dataclass
+class Pending:
+    """One event change still to be written, the way it is to be written now, and what the
+    last attempt said."""
+
+    change: Change
+    mode: Action
+    attempt: int = 0
+    last_error: RemoteError | None = None
+    switches: int = 0
+
+
+def error_for_status(status: int, detail: str, *, retry_after: str | None = None,
+                     what: str, service: str, auth_hint: str) -> RemoteError:
+    """The usual meaning of an HTTP status, as a typed error whose text says what to do."""
+    text = f"{service} {what} failed: HTTP {status}{(' ' + detail) if detail else ''}"
+    if status == 401:
+        return AuthExpired(f"{service} refused the sign-in (expired or revoked) — {auth_hint}",
+                           status=status)
+    if status in (404, 410):
+        return NotFound(text, status=status)
+    if status in (409, 412):
+        return Conflict(text, status=status)
+    if status == 429:
+        return Throttled(f"{text} — the service asks us to slow down; run the same command "
+                         "again later", status=status, retry_after=retry_after)
+    if status == 408 or status >= 500:
+        return Unavailable(f"{text} — run the same command again later", status=status,
+                           retry_after=retry_after)
+    return Refused(f"{text} — check the request above; run the same command again once fixed",
+                   status=status)
+
+
+class RemoteTarget(Target):
+    """Events and drafts on a remote service, written in batches with bounded retries."""
+
+    handles = frozenset({"event", "message"})
+    announces = True
+    is_remote = True
+    batch_size: ClassVar[int] = 20
+    sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
+    timeout: ClassVar[float] = 30.0
+    #: True when a changed draft cannot be patched: it is made anew, then the old one deleted
+    replaces_drafts: ClassVar[bool] = False
+    service: ClassVar[str] = "the service"
+    max_retry_seconds: float = 120.0
+    doctor: ClassVar[DoctorSpec | None] = None
+
+    @classmethod
+    def doctor_checks(cls, config: Config) -> list[Check]:
+        from designed_alliance.core.probe import endpoint, missing_extra, server_check
+
+        spec = cls.doctor
+        if spec is None:
+            return []
+        missing = missing_extra(cls.name, spec.sdk)
+        if missing is not None:
+            return [missing]
+        values = config.sections.get(cls.name, {})
+        out: list[Check] = []
+        if not (values.get("access_token_command") or values.get(spec.sign_in)):
+            out.append(Check("fail", cls.name, f"{cls.name} needs {spec.sign_in} (then "
+                             f"alliance auth {cls.name}) or access_token_command"))
+        else:
+            signed = cls.signed_in_check(config)
+            if signed is not None:
+                out.append(signed)
+        key, default = spec.root
+        out.append(server_check(cls.name, *endpoint(values.get(key) or default)))
+        return out
+
+    @classmethod
+    def signed_in_check(cls, config: Config) -> Check | None:
+        """A FAIL when a sign-in is configured but no token is stored (optional)."""
+        return None
+
+    # -- what a provider writes -------------------------------------------------------------
+    @abc.abstractmethod
+    def open(self) -> None:
+        """Make the client: import the vendor SDK (an ImportError becomes "install the extra"),
+        get a token, build the session. Called once, by `connect`. Raises AllianceError with
+        what to do."""
+
+    @abc.abstractmethod
+    def execute(self, request: Any) -> Any:
+        """Send one request, return the decoded answer. Raises `RemoteError` subtypes;
+        a transport failure is `Unavailable(answer_lost=True)`."""
+
+    @abc.abstractmethod
+    def execute_batch(self, requests: Sequence[Any]) -> list[Any]:
+        """Send requests as one batch: per request the decoded answer or a `RemoteError`
+        (not raised), in order. A failure of the whole batch is raised."""
+
+    @abc.abstractmethod
+    def event_request(self, change: Change, mode: Action, alliance_id: str) -> Any:
+        """The request that writes this change as `mode`: CREATE (with our chosen id or an
+        idempotency key), UPDATE (every field we own) or CANCEL."""
+
+    @abc.abstractmethod
+    def tagged_events(self, alliance_id: str) -> dict[str, Remote]:
+        """The events tagged with this alliance id, by key (cancelled ones left out)."""
+
+    @abc.abstractmethod
+    def find_drafts(self, message_id: str) -> list[tuple[str, str]]:
+        """(draft id, fingerprint) of every draft with this Message-ID."""
+
+    @abc.abstractmethod
+    def draft_request(self, message: Message, invites: list[mail.Invite],
+                      draft_id: str | None) -> Any:
+        """A request that creates this draft (draft_id None) or updates it in place."""
+
+    @abc.abstractmethod
+    def delete_draft_request(self, draft_id: str) -> Any:
+        """A request that deletes one draft."""
+
+    def remote_id(self, answer: Any, change: Change) -> str:
+        """The id of the object an answer describes (default: its "id")."""
+        if isinstance(answer, dict) and answer.get("id"):
+            return str(answer["id"])
+        return change.record.remote_id if change.record else ""
+
+    # -- the workflow -----------------------------------------------------------------------
+    def connect(self) -> None:
+        if getattr(self, "_opened", False):
+            return
+        try:
+            self.open()
+        except ImportError as exc:
+            raise MissingExtra(self.name, exc.name or "its SDK") from None
+        self._opened = True
+
+    def check_ready(self) -> None:
+        if self.config.section(self.name) is None:
+            where = self.config.path or "the config file"
+            raise AllianceError(f"the {self.name} target needs a [{self.name}] section in "
+                                f"{where} — copy it from config.example.toml, then run: "
+                                f"alliance auth {self.name}")
+        self.connect()
+
+    def backoff(self) -> Backoff:
+        return Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
+
+    def call(self, request: Callable[[], Any], backoff: Backoff,
+             recover: Callable[[], Any] | None = None) -> Any:
+        """One request with bounded retries. `request` makes it afresh for each attempt.
+
+        A request that is not idempotent passes `recover`: after a lost answer it is asked
+        first, and what it finds (what the lost request made) is returned instead of sending
+        the request again.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.execute(request())
+            except Throttled as exc:
+                if not backoff.wait(attempt, exc.retry_after):
+                    raise
+                if isinstance(exc, Unavailable) and exc.answer_lost and recover is not None:
+                    found = recover()
+                    if found is not None:
+                        return found
+
+    def lookup(self, alliance_id: str) -> dict[str, Remote]:
+        self.connect()
+        found = self.tagged_events(alliance_id)
+        if found:
+            # Tagged events exist but state was lost: find the kickoff draft too.
+            drafts = self.find_drafts(item_message_id(alliance_id, "kickoff"))
+            if drafts:
+                found["kickoff"] = Remote("kickoff", drafts[0][0], drafts[0][1],
+                                          summary={"kind": "message"})
+        return found
+
+    def apply(self, plan: Any, context: ApplyContext) -> Iterator[Applied | tuple[Applied, ...]]:
+        self.connect()
+        self._backoff = self.backoff()  # one budget for the whole apply
+        yield from super().apply(plan, context)
+
+    def write_events(self, changes: Sequence[Change], context: ApplyContext
+                     ) -> Iterator[Applied]:
+        backoff = getattr(self, "_backoff", None) or self.backoff()
+        pending = [Pending(c, c.action) for c in changes]
+        while pending:
+            retry: list[Pending] = []
+            for start in range(0, len(pending), self.batch_size):
+                chunk = pending[start:start + self.batch_size]
+                requests = [self.event_request(e.change, e.mode, context.alliance.id)
+                            for e in chunk]
+                try:
+                    answers: list[Any] = self.execute_batch(requests)
+                except AuthExpired:
+                    raise
+                except RemoteError as exc:
+                    answers = [exc] * len(chunk)
+                for entry, answer in zip(chunk, answers, strict=True):
+                    outcome = self._outcome(entry, answer)
+                    if outcome is None:
+                        retry.append(entry)
+                    else:
+                        yield outcome
+            if not retry:
+                return
+            if not self._wait_round(retry, backoff):
+                for entry in retry:
+                    last = entry.last_error
+                    yield Applied(entry.change, error=Unavailable(
+                        f"{self.service}: gave up after retries ({last}) — run the same "
+                        "command again later", status=last.status if last else None))
+                return
+            context.progress(self.options, f"{self.name}: retrying {len(retry)} change(s)")
+            pending = retry
+
+    def _outcome(self, entry: Pending, answer: Any) -> Applied | None:
+        """Applied (done, or failed for good), or None to retry — decided by type."""
+        change = entry.change
+        if not isinstance(answer, RemoteError):
+            return Applied(change, remote_id=self.remote_id(answer, change))
+        entry.last_error = answer
+        if isinstance(answer, AuthExpired):
+            raise answer
+        if isinstance(answer, NotFound) and entry.mode is Action.CANCEL:
+            return Applied(change, remote_id=change.record.remote_id if change.record else "")
+        switch = {(Conflict, Action.CREATE): Action.UPDATE,  # made by a run we never heard
+                  (NotFound, Action.UPDATE): Action.CREATE}  # deleted by hand: make it again
+        for (kind, mode), then in switch.items():
+            if isinstance(answer, kind) and entry.mode is mode:
+                if entry.switches >= MAX_MODE_SWITCHES:
+                    return Applied(change, error=answer)
+                entry.mode, entry.switches = then, entry.switches + 1
+                entry.attempt -= 1  # not a failure: the same round again, no waiting
+                return None
+        if answer.retryable:
+            return None
+        return Applied(change, error=answer)
+
+    def _wait_round(self, retry: list[Pending], backoff: Backoff) -> bool:
+        """Wait once before retrying these together (the longest Retry-After any was given);
+        False when the budget is spent. A round of only create⇄update switches waits not."""
+        attempt = max(e.attempt for e in retry) + 1
+        for entry in retry:
+            entry.attempt = attempt
+        waiting = [e for e in retry if e.last_error is not None and e.last_error.retryable]
+        if not waiting:
+            return True
+        told = [e.last_error.retry_after for e in waiting
+                if isinstance(e.last_error, Throttled) and e.last_error.retry_after]
+        retry_after = max(told, key=lambda v: retry_after_seconds(v) or 0.0) if told else None
+        for entry in waiting:
+            entry.last_error = None
+        return backoff.wait(attempt, retry_after)
+
+    # -- drafts -------------------------------------------------------------------------------
+    def deliver(self, change: Change, context: ApplyContext) -> str:
+        """The kickoff and change summaries as drafts the organizer sends: one per message,
+        found again by its Message-ID, replaced when its content changed."""
+        backoff = getattr(self, "_backoff", None) or self.backoff()
+        if change.action is Action.CANCEL:
+            old = change.record.remote_id if change.record else ""
+            if old:
+                self._delete_drafts([old], backoff)
+            return old
+        message = change.item
+        assert isinstance(message, Message)
+        if change.key == "kickoff":
+            invites = mail.invites_for_all(context.events, context.sequences)
+        else:
+            invites = mail.invites_for_changes(context.alliance.id,
+                                               context.announced(change.key))
+        known = change.record.remote_id if change.record is not None and (
+            change.record.active) else None
+        others: list[str] = []
+        if known is None and not context.fresh:
+            # An earlier run may have made it and died before recording it.
+            others = [d for d, _ in self.find_drafts(message.message_id)]
+            known = others[0] if others else None
+        if known is not None and not self.replaces_drafts:
+            try:
+                self.call(lambda: self.draft_request(message, invites, known), backoff)
+                return known
+            except NotFound:
+                known = None  # sent or deleted by hand meanwhile: draft it anew
+        created = self._create_draft(message, invites, backoff, skip=known)
+        if known is not None:
+            # Every other draft with this Message-ID goes: the old one, and any an
+            # interrupted run made before it could record it (in that order: a crash leaves
+            # one draft too many, never none).
+            stale = {known, *others, *(d for d, _ in self.find_drafts(message.message_id))}
+            self._delete_drafts(sorted(stale - {created}), backoff)
+        return created
+
+    def _create_draft(self, message: Message, invites: list[mail.Invite], backoff: Backoff,
+                      skip: str | None) -> str:
+        def made_already() -> dict[str, str] | None:
+            found = [d for d, _ in self.find_drafts(message.message_id) if d != skip]
+            return {"id": found[0]} if found else None
+
+        answer = self.call(lambda: self.draft_request(message, invites, None), backoff,
+                           recover=made_already)
+        return str(answer["id"])
+
+    def _delete_drafts(self, draft_ids: Sequence[str], backoff: Backoff) -> None:
+        for draft_id in draft_ids:
+            with contextlib.suppress(NotFound):  # already gone: what we wanted
+                self.call(functools.partial(self.delete_draft_request, draft_id), backoff)
+
