@@ -30,6 +30,7 @@ class Member:
 @dataclass(frozen=True)
 class Measure:
     name: str
+    id: str | None = None  # optional short handle for `alliance log FILE <id> VALUE`
     baseline: float | int | str | None = None
     target: float | int | str | None = None
     unit: str = ""
