@@ -45,7 +45,7 @@ def _markup(text: str) -> Markup:
     return Markup(text)  # built here from escaped parts only
 
 
-def _fmt(value: float | int) -> str:
+def fmt(value: float | int) -> str:
     if isinstance(value, float):
         value = round(value, 2)
         if value.is_integer():
@@ -127,10 +127,10 @@ def svg(alliance: Alliance, status: MeasureStatus) -> Markup:
                      'stroke-width="2" stroke-dasharray="6 4"/>')
         parts.append(f'<text x="{PLOT_LEFT - 4}" y="{frame.y(status.baseline) + 4}" '
                      f'text-anchor="end" font-size="11" fill="{SLATE}">'
-                     f"{escape(_fmt(status.baseline))}</text>")
+                     f"{escape(fmt(status.baseline))}</text>")
         parts.append(f'<text x="{PLOT_LEFT - 4}" y="{frame.y(status.target) + 4}" '
                      f'text-anchor="end" font-size="11" fill="{SLATE}">'
-                     f"{escape(_fmt(status.target))}</text>")
+                     f"{escape(fmt(status.target))}</text>")
     if status.readings:
         points = " ".join(f"{frame.x(r.on)},{frame.y(r.value)}" for r in status.readings)
         parts.append(f'<polyline class="readings" points="{points}" fill="none" '
@@ -138,7 +138,7 @@ def svg(alliance: Alliance, status: MeasureStatus) -> Markup:
         for reading in status.readings:
             good = reading_on_track(alliance, status, reading.value, reading.on)
             fill = SLATE if good is None else GREEN if good else RED
-            label = f"{_fmt(reading.value)}{unit} on {reading.on.isoformat()}"
+            label = f"{fmt(reading.value)}{unit} on {reading.on.isoformat()}"
             parts.append(f'<circle cx="{frame.x(reading.on)}" cy="{frame.y(reading.value)}" '
                          f'r="4" fill="{fill}"><title>{escape(label)}</title></circle>')
     bottom = PLOT_TOP + PLOT_HEIGHT + 16
@@ -189,9 +189,9 @@ def email_chart(alliance: Alliance, status: MeasureStatus) -> Markup:
         expect = expected(alliance, status.measure, reading.on)
         good = reading_on_track(alliance, status, reading.value, reading.on)
         colour = SLATE if good is None else GREEN if good else RED
-        words = f"{_fmt(reading.value)}{unit}"
+        words = f"{fmt(reading.value)}{unit}"
         if expect is not None:
-            words += f" (expected {_fmt(expect)})"
+            words += f" (expected {fmt(expect)})"
         expected_bar = _bar(bar_width(expect, scale), 4, GREY) if expect is not None else ""
         out.append(
             f'<tr><td width="72" style="{cell}width:72px;padding:3px 8px 3px 0;'
@@ -203,7 +203,7 @@ def email_chart(alliance: Alliance, status: MeasureStatus) -> Markup:
             f"{escape(words)}</td></tr>")
     if status.target is not None:
         out.append(f'<tr><td colspan="3" style="{cell}color:#616e7c;padding:3px 0">Target: '
-                   f"{escape(_fmt(status.target))}{escape(unit)} by "
+                   f"{escape(fmt(status.target))}{escape(unit)} by "
                    f"{escape(status.by.isoformat())}. Coloured bar: the reading (green on "
                    "track, red behind); grey: where the line says we should be.</td></tr>")
     out.append("</table>")
@@ -215,4 +215,4 @@ def text_chart(status: MeasureStatus) -> str:
     if not status.readings:
         return "no readings yet"
     unit = f" {status.measure.unit}" if status.measure.unit else ""
-    return ", ".join(f"{_fmt(r.value)}{unit} ({_short(r.on)})" for r in status.readings)
+    return ", ".join(f"{fmt(r.value)}{unit} ({_short(r.on)})" for r in status.readings)
