@@ -402,7 +402,8 @@ def header(alliance: Alliance) -> str:
     """The commented header of a new journal: the format, where a reader of the file sees it."""
     source = alliance.source.name if alliance.source else "the alliance file"
     return (
-        f"# Progress journal of {alliance.title!r} ({source}): what happened, as it happened.\n"
+        f"# Progress journal of {_string(alliance.title)} ({source}): what happened, as it "
+        "happened.\n"
         "# Append-only: `alliance log` and `alliance done` add entries at the end. Never edit\n"
         "# or delete an entry; to correct a reading, log another for the same day (the later\n"
         "# one wins). Dates lie between the alliance's start and deadline; `by` is a member id.\n"
