@@ -249,8 +249,9 @@ MALFORMED = [
                          ids=[m[1].split(":")[0] + str(i) for i, m in enumerate(MALFORMED)])
 @pytest.mark.parametrize("command", [("log", "pages", "4", "--on", "2026-12-21"),
                                      ("done", "copy", "--on", "2027-01-21"),
-                                     ("status", "--on", "2027-01-21")],
-                         ids=["log", "done", "status"])
+                                     ("status", "--on", "2027-01-21"),
+                                     ("show", "--format", "html")],
+                         ids=["log", "done", "status", "show"])
 def test_malformed_journal(cli, team: Path, text: str, fragment: str, line: int | None,
                            command: tuple[str, ...]) -> None:
     path = journal_path(team)

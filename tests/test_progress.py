@@ -265,3 +265,14 @@ def test_example_journal_is_what_the_loader_accepts() -> None:
     text = journal_path(EXAMPLES / "website-relaunch.toml").read_text(encoding="utf-8")
     journal = loads_journal(text, a)
     assert len(journal.readings) >= 3 and journal.done_dates() == {"design": date(2027, 1, 12)}
+
+
+def test_status_text_lists_the_journal_busters(cli, tmp_path: Path) -> None:
+    path = tmp_path / "team.toml"
+    path.write_text(CHAIN, encoding="utf-8")
+    assert cli("done", path, "build", "--on", "2027-02-11").exit_code == 0
+    out = cli("status", path, "--on", "2027-02-11").output
+    warning = next(line for line in out.splitlines() if "[sequence-slipped]" in line)
+    number = int(warning.split(f"{path}:", 1)[1].split(":", 1)[0])
+    assert CHAIN.splitlines()[number - 1] == "due = 2027-02-12"
+    assert "commitments[3].due: warning:" in warning

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from .. import charts
+from ..check import Finding, journal_findings
 from ..errors import BadInput
 from ..journal import (
     Done,
@@ -127,7 +128,8 @@ def show_status(file: Path, *, on: str | None, as_json: bool) -> str:
     if as_json:
         return json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
     tty = sys.stdout.isatty()
-    return render(alliance, result, tty=tty, color=tty and not os.environ.get("NO_COLOR"))
+    return render(alliance, result, tty=tty, color=tty and not os.environ.get("NO_COLOR"),
+                  findings=journal_findings(alliance, journal.as_of(day)))
 
 
 def _value(value: float | int | None) -> str:
@@ -140,7 +142,8 @@ def _value(value: float | int | None) -> str:
     return str(value)
 
 
-def render(alliance: Alliance, result: Status, *, tty: bool, color: bool) -> str:
+def render(alliance: Alliance, result: Status, *, tty: bool, color: bool,
+           findings: Sequence[Finding] = ()) -> str:
     """Status as text: sparklines on a terminal, plain words in a pipe (or with NO_COLOR)."""
     lines = [f"{alliance.title}: status on {result.on}"
              + (f" (next check-in {result.next_checkin})" if result.next_checkin else "")]
@@ -192,4 +195,10 @@ def render(alliance: Alliance, result: Status, *, tty: bool, color: bool) -> str
                 f"{s.owner.name if s.owner else 'no owner'} ({s.commitment.id}"
                 + (f", due {s.due}" if s.due else "") + ")" for s in sequence.next)
             lines.append(f"  {chain}: next is {nexts}")
+    if findings:
+        lines.append("")
+        lines.append("Warnings")
+        for finding in findings:
+            where = f"{alliance.source}:{finding.line}: " if finding.line else ""
+            lines.append(f"  {where}{finding.key}: warning: {finding.message} [{finding.code}]")
     return "\n".join(lines) + "\n"
