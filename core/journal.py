@@ -265,6 +265,10 @@ def check_value(value: object) -> int | float:
         raise ValueError(f"{value!r} is not a number; write it like 12 or 3.5")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value!r} is not a finite number; write a number like 12 or 3.5")
+    if isinstance(value, int) and abs(value) >= 2**63:
+        # TOML integers are 64-bit: a bigger one would not load in other tools.
+        raise ValueError(f"{value!r} is too large for a whole number; write it as a decimal "
+                         "(like 1.5e20)")
     return value
 
 
@@ -301,8 +305,7 @@ def loads_journal(text: str, alliance: Alliance, path: str | Path = "<journal>")
             value = reader.get("value", (int, float), required=True,
                                hint="write a number, like value = 12")
             value = _checked(reader, "value", check_value, value)
-            readings.append(Reading(measure, value, on, by,
-                                    reader.text("note", single_line=False), line))
+            readings.append(Reading(measure, value, on, by, _free_text(reader, "note"), line))
             reader.done()
             continue
         commitment = reader.text("commitment", required=True)
@@ -312,17 +315,17 @@ def loads_journal(text: str, alliance: Alliance, path: str | Path = "<journal>")
             raise reader.fail("commitment", f"{commitment!r} was already {how} (line {where})",
                               "a commitment is done or dropped once; remove this entry")
         if kind == "done":
-            done.append(Done(commitment, on, by, reader.text("note", single_line=False), line))
+            done.append(Done(commitment, on, by, _free_text(reader, "note"), line))
             closed[commitment] = ("done", line)
         elif kind == "dropped":
-            reason = reader.text("reason", required=True, single_line=False,
-                                 hint='say why, like reason = "the agency writes it"')
+            reason = _free_text(reader, "reason", required=True,
+                                hint='say why, like reason = "the agency writes it"')
             dropped.append(Dropped(commitment, on, reason, by, line))
             closed[commitment] = ("dropped", line)
         else:
             due = _day(reader, alliance, "due")
-            reason = reader.text("reason", required=True, single_line=False,
-                                 hint='say why, like reason = "waiting for legal"')
+            reason = _free_text(reader, "reason", required=True,
+                                hint='say why, like reason = "waiting for legal"')
             redated.append(Redated(commitment, on, due, reason, by, line))
         reader.done()
     return Journal(tuple(readings), tuple(done), tuple(dropped), tuple(redated), source=path)
@@ -335,6 +338,15 @@ def _checked(reader: Reader, key: str, check: Callable[..., T], *args: object) -
     except ValueError as exc:
         problem, _, hint = str(exc).partition("; ")
         raise reader.fail(key, problem, hint or None) from None
+
+
+def _free_text(reader: Reader, key: str, *, required: bool = False,
+               hint: str | None = None) -> str:
+    """Notes and reasons are the members' own words: any text, "<draft>" included."""
+    value = reader.get(key, str, required=required, default="", hint=hint).strip()
+    if required and not value:
+        raise reader.fail(key, "is empty", hint or "write something here")
+    return value
 
 
 def _day(reader: Reader, alliance: Alliance, key: str) -> date:

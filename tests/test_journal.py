@@ -5,11 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import tempfile
 import tomllib
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from designed_alliance.core.errors import BadInput
 from designed_alliance.core.journal import (
@@ -306,3 +309,39 @@ def test_loads_journal_orders_entries_as_written() -> None:
     journal = loads_journal(fine, alliance, "team.progress.toml")
     assert journal.redated_dues() == {"design": date(2027, 1, 20)}
     assert journal.done_dates() == {"design": date(2027, 1, 19)}
+
+
+_NOTES = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+_VALUES = st.integers(-(2**63) + 1, 2**63 - 1) | st.floats(allow_nan=False,
+                                                           allow_infinity=False)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.lists(st.tuples(_VALUES, _NOTES, st.integers(0, 119)), min_size=1,
+                        max_size=4))
+def test_any_value_and_note_round_trips_through_tomllib(tmp_path: Path, entries) -> None:
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    path = folder / "team.toml"
+    path.write_text(WITH_ID, encoding="utf-8")
+    alliance = load(path)
+    measure = find_measure(alliance, "pages")
+    for value, note, offset in entries:
+        append(alliance, Reading(measure, value, date(2026, 12, 1) + timedelta(days=offset),
+                                 "ana", note.strip()))
+    data = tomllib.loads(journal_path(path).read_text(encoding="utf-8"))
+    assert [(r["value"], r.get("note", "")) for r in data["reading"]] == [
+        (value, note.strip()) for value, note, _ in entries]
+    assert all(type(r["value"]) is type(v) for r, (v, _, _) in zip(data["reading"], entries,
+                                                                    strict=True))
+
+
+def test_numbers_other_tools_could_not_read_are_refused(cli, team: Path) -> None:
+    one_line_exit_2(cli("log", team, "pages", str(2**63), "--on", "2026-12-14"),
+                    "is too large for a whole number")
+    assert cli("log", team, "pages", "1e30", "--on", "2026-12-14").exit_code == 0
+    assert cli("log", team, "pages", "<draft>", "--on", "2026-12-14").exit_code == 2
+    assert cli("log", team, "pages", "3", "--on", "2026-12-15", "--note", "<draft>").exit_code == 0
+    data = tomllib.loads(journal_path(team).read_text(encoding="utf-8"))
+    assert [r["value"] for r in data["reading"]] == [1e30, 3]
+    assert data["reading"][1]["note"] == "<draft>"

@@ -88,7 +88,7 @@ def log(file: Path, measure_ref: str, value: str, *, on: str | None, by: str | N
     number = _arg("VALUE", check_value, value)
     day = parse_day(alliance, on)
     who = _who(alliance, by)
-    reading = Reading(measure, number, day, who, note or "")
+    reading = Reading(measure, number, day, who, (note or "").strip())
     path = journal_path(file)
     append(alliance, reading, path)
     unit = f" {measure.unit}" if measure.unit else ""
@@ -115,7 +115,7 @@ def done(file: Path, commitment_ref: str, *, on: str | None, by: str | None,
                        "to the alliance file instead")
     day = parse_day(alliance, on)
     who = _who(alliance, by)
-    append(alliance, Done(commitment_id, day, who, note or ""), path)
+    append(alliance, Done(commitment_id, day, who, (note or "").strip()), path)
     what = alliance.commitment(commitment_id).what
     return f"done: {commitment_id} ({what}) on {day} in {path}\n"
 
