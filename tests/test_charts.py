@@ -205,11 +205,16 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
     return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
-def bars(rows: list[bytes], width: int, channels: int) -> list[tuple[str, int, int, int]]:
-    """Solid runs of the chart's colours: (colour, top y, left x, width), top to bottom."""
+def bars(rows: list[bytes], width: int, channels: int, *, min_width: int = 1,
+         min_height: int = 1) -> list[tuple[str, int, int, int]]:
+    """Solid runs of the chart's colours: (colour, top y, left x, width), top to bottom.
+
+    A bar is the same run (colour, left, width) on consecutive pixel rows; `min_width` and
+    `min_height` leave out glyph strokes of coloured text.
+    """
     colours = {name: _rgb(getattr(charts, name)) for name in ("GREEN", "RED", "GREY")}
-    found: list[tuple[str, int, int, int]] = []
-    last: dict[tuple[str, int, int], int] = {}
+    open_bars: dict[tuple[str, int, int], list[int]] = {}  # run → [top, last row]
+    found: list[tuple[str, int, int, int, int]] = []
     for y, row in enumerate(rows):
         x = 0
         while x < width:
@@ -223,43 +228,76 @@ def bars(rows: list[bytes], width: int, channels: int) -> list[tuple[str, int, i
             while x < width and tuple(row[x * channels:x * channels + 3]) == pixel:
                 x += 1
             key = (name, start, x - start)
-            if last.get(key) != y - 1:  # a new bar, not the next pixel row of the same one
-                found.append((name, y, start, x - start))
-            last[key] = y
-    return found
+            if key in open_bars and open_bars[key][1] == y - 1:
+                open_bars[key][1] = y
+            else:
+                if key in open_bars:
+                    top, last = open_bars[key]
+                    found.append((name, top, start, x - start, last - top + 1))
+                open_bars[key] = [y, y]
+    for (name, start, size), (top, last) in open_bars.items():
+        found.append((name, top, start, size, last - top + 1))
+    return [(name, top, left, size)
+            for name, top, left, size, height in sorted(found, key=lambda f: (f[1], f[2]))
+            if size >= min_width and height >= min_height]
+
+
+def screenshot(html: str, folder: Path, name: str, size: str = "640,320") -> Path:
+    page = folder / f"{name}.html"
+    page.write_text(html, encoding="utf-8")
+    shot = folder / f"{name}.png"
+    subprocess.run(
+        [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         "--force-device-scale-factor=1", f"--window-size={size}",
+         f"--user-data-dir={folder / 'profile'}", f"--screenshot={shot}", page.as_uri()],
+        check=True, capture_output=True, timeout=120, env={**os.environ, "HOME": str(folder)})
+    return shot
+
+
+def wanted_bars(readings=READINGS) -> list[tuple[str, int]]:
+    """Worked out by hand: the scale runs from 0 to the target 42 (the highest value), the
+    line from 0 on 1 Dec to 42 on 15 Mar (104 days)."""
+    wanted = []
+    for day, value in readings:
+        line = 42 * (day - date(2026, 12, 1)).days / 104
+        wanted.append(("GREEN" if value >= line else "RED", round(value / 42 * 240)))
+        wanted.append(("GREY", round(line / 42 * 240)))
+    return wanted
 
 
 @pytest.mark.skipif(_browser() is None, reason="needs chromium (.ci/run installs it)")
 def test_email_chart_bars_as_chromium_draws_them(tmp_path: Path) -> None:
     a = alliance()
-    status = status_of(a)
-    page = tmp_path / "agenda-chart.html"
-    page.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
-                    '<body style="margin:0;background:#ffffff">'
-                    f"{charts.email_chart(a, status)}</body></html>", encoding="utf-8")
-    shot = tmp_path / "agenda-chart.png"
-    subprocess.run(
-        [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--force-device-scale-factor=1", "--window-size=640,320",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", page.as_uri()],
-        check=True, capture_output=True, timeout=120,
-        env={**os.environ, "HOME": str(tmp_path)})
+    html = ('<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+            '<body style="margin:0;background:#ffffff">'
+            f"{charts.email_chart(a, status_of(a))}</body></html>")
+    shot = screenshot(html, tmp_path, "chart")
     width, _, rows, channels = decode_png(shot.read_bytes())
     drawn = bars(rows, width, channels)
-    scale = (0.0, 42.0)  # 0 up to the target: the highest of baseline, target and readings
-    wanted = []
-    for day, value in READINGS:
-        good = value >= expected(a, a.measures[0], day)
-        wanted.append(("GREEN" if good else "RED", charts.bar_width(value, scale)))
-        wanted.append(("GREY", charts.bar_width(expected(a, a.measures[0], day), scale)))
     assert [(name, size) for name, _, _, size in drawn] == [
-        (name, pytest.approx(size, abs=1)) for name, size in wanted]
+        (name, pytest.approx(size, abs=1)) for name, size in wanted_bars()]
     # All bars start at the same x, right of the date column, each row below the last.
-    assert len({left for _, _, left, _ in drawn}) == 1
+    assert {left for _, _, left, _ in drawn} == {80}  # 72 px of dates + 8 px padding
     tops = [top for _, top, _, _ in drawn]
     assert tops == sorted(tops) and len(set(tops)) == len(tops)
-    # Bars are proportional: 30 pages is 30/42 of the full bar.
-    assert charts.bar_width(30, scale) == round(30 / 42 * charts.BAR_WIDTH)
+    assert charts.BAR_WIDTH == 240
+
+
+@pytest.mark.skipif(_browser() is None, reason="needs chromium (.ci/run installs it)")
+def test_agenda_email_as_chromium_draws_it(tmp_path: Path) -> None:
+    from designed_alliance.core.agenda import agenda
+
+    a = alliance()
+    measure = a.measures[0]
+    journal = Journal(readings=tuple(Reading(measure, v, d) for d, v in READINGS))
+    message = agenda(a, journal, date(2027, 2, 9))  # the check-in on Mon 15 Feb
+    assert message is not None and message.key == "agenda-2027-02-15"
+    shot = screenshot(message.html, tmp_path, "agenda", size="800,1000")
+    width, _, rows, channels = decode_png(shot.read_bytes())
+    drawn = bars(rows, width, channels, min_width=5, min_height=3)
+    assert [(name, size) for name, _, _, size in drawn] == [
+        (name, pytest.approx(size, abs=1)) for name, size in wanted_bars()]
+    assert len({left for _, _, left, _ in drawn}) == 1
     keep = os.environ.get("ALLIANCE_KEEP_SCREENSHOT")
     if keep:
         shutil.copyfile(shot, keep)
