@@ -18,7 +18,7 @@ note = "templates are in"            # optional
 commitment = "design"                # a commitment id
 on = 2027-01-06
 by = "ben"                           # optional
-note = ""                            # optional
+note = "signed off by Ana"           # optional
 
 [[dropped]]                          # a commitment will not be done
 commitment = "copy"
@@ -453,7 +453,9 @@ def append(alliance: Alliance, entry: Entry, path: str | Path | None = None) -> 
         addition = lead + "\n" + entry_text(entry)
     journal = loads_journal((existing or "") + addition, alliance, path)
     created = existing is None
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    # O_BINARY (Windows): the bytes validated are the bytes written, "\n" and all.
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags, 0o644)
     try:
         data = addition.encode("utf-8")
         while data:

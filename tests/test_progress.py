@@ -276,3 +276,16 @@ def test_status_text_lists_the_journal_busters(cli, tmp_path: Path) -> None:
     number = int(warning.split(f"{path}:", 1)[1].split(":", 1)[0])
     assert CHAIN.splitlines()[number - 1] == "due = 2027-02-12"
     assert "commitments[3].due: warning:" in warning
+
+
+def test_status_may_look_back_after_the_deadline_but_needs_a_real_date(cli, tmp_path: Path
+                                                                       ) -> None:
+    path = tmp_path / "team.toml"
+    path.write_text(CHAIN, encoding="utf-8")
+    assert cli("log", path, "Pages migrated", "40", "--on", "2027-03-14").exit_code == 0
+    data = json.loads(cli("status", path, "--on", "2027-05-01", "--json").output)
+    assert data["measures"][0]["expected"] == 42 and data["measures"][0]["on_track"] is False
+    assert data["next_checkin"] is None
+    bad = cli("status", path, "--on", "01/05/2027")
+    assert bad.exit_code == 2 and bad.stderr.count("\n") == 1
+    assert "--on: '01/05/2027' is not a date — write it like 2027-01-15" in bad.stderr

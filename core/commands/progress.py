@@ -42,7 +42,11 @@ def today(alliance: Alliance) -> date:
     return datetime.now(ZoneInfo(alliance.timezone)).date()
 
 
-def parse_day(alliance: Alliance, text: str | None, option: str = "--on") -> date:
+def parse_day(alliance: Alliance, text: str | None, option: str = "--on", *,
+              within: bool = True) -> date:
+    """`--on`, else today; `within`: it must lie in the alliance (journal entries must)."""
+    if text is None and not within:
+        return today(alliance)
     if text is None:
         day = today(alliance)
         try:
@@ -56,7 +60,7 @@ def parse_day(alliance: Alliance, text: str | None, option: str = "--on") -> dat
     except ValueError:
         raise BadInput(f"{text!r} is not a date", key=option,
                        hint="write it like 2027-01-15 (year-month-day)") from None
-    return _arg(option, check_day, alliance, day)
+    return _arg(option, check_day, alliance, day) if within else day
 
 
 def _arg(key: str, check: Callable[..., T], *args: object, file: Path | None = None,
@@ -123,7 +127,7 @@ def done(file: Path, commitment_ref: str, *, on: str | None, by: str | None,
 def show_status(file: Path, *, on: str | None, as_json: bool) -> str:
     alliance = load(file)
     journal = load_journal(alliance)
-    day = parse_day(alliance, on)
+    day = parse_day(alliance, on, within=False)  # looking back after the deadline is fine
     result = status(alliance, journal, day)
     if as_json:
         return json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
