@@ -30,13 +30,13 @@ class Member:
 @dataclass(frozen=True)
 class Measure:
     name: str
-    id: str | None = None  # optional short handle for `alliance log FILE <id> VALUE`
     baseline: float | int | str | None = None
     target: float | int | str | None = None
     unit: str = ""
     by: date | None = None
     inspect: str = ""  # how progress is inspected ("inspect what you expect")
     owner: str | None = None
+    id: str | None = None  # optional short handle for `alliance log FILE <id> VALUE`
 
 
 @dataclass(frozen=True)
