@@ -200,8 +200,16 @@ def _read(path: Path) -> str | None:
 
 
 # -- lookups shared by the loader and the commands -----------------------------------------------
-# They raise ValueError("<problem>; <what to do>"), the parsers' convention, so each caller can
-# place the message: at a journal line, or at a command-line argument.
+class Invalid(ValueError):
+    """A value that does not fit: what is wrong, and what to do. Each caller places it: at a
+    journal line (the loader), or at a command-line argument (the commands)."""
+
+    def __init__(self, problem: str, hint: str) -> None:
+        super().__init__(f"{problem}; {hint}")
+        self.problem = problem
+        self.hint = hint
+
+
 def find_measure(alliance: Alliance, ref: str) -> Measure:
     """A measure by its `id`, else by its name (case- and space-insensitive)."""
     wanted = ref.strip()
@@ -211,15 +219,15 @@ def find_measure(alliance: Alliance, ref: str) -> Measure:
     folded = " ".join(wanted.casefold().split())
     named = [m for m in alliance.measures if " ".join(m.name.casefold().split()) == folded]
     if len(named) > 1:
-        raise ValueError(f"{ref!r} names {len(named)} measures; give them an `id` in the "
-                         "alliance file and use that")
+        raise Invalid(f"{ref!r} names {len(named)} measures",
+                      "give them an `id` in the alliance file and use that")
     if named:
         return named[0]
     if not alliance.measures:
-        raise ValueError(f"{ref!r} is not a measure: the alliance has none; add a [[measures]] "
-                         "table to the alliance file first")
+        raise Invalid(f"{ref!r} is not a measure: the alliance has none",
+                      "add a [[measures]] table to the alliance file first")
     known = ", ".join(f"{m.id} ({m.name!r})" if m.id else repr(m.name) for m in alliance.measures)
-    raise ValueError(f"{ref!r} is not a measure; use one of: {known}")
+    raise Invalid(f"{ref!r} is not a measure", f"use one of: {known}")
 
 
 def measure_ref(measure: Measure) -> str:
@@ -232,23 +240,23 @@ def check_commitment(alliance: Alliance, ref: str) -> str:
     if ref in ids:
         return ref
     if not ids:
-        raise ValueError(f"{ref!r} is not a commitment: the alliance has none; add a "
-                         "[[commitments]] table to the alliance file first")
-    raise ValueError(f"{ref!r} is not a commitment; use one of the commitment ids: "
-                     + ", ".join(ids))
+        raise Invalid(f"{ref!r} is not a commitment: the alliance has none",
+                      "add a [[commitments]] table to the alliance file first")
+    raise Invalid(f"{ref!r} is not a commitment", "use one of the commitment ids: "
+                  + ", ".join(ids))
 
 
 def check_member(alliance: Alliance, ref: str) -> str:
     ids = [m.id for m in alliance.members]
     if ref in ids:
         return ref
-    raise ValueError(f"{ref!r} is not a member; use one of the member ids: " + ", ".join(ids))
+    raise Invalid(f"{ref!r} is not a member", "use one of the member ids: " + ", ".join(ids))
 
 
 def check_day(alliance: Alliance, day: date) -> date:
     if not alliance.starts <= day <= alliance.deadline:
-        raise ValueError(f"{day} is outside the alliance ({alliance.starts} to "
-                         f"{alliance.deadline}); use a date in that range")
+        raise Invalid(f"{day} is outside the alliance ({alliance.starts} to "
+                      f"{alliance.deadline})", "use a date in that range")
     return day
 
 
@@ -257,18 +265,18 @@ def check_value(value: object) -> int | float:
     if isinstance(value, str):
         text = value.strip()
         if not _NUMBER.match(text):
-            raise ValueError(f"{value!r} is not a number; write it like 12 or 3.5 (a dot for "
-                             "decimals, no units or thousands separators)")
+            raise Invalid(f"{value!r} is not a number", "write it like 12 or 3.5 (a dot for "
+                          "decimals, no units or thousands separators)")
         number: int | float = int(text) if re.fullmatch(r"[+-]?\d+", text) else float(text)
         value = number
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{value!r} is not a number; write it like 12 or 3.5")
+        raise Invalid(f"{value!r} is not a number", "write it like 12 or 3.5")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{value!r} is not a finite number; write a number like 12 or 3.5")
+        raise Invalid(f"{value!r} is not a finite number", "write a number like 12 or 3.5")
     if isinstance(value, int) and abs(value) >= 2**63:
         # TOML integers are 64-bit: a bigger one would not load in other tools.
-        raise ValueError(f"{value!r} is too large for a whole number; write it as a decimal "
-                         "(like 1.5e20)")
+        raise Invalid(f"{value!r} is too large for a whole number",
+                      "write it as a decimal (like 1.5e20)")
     return value
 
 
@@ -332,12 +340,11 @@ def loads_journal(text: str, alliance: Alliance, path: str | Path = "<journal>")
 
 
 def _checked(reader: Reader, key: str, check: Callable[..., T], *args: object) -> T:
-    """`check(*args)`, its ValueError placed at `key` of this entry."""
+    """`check(*args)`, its `Invalid` placed at `key` of this entry."""
     try:
         return check(*args)
-    except ValueError as exc:
-        problem, _, hint = str(exc).partition("; ")
-        raise reader.fail(key, problem, hint or None) from None
+    except Invalid as exc:
+        raise reader.fail(key, exc.problem, exc.hint) from None
 
 
 def _free_text(reader: Reader, key: str, *, required: bool = False,

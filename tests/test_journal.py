@@ -345,3 +345,12 @@ def test_numbers_other_tools_could_not_read_are_refused(cli, team: Path) -> None
     data = tomllib.loads(journal_path(team).read_text(encoding="utf-8"))
     assert [r["value"] for r in data["reading"]] == [1e30, 3]
     assert data["reading"][1]["note"] == "<draft>"
+
+
+def test_names_with_semicolons_keep_the_message_whole(cli, tmp_path: Path) -> None:
+    path = tmp_path / "team.toml"
+    path.write_text(BASE.replace('name = "Pages migrated"', 'name = "Pages; migrated"'), "utf-8")
+    line = one_line_exit_2(cli("log", path, "pages", "4", "--on", "2026-12-14"),
+                           "MEASURE: 'pages' is not a measure — use one of: 'Pages; migrated'")
+    assert line.count(" — ") == 1
+    assert cli("log", path, "pages; MIGRATED", "4", "--on", "2026-12-14").exit_code == 0

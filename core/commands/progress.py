@@ -20,6 +20,7 @@ from ..check import Finding, journal_findings
 from ..errors import BadInput
 from ..journal import (
     Done,
+    Invalid,
     Reading,
     append,
     check_commitment,
@@ -51,9 +52,8 @@ def parse_day(alliance: Alliance, text: str | None, option: str = "--on", *,
         day = today(alliance)
         try:
             return check_day(alliance, day)
-        except ValueError as exc:
-            problem = str(exc).partition("; ")[0]
-            raise BadInput(f"today ({problem})", key=option,
+        except Invalid as exc:
+            raise BadInput(f"today ({exc.problem})", key=option,
                            hint=f"pass {option} DATE with a date inside the alliance") from None
     try:
         day = date.fromisoformat(text.strip())
@@ -65,15 +65,14 @@ def parse_day(alliance: Alliance, text: str | None, option: str = "--on", *,
 
 def _arg(key: str, check: Callable[..., T], *args: object, file: Path | None = None,
          table: str | None = None, alliance: Alliance | None = None) -> T:
-    """Run a journal check on a command-line argument; its ValueError becomes one line."""
+    """Run a journal check on a command-line argument; its `Invalid` becomes one line."""
     try:
         return check(*args)
-    except ValueError as exc:
-        problem, _, hint = str(exc).partition("; ")
+    except Invalid as exc:
         line = None
         if alliance is not None and table:  # `[[measures]]` is indexed as measures[0]
             line = line_of(alliance, table) or line_of(alliance, f"{table}[0]")
-        raise BadInput(problem, file=file, key=key, line=line, hint=hint or None) from None
+        raise BadInput(exc.problem, file=file, key=key, line=line, hint=exc.hint) from None
 
 
 def _who(alliance: Alliance, by: str | None) -> str | None:
