@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
+from typing import TYPE_CHECKING
 
 from .load import line_of
 from .model import Alliance
 from .sequence import computed_due, due_dates
+
+if TYPE_CHECKING:
+    from .journal import Journal
 
 
 @dataclass(frozen=True)
@@ -120,3 +124,39 @@ def check(alliance: Alliance) -> list[Finding]:
              "the celebration is before the alliance starts"))
 
     return [Finding(code, key, message, line_of(alliance, key)) for code, key, message in findings]
+
+
+def journal_findings(alliance: Alliance, journal: Journal) -> list[Finding]:
+    """Assumptions the journal busted: hard dues that what happened has made too tight.
+
+    A hard `due` never moves when its predecessor is done late (or re-dated later); this says
+    when the `takes` it was planned with no longer fits. Sequences that were too tight from the
+    start are `sequence-too-tight` already; done and dropped commitments are past worrying.
+    """
+    done = journal.done_dates()
+    moved = journal.redated_dues()
+    closed = set(done) | {d.commitment for d in journal.dropped}
+    dues = due_dates(alliance.commitments, done, moved)
+    planned_dues = due_dates(alliance.commitments)
+    findings = []
+    for i, commitment in enumerate(alliance.commitments):
+        hard = moved.get(commitment.id, commitment.due)
+        if (hard is None or commitment.id in closed or not commitment.after
+                or commitment.takes is None):
+            continue
+        start = done.get(commitment.after) or dues.get(commitment.after)
+        if start is None or start + commitment.takes <= hard:
+            continue
+        planned_start = planned_dues.get(commitment.after)
+        if planned_start and planned_start + commitment.takes > hard:
+            continue  # too tight from the start: `check` already says so
+        how = (f"was done {done[commitment.after]}" if commitment.after in done
+               else f"is now due {start}")
+        key = f"commitments[{i}].due"
+        findings.append(Finding(
+            "sequence-slipped", key,
+            f"commitment {commitment.id!r} has a hard date {hard}, but {commitment.after!r} "
+            f"{how} and {commitment.takes.days} days from then end "
+            f"{start + commitment.takes}: move the date, cut the scope, or get help",
+            line_of(alliance, key)))
+    return findings

@@ -269,5 +269,76 @@ def auth(ctx: click.Context, provider: str, browser: bool | None, forget: bool) 
     click.echo(run(provider, _config(ctx), browser=browser, forget=forget))
 
 
+_ENTRY_OPTIONS = (
+    click.option("--on", "on", metavar="DATE",
+                 help="The day it happened, like 2027-01-15 (default: today in the alliance's "
+                 "time zone)."),
+    click.option("--by", "by", metavar="MEMBER", help="Who did it: a member id."),
+    click.option("--note", "note", metavar="TEXT", help="A note kept with the entry."),
+)
+
+
+def _entry_options(func):
+    for option in reversed(_ENTRY_OPTIONS):
+        func = option(func)
+    return func
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("measure")
+@click.argument("value")
+@_entry_options
+def log(file: Path, measure: str, value: str, on: str | None, by: str | None,
+        note: str | None) -> None:
+    """Add a reading of a measure to the progress journal (FILE's .progress.toml).
+
+    MEASURE is the measure's name (any case) or its `id`; VALUE a number.
+
+    \b
+    Example:
+      alliance log team.toml "Pages migrated" 12 --by ben --note "templates are in"
+    """
+    from .commands.progress import log as run
+
+    click.echo(run(file, measure, value, on=on, by=by, note=note), nl=False)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("commitment")
+@_entry_options
+def done(file: Path, commitment: str, on: str | None, by: str | None,
+         note: str | None) -> None:
+    """Record in the progress journal that a commitment is done.
+
+    What waits on it (`after` + `takes`) moves to count from that day.
+
+    \b
+    Example:
+      alliance done team.toml design --on 2027-01-06 --by ben
+    """
+    from .commands.progress import done as run
+
+    click.echo(run(file, commitment, on=on, by=by, note=note), nl=False)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--on", "on", metavar="DATE", help="Status as of this day (default: today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(file: Path, on: str | None, as_json: bool) -> None:
+    """Measures against their target line, commitments against their dates, who is next.
+
+    \b
+    Examples:
+      alliance status team.toml
+      alliance status team.toml --on 2027-02-01 --json
+    """
+    from .commands.progress import show_status
+
+    click.echo(show_status(file, on=on, as_json=as_json), nl=False)
+
+
 def main() -> None:
     cli(prog_name="alliance")

@@ -185,10 +185,20 @@ def _member_ref(reader: Reader, key: str, members: tuple[Member, ...]) -> str | 
 
 def _measures(root: Reader, members: tuple[Member, ...]) -> tuple[Measure, ...]:
     measures = []
+    ids: set[str] = set()
     for reader in root.tables("measures"):
         number = (int, float, str)
+        measure_id = reader.text("id") or None
+        if measure_id is not None:
+            if not ID_RE.match(measure_id):
+                raise reader.fail("id", f"{measure_id!r} is not a valid id", ID_HINT)
+            if measure_id in ids:
+                raise reader.fail("id", f"{measure_id!r} is used by two measures",
+                                  "give each measure a different id")
+            ids.add(measure_id)
         measures.append(Measure(
             name=reader.text("name", required=True),
+            id=measure_id,
             baseline=reader.get("baseline", number),
             target=reader.get("target", number),
             unit=reader.text("unit"),

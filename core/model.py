@@ -36,6 +36,7 @@ class Measure:
     by: date | None = None
     inspect: str = ""  # how progress is inspected ("inspect what you expect")
     owner: str | None = None
+    id: str | None = None  # optional short handle for `alliance log FILE <id> VALUE`
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from . import compose
 from .items import Event, Person
 from .model import Alliance, Checkins
 from .sequence import due_dates
+
+if TYPE_CHECKING:
+    from .journal import Journal
 
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DEFAULT_REVIEW_TIME = time(16, 0)
@@ -82,8 +86,13 @@ def first_occurrence(rule: str, start: datetime, not_after: datetime) -> datetim
     return None
 
 
-def schedule(alliance: Alliance, organizer: str | None = None) -> list[Event]:
-    """All calendar events of an alliance, in a stable order."""
+def schedule(alliance: Alliance, organizer: str | None = None,
+             journal: Journal | None = None) -> list[Event]:
+    """All calendar events of an alliance, in a stable order.
+
+    With the progress `journal`, deadlines follow what happened: done dates move what waits
+    on them, re-dated commitments take their new date, dropped ones leave the calendar.
+    """
     host = organizer_for(alliance, organizer)
     zone = ZoneInfo(alliance.timezone)
     end_of_deadline = datetime.combine(alliance.deadline, time(23, 59, 59))
@@ -115,10 +124,12 @@ def schedule(alliance: Alliance, organizer: str | None = None) -> list[Event]:
     if alliance.review is not None:
         events.extend(_review_event(alliance, host, context, checkin_start, until))
 
-    dues = due_dates(alliance.commitments)
+    done, moved = (journal.done_dates(), journal.redated_dues()) if journal else ({}, {})
+    dues = due_dates(alliance.commitments, done, moved)
+    dropped = {d.commitment for d in journal.dropped} if journal else set()
     for commitment in alliance.commitments:
         due = dues.get(commitment.id)
-        if due is None:
+        if due is None or commitment.id in dropped:
             continue  # nothing to put on a calendar; `check` says so
         owner = alliance.member(commitment.owner) if commitment.owner else None
         title = f"Due: {commitment.what}" + (f" ({owner.name})" if owner else "")

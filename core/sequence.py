@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from .model import Commitment
@@ -31,38 +32,54 @@ def find_cycle(commitments: tuple[Commitment, ...] | list[Commitment]) -> list[s
     return None
 
 
-def due_dates(commitments: tuple[Commitment, ...]) -> dict[str, date | None]:
+def due_dates(commitments: tuple[Commitment, ...] | list[Commitment],
+              done: Mapping[str, date] | None = None,
+              redated: Mapping[str, date] | None = None) -> dict[str, date | None]:
     """Each commitment's due date: its own `due`, else its predecessor's plus `takes`.
 
-    A hard `due` wins over the computed one (the check reports when they disagree).
+    Sequences follow reality: when the journal says a predecessor was done (`done`: id →
+    done date, early or late), what waits on it is due `takes` after that day instead of
+    after the predecessor's planned date. A hard `due` never moves (a buster in `check` says
+    when it became too tight); a re-dated commitment (`redated`: id → new due date, agreed
+    in the journal) counts as a new hard due. Iterative, so a chain of any length resolves.
     """
     by_id = {c.id: c for c in commitments}
-    cycle = find_cycle(commitments)
+    cycle = find_cycle(list(commitments))
     if cycle:
         raise CycleError(cycle)
+    done = done or {}
+    redated = redated or {}
     resolved: dict[str, date | None] = {}
 
-    def resolve(commitment_id: str) -> date | None:
-        if commitment_id in resolved:
-            return resolved[commitment_id]
-        commitment = by_id[commitment_id]
-        result = commitment.due
-        if result is None and commitment.after and commitment.takes is not None:
-            before = resolve(commitment.after)
-            result = before + commitment.takes if before else None
-        resolved[commitment_id] = result
-        return result
-
     for commitment in commitments:
-        resolve(commitment.id)
+        # Walk up the `after` chain to the first resolved (or chain-starting) commitment,
+        # then resolve back down: a loop and a stack, never recursion.
+        chain: list[Commitment] = []
+        node: Commitment | None = commitment
+        while node is not None and node.id not in resolved:
+            chain.append(node)
+            node = by_id.get(node.after) if node.after and node.takes is not None else None
+        for item in reversed(chain):
+            result = redated.get(item.id, item.due)
+            if result is None and item.after and item.takes is not None:
+                before = done.get(item.after) or resolved.get(item.after)
+                result = before + item.takes if before else None
+            resolved[item.id] = result
     return resolved
 
 
-def computed_due(commitments: tuple[Commitment, ...], commitment_id: str) -> date | None:
-    """Predecessor's due + takes, ignoring a hard `due`: used to spot impossible sequences."""
+def computed_due(commitments: tuple[Commitment, ...], commitment_id: str,
+                 done: Mapping[str, date] | None = None,
+                 redated: Mapping[str, date] | None = None) -> date | None:
+    """Predecessor's date + takes, ignoring a hard `due`: used to spot impossible sequences.
+
+    The predecessor's date is the day it was done when the journal says so, else its due.
+    """
     by_id = {c.id: c for c in commitments}
     commitment = by_id[commitment_id]
     if not commitment.after or commitment.takes is None:
         return None
-    before = due_dates(commitments).get(commitment.after)
+    done = done or {}
+    before = done.get(commitment.after) or due_dates(commitments, done, redated).get(
+        commitment.after)
     return before + commitment.takes if before else None

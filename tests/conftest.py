@@ -87,5 +87,10 @@ def cli():
     return invoke
 
 
+def alliance_examples() -> list[Path]:
+    """The example alliance files; the progress journals beside them are not alliances."""
+    return sorted(p for p in EXAMPLES.glob("*.toml") if not p.name.endswith(".progress.toml"))
+
+
 def example(name: str) -> Path:
     return EXAMPLES / f"{name}.toml"

@@ -13,7 +13,7 @@ import pytest
 from designed_alliance.core.check import check
 from designed_alliance.core.load import loads
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, alliance_examples
 
 BASE = (EXAMPLES / "website-relaunch.toml").read_text()
 
@@ -70,7 +70,7 @@ def test_check_cli_warns_exit_0_strict_exit_1_json(cli, tmp_path: Path) -> None:
 
 
 def test_check_several_files(cli) -> None:
-    files = sorted(EXAMPLES.glob("*.toml"))
+    files = alliance_examples()
     result = cli("check", *files, "--strict")
     assert result.exit_code == 0
     assert result.output.count(": ok") == len(files)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from designed_alliance.core.errors import BadInput
 from designed_alliance.core.load import loads
 
-from .conftest import EXAMPLES
+from .conftest import alliance_examples
 
 TRIED = {"documents": 0, "mutations": 0, "cli": 0}
 KEYS = ["alliance", "goal", "members", "measures", "commitments", "communication", "checkins",
@@ -23,7 +23,7 @@ KEYS = ["alliance", "goal", "members", "measures", "commitments", "communication
         "what", "due", "after", "takes", "use", "avoid", "channel", "for", "every", "day",
         "time", "duration", "where", "questions", "how", "on", "rrule", "baseline", "target",
         "by", "unit", "inspect", "respond_within", "role", "notes", "x-unknown"]
-EXAMPLE_TEXTS = [p.read_text() for p in sorted(EXAMPLES.glob("*.toml"))]
+EXAMPLE_TEXTS = [p.read_text() for p in alliance_examples()]
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 

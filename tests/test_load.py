@@ -12,7 +12,7 @@ from designed_alliance.core.commands.template import run as template
 from designed_alliance.core.errors import BadInput
 from designed_alliance.core.load import load, loads
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import EXAMPLES, ROOT, alliance_examples
 
 DESIGN = ROOT.parent / "shared" / "DESIGN.md"
 
@@ -48,7 +48,7 @@ def test_design_md_sketch_loads_exactly_as_written() -> None:
     assert alliance == load(EXAMPLES / "website-relaunch.toml")
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", alliance_examples(), ids=lambda p: p.stem)
 def test_examples_load(path: Path) -> None:
     alliance = load(path)
     assert alliance.members and alliance.checkins and alliance.celebration

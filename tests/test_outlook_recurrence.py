@@ -164,9 +164,9 @@ def test_common_zones_map_to_windows_names(zone: str) -> None:
 def test_every_zone_the_examples_use_maps() -> None:
     from designed_alliance.core.load import load
 
-    from .conftest import EXAMPLES
+    from .conftest import alliance_examples
 
-    for path in EXAMPLES.glob("*.toml"):
+    for path in alliance_examples():
         alliance = load(path)
         for name in {alliance.timezone, *(m.timezone for m in alliance.members if m.timezone)}:
             assert iana_to_windows(name), name

@@ -32,5 +32,26 @@ def run(file: Path, fmt: str) -> str:
     alliance = load(file)
     if fmt == "json":
         return json.dumps(_plain(alliance), indent=2, ensure_ascii=False) + "\n"
-    template = "agreement.html.j2" if fmt == "html" else "agreement.md.j2"
-    return compose.render(template, compose.Context(alliance))
+    if fmt == "html":
+        return compose.render("agreement.html.j2", compose.Context(alliance),
+                              progress_charts=_charts(alliance))
+    return compose.render("agreement.md.j2", compose.Context(alliance))
+
+
+def _charts(alliance: Any) -> list[dict[str, Any]]:
+    """Per measure with readings, its SVG against the target line (none without a journal)."""
+    from .. import charts
+    from ..journal import load_journal
+    from ..progress import measure_status
+
+    journal = load_journal(alliance)
+    if not journal.has_readings:
+        return []
+    day = max(r.on for r in journal.readings)
+    out = []
+    for measure in alliance.measures:
+        status = measure_status(alliance, journal, measure, day)
+        if status.readings:
+            out.append({"name": measure.name, "svg": charts.svg(alliance, status),
+                        "readings": charts.text_chart(status)})
+    return out
