@@ -7,7 +7,7 @@ from the objects themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,8 @@ from designed_alliance import __version__
 from designed_alliance.core.items import Event, item_uid
 from designed_alliance.core.state import Record
 from designed_alliance.core.target import Remote
+
+from .vtimezone import covering, vtimezone
 
 PRODID = f"-//designed-alliance//designed-alliance {__version__}//EN"
 TAG_ID = "X-DESIGNED-ALLIANCE-ID"
@@ -120,10 +122,11 @@ def _tag(out: icalendar.Event, alliance_id: str, key: str, fingerprint: str) -> 
 
 def calendar(components: Iterable[icalendar.Event], method: str | None,
              name: str | None = None) -> icalendar.Calendar:
-    """A VCALENDAR with a VTIMEZONE for every TZID its events use.
+    """A VCALENDAR with one VTIMEZONE for every TZID its events use.
 
-    The VTIMEZONE covers the events' own years (plus one either side) instead of 1970–2038:
-    same correctness in every client, a fraction of the size.
+    Each VTIMEZONE is written as yearly RRULE transitions (see `vtimezone`) and covers every
+    occurrence of the events that use it, from the first to the last, instead of 1970–2038:
+    right in every client, a fraction of the size.
     """
     components = list(components)
     cal = icalendar.Calendar()
@@ -134,11 +137,68 @@ def calendar(components: Iterable[icalendar.Event], method: str | None,
         cal.add("method", method)
     if name:
         cal.add("x-wr-calname", name)
+    # Before the events: a client that reads in one pass (Outlook) knows the zone when a
+    # DTSTART names it.
+    for tzid, (first, last) in sorted(_spans(components).items()):
+        cal.add_component(vtimezone(tzid, *covering(first, last)))
     for component in components:
         cal.add_component(component)
-    years = [c.decoded("dtstart").year for c in components if "dtstart" in c] or [2026]
-    cal.add_missing_timezones(date(min(years) - 1, 1, 1), date(max(years) + 2, 1, 1))
     return cal
+
+
+_TZ_PROPERTIES = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE")
+
+
+def _spans(components: Iterable[icalendar.cal.Component]
+           ) -> dict[str, tuple[datetime, datetime]]:
+    """TZID → (first, last) instant any property in that zone can take, series included."""
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for component in components:
+        tzids: set[str] = set()
+        for key in _TZ_PROPERTIES:
+            values = component.get(key)
+            for value in values if isinstance(values, list) else [values]:
+                tzid = getattr(value, "params", {}).get("TZID") if value is not None else None
+                if tzid:
+                    tzids.add(str(tzid))
+        if not tzids or "DTSTART" not in component:
+            continue
+        first = _as_datetime(component.decoded("DTSTART"))
+        last = max(first, _series_end(component, first))
+        if "DTEND" in component:
+            last = max(last, _as_datetime(component.decoded("DTEND")))
+        for tzid in tzids:
+            known = spans.get(tzid)
+            spans[tzid] = (min(first, known[0]), max(last, known[1])) if known else (first,
+                                                                                     last)
+    return spans
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time(0), tzinfo=UTC)
+
+
+_PERIOD = {"YEARLY": timedelta(days=366), "MONTHLY": timedelta(days=31),
+           "WEEKLY": timedelta(weeks=1), "DAILY": timedelta(days=1),
+           "HOURLY": timedelta(hours=1), "MINUTELY": timedelta(minutes=1),
+           "SECONDLY": timedelta(seconds=1)}
+
+
+def _series_end(component: icalendar.cal.Component, first: datetime) -> datetime:
+    """The last moment a series can reach: its UNTIL, a bound from COUNT, else two years."""
+    rule = component.get("RRULE")
+    if rule is None:
+        return first
+    if rule.get("UNTIL"):
+        return _as_datetime(rule["UNTIL"][0])
+    if rule.get("COUNT"):
+        period = _PERIOD.get(str(rule.get("FREQ", ["YEARLY"])[0]).upper(), _PERIOD["YEARLY"])
+        interval = int(rule.get("INTERVAL", [1])[0])
+        # Each occurrence lies at most one period (× interval) after the one before.
+        return first + period * interval * int(rule["COUNT"][0])
+    return first + timedelta(days=2 * 366)  # an open series: the years anyone looks ahead
 
 
 def request(event: Event, sequence: int) -> bytes:
