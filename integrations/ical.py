@@ -6,7 +6,7 @@ from the objects themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +24,9 @@ PRODID = f"-//designed-alliance//designed-alliance {__version__}//EN"
 TAG_ID = "X-DESIGNED-ALLIANCE-ID"
 TAG_KEY = "X-DESIGNED-ALLIANCE-KEY"
 TAG_FINGERPRINT = "X-DESIGNED-ALLIANCE-FINGERPRINT"
+# A reminder for an all-day deadline rings at this local hour on a working day before it,
+# not at midnight (which is what "1 day before" the start of an all-day event means).
+REMINDER_HOUR = time(9, 0)
 
 
 def now_utc() -> datetime:
@@ -38,8 +41,10 @@ def _person(person_email: str, name: str, params: dict[str, str]) -> icalendar.v
     return address
 
 
-def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None) -> icalendar.Event:
-    """A full VEVENT for REQUEST/PUBLISH."""
+def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None,
+           rsvp: bool = True) -> icalendar.Event:
+    """A full VEVENT: for a METHOD:REQUEST invite, or (rsvp=False) for an import file,
+    where nobody is asked to reply: attendees are listed without RSVP."""
     out = icalendar.Event()
     out.add("uid", event.uid)
     out.add("dtstamp", dtstamp or now_utc())
@@ -65,21 +70,40 @@ def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None) -> i
     out.add("organizer", _person(event.organizer.email, event.organizer.name, {}))
     for person in event.attendees:
         is_host = person.email.lower() == event.organizer.email.lower()
-        out.add("attendee", _person(person.email, person.name, {
-            "CUTYPE": "INDIVIDUAL", "ROLE": "CHAIR" if is_host else person.role,
-            "PARTSTAT": "ACCEPTED" if is_host else "NEEDS-ACTION",
-            "RSVP": "FALSE" if is_host else "TRUE",
-        }))
+        params = {"CUTYPE": "INDIVIDUAL", "ROLE": "CHAIR" if is_host else person.role,
+                  "PARTSTAT": "ACCEPTED" if is_host else "NEEDS-ACTION"}
+        if rsvp:
+            params["RSVP"] = "FALSE" if is_host else "TRUE"
+        out.add("attendee", _person(person.email, person.name, params))
     if event.categories:
         out.add("categories", list(event.categories))
     for minutes in event.alarms_minutes:
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", event.title)
-        alarm.add("trigger", -timedelta(minutes=minutes))
+        alarm.add("trigger", _trigger(event, minutes))
         out.add_component(alarm)
     _tag(out, event.alliance_id, event.key, event.fingerprint)
     return out
+
+
+def _trigger(event: Event, minutes: int) -> timedelta:
+    """When an alarm rings, relative to the start (RFC 5545 TRIGGER, RELATED=START).
+
+    A timed event: `minutes` before. An all-day event starts at local midnight, so "a day
+    before" would ring at 00:00: instead it rings at REMINDER_HOUR on the working day
+    `minutes` (rounded to whole days, at least one) before — a deadline on Monday reminds on
+    Friday morning. Relative, so each member's calendar rings at their own 09:00.
+    """
+    if not event.all_day:
+        return -timedelta(minutes=minutes)
+    assert isinstance(event.start, date)
+    day, left = event.start, max(1, round(minutes / (24 * 60)))
+    while left:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return datetime.combine(day, REMINDER_HOUR) - datetime.combine(event.start, time(0))
 
 
 def cancelled_vevent(alliance_id: str, record: Record, sequence: int, *,
@@ -144,6 +168,19 @@ def calendar(components: Iterable[icalendar.Event], method: str | None,
     for component in components:
         cal.add_component(component)
     return cal
+
+
+def import_file(events: Sequence[Event], sequences: dict[str, int],
+                name: str | None = None) -> bytes:
+    """The whole alliance as one file to import into one's own calendar.
+
+    No METHOD: RFC 5546 §3.2.1 forbids ATTENDEE in METHOD:PUBLISH (and with it any RSVP),
+    while a calendar without METHOD is a plain RFC 5545 object, as stored by CalDAV, that
+    every client imports. The attendees stay, so the imported events still say who takes
+    part; RSVP is left out, as nobody answers an import.
+    """
+    components = [vevent(event, sequences.get(event.key, 0), rsvp=False) for event in events]
+    return calendar(components, None, name=name).to_ical()
 
 
 _TZ_PROPERTIES = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE")
