@@ -176,7 +176,7 @@ class Context:
             }
         review = None
         if alliance.review:
-            review = {"every": alliance.review.cadence.describe(),
+            review = {"every": _review_words(alliance),
                       "questions": list(alliance.review.questions) or list(REVIEW_QUESTIONS)}
         return {
             "alliance": alliance,
@@ -207,6 +207,22 @@ def _number(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _review_words(alliance: Alliance) -> str:
+    """How often and on which day the review is ("every month on first Monday, a check-in
+    day"), from the rule the calendar gets: `show` says what the calendar will do."""
+    from .schedule import review_series
+
+    assert alliance.review is not None
+    series = review_series(alliance)
+    if series is None:
+        return alliance.review.cadence.describe()
+    start, rule, on_checkin_day = series
+    words = describe_rule(rule)
+    if "BYDAY=" not in rule.upper():
+        words += f" on {start:%A}"  # the weekday the first review sets, and keeps
+    return words + (", a check-in day" if on_checkin_day else "")
 
 
 def _local_times(alliance: Alliance, at: Any) -> list[str]:
