@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import vobject
 
 from .interop import icaljs_occurrences
@@ -126,6 +127,30 @@ def agreement(cli, tmp_path: Path, text: str) -> tuple[str, str]:  # type: ignor
     markdown = cli("show", path)
     assert markdown.exit_code == 0, markdown.output
     return " ".join(line.split()), markdown.output
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # New York changes the clocks on 14 Mar and 7 Nov 2027, Shanghai never.
+    (alliance(deadline="2027-12-31"),
+     "22:30 for Mei Chen (Asia/Shanghai; 21:30 from Mon 15 Mar 2027; "
+     "22:30 from Mon 8 Nov 2027)"),
+    # Sunday evening in Los Angeles for a Monday lunchtime check-in in Shanghai.
+    (alliance("Asia/Shanghai", at="13:15", deadline="2027-12-31",
+              others=(("mei", "America/Los_Angeles"),)),
+     "Sunday 21:15 for Mei Chen (America/Los_Angeles; Sunday 22:15 from Sun 14 Mar 2027; "
+     "Sunday 21:15 from Sun 7 Nov 2027)"),
+    # Berlin and New York change on different Sundays: three weeks apart in spring.
+    (alliance(deadline="2027-06-30", others=(("ben", "Europe/Berlin"),
+                                             ("raj", "Asia/Kolkata"))),
+     "15:30 for Ben Chen (Europe/Berlin; 14:30 from Mon 15 Mar 2027; "
+     "15:30 from Mon 29 Mar 2027), 20:00 for Raj Chen (Asia/Kolkata; "
+     "19:00 from Mon 15 Mar 2027)"),
+])
+def test_local_times_follow_each_daylight_saving_period(cli, isolated: Path, tmp_path: Path,
+                                                        text: str, expected: str) -> None:
+    line, markdown = agreement(cli, tmp_path, text)
+    assert f"that is {expected}." in line
+    assert f"that is {expected}." in markdown
 
 
 def test_show_says_which_weekday_the_review_keeps(cli, isolated: Path,
