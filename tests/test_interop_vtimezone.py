@@ -182,3 +182,32 @@ def test_vtimezone_is_generated_once_per_zone_and_range() -> None:
         icalendar.Calendar.from_ical(ical.request(event, 0))
     info = vtimezone.vtimezone.cache_info()
     assert (info.misses, info.hits) == (1, 4)
+
+
+# Zones whose rules are not "nth Sunday of a month at 02:00": southern hemisphere, changes at
+# midnight or 24:00, 30-minute and 45-minute offsets, Fridays, rules that changed in the last
+# years, and Morocco's Ramadan suspensions (no yearly rule describes those: single onsets).
+ODD_ZONES = ("America/Santiago", "America/Havana", "Australia/Lord_Howe", "Pacific/Chatham",
+             "Asia/Jerusalem", "Africa/Cairo", "Africa/Casablanca", "Asia/Tehran",
+             "America/Nuuk", "America/Asuncion", "Europe/Dublin", "Asia/Gaza")
+
+
+@pytest.mark.parametrize("zone", ODD_ZONES)
+def test_every_day_at_noon_for_four_years_in_odd_zones(tmp_path: Path, zone: str) -> None:
+    from designed_alliance.core.items import Event, Person
+    from designed_alliance.integrations import ical
+
+    tz = ZoneInfo(zone)
+    start = datetime(2026, 11, 1, 12, 0, tzinfo=tz)
+    event = Event(alliance_id="a", key="noon", title="Noon", start=start,
+                  end=start + timedelta(hours=1), timezone=zone, description="",
+                  rrule="FREQ=DAILY;COUNT=1461", organizer=Person("A", "a@example.com"),
+                  attendees=())
+    path = tmp_path / "noon.ics"
+    path.write_bytes(ical.request(event, 0))
+    expected = [unix(datetime.combine(start.date() + timedelta(days=i), time(12, 0),
+                                      tzinfo=tz)) for i in range(1461)]
+    (by_icaljs,) = icaljs_occurrences(path).values()
+    (by_vobject,) = vobject_occurrences(path).values()
+    assert by_icaljs == expected
+    assert [unix(s) for s in by_vobject] == expected
