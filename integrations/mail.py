@@ -64,7 +64,7 @@ class MailPolicy(EmailPolicy):
         text = str(value)
         if name.lower() in _OWN_FOLDING and not self.utf8 and not text.isascii():
             return _encoded_words(name, text, self.linesep)
-        return super()._fold(name, value, refold_binary)  # type: ignore[misc]
+        return super()._fold(name, value, refold_binary)
 
 
 POLICY = MailPolicy(linesep="\r\n")
