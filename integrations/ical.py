@@ -217,24 +217,27 @@ def _as_datetime(value: date | datetime) -> datetime:
     return datetime.combine(value, time(0), tzinfo=UTC)
 
 
-_PERIOD = {"YEARLY": timedelta(days=366), "MONTHLY": timedelta(days=31),
-           "WEEKLY": timedelta(weeks=1), "DAILY": timedelta(days=1),
-           "HOURLY": timedelta(hours=1), "MINUTELY": timedelta(minutes=1),
-           "SECONDLY": timedelta(seconds=1)}
-
-
 def _series_end(component: icalendar.cal.Component, first: datetime) -> datetime:
-    """The last moment a series can reach: its UNTIL, a bound from COUNT, else two years."""
+    """The last start a series reaches: its UNTIL, its COUNTth occurrence, else two years."""
     rule = component.get("RRULE")
     if rule is None:
         return first
     if rule.get("UNTIL"):
         return _as_datetime(rule["UNTIL"][0])
     if rule.get("COUNT"):
-        period = _PERIOD.get(str(rule.get("FREQ", ["YEARLY"])[0]).upper(), _PERIOD["YEARLY"])
-        interval = int(rule.get("INTERVAL", [1])[0])
-        # Each occurrence lies at most one period (× interval) after the one before.
-        return first + period * interval * int(rule["COUNT"][0])
+        from itertools import islice
+
+        from dateutil.rrule import rrulestr
+
+        start = component.decoded("DTSTART")
+        naive = (start.replace(tzinfo=None) if isinstance(start, datetime)
+                 else datetime.combine(start, time(0)))
+        # Counted in local time, as the rule is; a COUNT past 10 000 gets the first 10 000.
+        occurrences = list(islice(rrulestr(rule.to_ical().decode(), dtstart=naive,
+                                           ignoretz=True), 10_000))
+        last = occurrences[-1] if occurrences else naive
+        return (last.replace(tzinfo=start.tzinfo) if isinstance(start, datetime)
+                else _as_datetime(last.date()))
     return first + timedelta(days=2 * 366)  # an open series: the years anyone looks ahead
 
 

@@ -211,3 +211,31 @@ def test_every_day_at_noon_for_four_years_in_odd_zones(tmp_path: Path, zone: str
     (by_vobject,) = vobject_occurrences(path).values()
     assert by_icaljs == expected
     assert [unix(s) for s in by_vobject] == expected
+
+
+def test_a_counted_series_that_skips_months_is_covered_to_its_last_occurrence(
+        tmp_path: Path) -> None:
+    from designed_alliance.core.items import Event, Person
+    from designed_alliance.integrations import ical
+
+    tz = ZoneInfo("America/New_York")
+    start = datetime(2027, 1, 31, 9, 0, tzinfo=tz)
+    # The 31st: seven months a year, so 30 occurrences run into 2031.
+    event = Event(alliance_id="a", key="month-end", title="Month end", start=start,
+                  end=start + timedelta(hours=1), timezone="America/New_York",
+                  description="", rrule="FREQ=MONTHLY;BYMONTHDAY=31;COUNT=30",
+                  organizer=Person("A", "a@example.com"), attendees=())
+    path = tmp_path / "month-end.ics"
+    path.write_bytes(ical.request(event, 0))
+    # The zone is generated for the years the series spans (its open-ended yearly rules
+    # would hide a short range from the parsers below).
+    ((_, last),) = ical._spans([ical.vevent(event, 0)]).values()
+    assert last == datetime(2031, 3, 31, 9, 0, tzinfo=tz)
+    (by_icaljs,) = icaljs_occurrences(path).values()
+    (by_vobject,) = vobject_occurrences(path).values()
+    walls = [s.replace(tzinfo=None) for s in by_vobject]
+    assert len(walls) == 30 and walls[-1] == datetime(2031, 3, 31, 9, 0)
+    assert {w.day for w in walls} == {31}
+    expected = [unix(w.replace(tzinfo=tz)) for w in walls]
+    assert by_icaljs == expected
+    assert [unix(s) for s in by_vobject] == expected
