@@ -16,10 +16,11 @@ def read(path: Path) -> vobject.base.Component:
     return vobject.readOne(path.read_text(encoding="utf-8"))
 
 
-def setup_team(cli, tmp_path: Path, text: str | None = None) -> Path:  # type: ignore[no-untyped-def]
+def setup_team(cli, tmp_path: Path, text: str | None = None,  # type: ignore[no-untyped-def]
+               to: str = "ics") -> Path:
     path = tmp_path / "team-project.toml"
     path.write_text(text if text is not None else example("team-project").read_text())
-    result = cli("setup", path, "--to", "ics")
+    result = cli("setup", path, "--to", to)
     assert result.exit_code == 0, result.output
     return Path.cwd() / "alliance-out" / TEAM
 
@@ -68,3 +69,38 @@ def test_deadline_reminders_ring_at_nine_on_the_working_day_before(cli, isolated
     # Timed events keep their minutes before the start.
     checkin = read(folder / "checkins.ics").vevent
     assert checkin.valarm.trigger.value == -timedelta(minutes=10)
+
+
+def test_every_file_written_parses_with_the_strict_ical_package(cli, isolated: Path,
+                                                                tmp_path: Path) -> None:
+    """`ical` (Home Assistant's) validates every property's value type, as `icalendar` does
+    not; it must accept the import file, each invite, a cancel, and the mails' parts."""
+    import email
+    import email.policy
+
+    from ical.calendar_stream import IcsCalendarStream
+
+    text = example("team-project").read_text()
+    folder = setup_team(cli, tmp_path, text, to="ics,eml")
+    start = text.index('[[commitments]]\nid = "launch"')
+    end = text.index("[", start + len("[[commitments]]"))
+    path = tmp_path / "team-project.toml"
+    path.write_text(text[:start] + text[end:])
+    assert cli("setup", path, "--to", "ics,eml").exit_code == 0
+    files = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.ics")}
+    assert "commitment-launch.ics" in files and "METHOD:CANCEL" in files[
+        "commitment-launch.ics"]
+    for name in ("kickoff.eml", "changes-1.eml"):
+        message = email.message_from_bytes((folder / name).read_bytes(),
+                                           policy=email.policy.default)
+        for i, part in enumerate(p for p in message.walk()
+                                 if p.get_content_type() == "text/calendar"):
+            files[f"{name}#{i}"] = part.get_content()
+    assert len(files) == 8 + 7 + 1  # 8 files, 7 invites in the kickoff, 1 cancel
+    for name, content in files.items():
+        calendar = IcsCalendarStream.calendar_from_ics(content)
+        assert len(calendar.events) == (6 if name == "alliance.ics" else 1), name
+        timed = any(isinstance(e.dtstart, datetime) for e in calendar.events)
+        # One VTIMEZONE where a time names the zone; none for all-day deadlines.
+        assert [tz.tz_id for tz in calendar.timezones] == (
+            ["Europe/Berlin"] if timed else []), name
