@@ -176,7 +176,7 @@ class Context:
             }
         review = None
         if alliance.review:
-            review = {"every": alliance.review.cadence.describe(),
+            review = {"every": _review_words(alliance),
                       "questions": list(alliance.review.questions) or list(REVIEW_QUESTIONS)}
         return {
             "alliance": alliance,
@@ -209,16 +209,75 @@ def _number(value: object) -> str:
     return str(value)
 
 
+def _review_words(alliance: Alliance) -> str:
+    """How often and on which day the review is ("every month on first Monday, a check-in
+    day"), from the rule the calendar gets: `show` says what the calendar will do."""
+    from .schedule import review_series
+
+    assert alliance.review is not None
+    series = review_series(alliance)
+    if series is None:
+        return alliance.review.cadence.describe()
+    start, rule, on_checkin_day = series
+    words = describe_rule(rule)
+    if "BYDAY=" not in rule.upper():
+        words += f" on {start:%A}"  # the weekday the first review sets, and keeps
+    return words + (", a check-in day" if on_checkin_day else "")
+
+
 def _local_times(alliance: Alliance, at: Any) -> list[str]:
-    """The check-in time as each member elsewhere sees it (at the start date)."""
+    """The check-in time as each member elsewhere sees it, on the day it happens.
+
+    Daylight saving starts and ends on different dates in different places (and not at all
+    in some), so one start-date figure is wrong for weeks each year: every check-in is
+    placed in the member's zone, and each stretch with the same local time gets one phrase
+    ("00:30 for Mei (America/Los_Angeles; 01:30 from Mon 15 Mar 2027; 00:30 from …)").
+    When it falls on another day there, that day is named ("Sunday 22:15 for Mei").
+    """
     zone = ZoneInfo(alliance.timezone)
-    moment = datetime.combine(alliance.starts, at, tzinfo=zone)
+    occurrences = _checkin_moments(alliance, at)
     seen = []
     for member in alliance.members:
-        if member.timezone and member.timezone != alliance.timezone:
-            local = moment.astimezone(ZoneInfo(member.timezone))
-            seen.append(f"{local:%H:%M} for {member.name} ({member.timezone})")
+        if not member.timezone or member.timezone == alliance.timezone:
+            continue
+        theirs = ZoneInfo(member.timezone)
+        # Stretches of consecutive check-ins with the same local time and day shift.
+        stretches: list[tuple[tuple[Any, int], date, list[str]]] = []
+        for moment in occurrences:
+            local = moment.replace(tzinfo=zone).astimezone(theirs)
+            key = (local.time(), (local.date() - moment.date()).days)
+            if stretches and stretches[-1][0] == key:
+                if f"{local:%A}" not in stretches[-1][2]:
+                    stretches[-1][2].append(f"{local:%A}")
+            else:
+                stretches.append((key, local.date(), [f"{local:%A}"]))
+        phrases = []
+        for (clock, shift), since, days in stretches:
+            order = sorted(days, key=list(DAY_NAMES.values()).index)
+            text = f"{_join(order)} {clock:%H:%M}" if shift else f"{clock:%H:%M}"
+            phrases.append(f"{text} from {long_date(since)}" if phrases else text)
+        where = "; ".join([member.timezone, *phrases[1:]])
+        seen.append(f"{phrases[0]} for {member.name} ({where})")
     return seen
+
+
+def _checkin_moments(alliance: Alliance, at: Any) -> list[datetime]:
+    """Every check-in, naive local, from the first to the deadline (the start date alone
+    when the rule yields none: the agreement still says what the time means elsewhere)."""
+    from dateutil.rrule import rrulestr
+
+    from .schedule import checkin_rule
+
+    assert alliance.checkins is not None
+    start = datetime.combine(alliance.starts, at)
+    end = datetime.combine(alliance.deadline, datetime.max.time())
+    found = []
+    rule = checkin_rule(alliance.checkins, alliance.starts)
+    for moment in rrulestr(rule, dtstart=start, ignoretz=True):
+        if moment > end or len(found) >= 10_000:
+            break
+        found.append(moment)
+    return found or [start]
 
 
 def kickoff(alliance: Alliance, events: list, sender: Any) -> Any:

@@ -189,11 +189,17 @@ def review_time(alliance: Alliance) -> time:
     return DEFAULT_REVIEW_TIME
 
 
-def _review_event(alliance: Alliance, host: Person, context: compose.Context,
-                  checkin_start: datetime | None, until: str) -> list[Event]:
+def review_series(alliance: Alliance) -> tuple[datetime, str, bool] | None:
+    """The reviews: first one (naive local), RRULE without UNTIL, and whether they sit on
+    check-in days; None when the first would fall after the deadline.
+
+    The review keeps one weekday: on a check-in day (the members keep those free), else on
+    a working day. "Every 4 weeks" is weekly with an interval, which keeps the weekday by
+    itself; "every month" is the nth weekday of the month (BYDAY=1MO, or -1MO for a fifth
+    one), never the same day of the month, which drifts onto weekends.
+    """
     review = alliance.review
     assert review is not None
-    zone = ZoneInfo(alliance.timezone)
     cadence = review.cadence
     step = cadence.step()
     if step is not None:
@@ -204,25 +210,48 @@ def _review_event(alliance: Alliance, host: Person, context: compose.Context,
         first_day = alliance.starts + relativedelta(months=cadence.interval)
     checkins = alliance.checkins
     at = review_time(alliance)
-    if checkins is not None and checkin_start is not None:
-        # On a check-in day (the members keep those free), at its own time: moving the
-        # check-in must not silently move the review too.
+    on_checkin_day = False
+    if checkins is not None and first_occurrence(
+            checkin_rule(checkins, alliance.starts),
+            datetime.combine(alliance.starts, checkins.time),
+            datetime.combine(alliance.deadline, time(23, 59, 59))) is not None:
+        # On a check-in day, at its own time: moving the check-in must not silently move
+        # the review too.
         rule = checkin_rule(checkins, alliance.starts)
         aligned = first_occurrence(rule, datetime.combine(first_day, checkins.time),
                                    datetime.combine(alliance.deadline, time(23, 59, 59)))
         if aligned is None:
-            return []
-        start = datetime.combine(aligned.date(), at)
+            return None
+        day, on_checkin_day = aligned.date(), True
     else:
-        start = datetime.combine(first_day, at)
-    if start.date() > alliance.deadline:
-        return []
-    parts = [f"FREQ={cadence.freq}"]
+        day = first_day
+        while day.weekday() >= 5:  # no check-ins to align with: the next working day
+            day += timedelta(days=1)
+    if day > alliance.deadline:
+        return None
     if cadence.weekdays_only:
         parts = ["FREQ=WEEKLY", "BYDAY=MO,TU,WE,TH,FR"]
-    elif cadence.interval > 1:
-        parts.append(f"INTERVAL={cadence.interval}")
-    rule = ";".join([*parts, f"UNTIL={until}"])
+    else:
+        parts = [f"FREQ={cadence.freq}"]
+        if cadence.interval > 1:
+            parts.append(f"INTERVAL={cadence.interval}")
+        if cadence.freq == "MONTHLY":
+            week = (day.day - 1) // 7 + 1
+            parts.append(f"BYDAY={week if week <= 4 else -1}{WEEKDAY_CODES[day.weekday()]}")
+    return datetime.combine(day, at), ";".join(parts), on_checkin_day
+
+
+def _review_event(alliance: Alliance, host: Person, context: compose.Context,
+                  checkin_start: datetime | None, until: str) -> list[Event]:
+    review = alliance.review
+    assert review is not None
+    series = review_series(alliance)
+    if series is None:
+        return []
+    start, base_rule, _ = series
+    rule = f"{base_rule};UNTIL={until}"
+    zone = ZoneInfo(alliance.timezone)
+    checkins = alliance.checkins
     local = start.replace(tzinfo=zone)
     title = f"{alliance.title}: alliance review"
     return [Event(

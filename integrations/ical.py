@@ -6,8 +6,8 @@ from the objects themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,10 +18,15 @@ from designed_alliance.core.items import Event, item_uid
 from designed_alliance.core.state import Record
 from designed_alliance.core.target import Remote
 
+from .vtimezone import covering, vtimezone
+
 PRODID = f"-//designed-alliance//designed-alliance {__version__}//EN"
 TAG_ID = "X-DESIGNED-ALLIANCE-ID"
 TAG_KEY = "X-DESIGNED-ALLIANCE-KEY"
 TAG_FINGERPRINT = "X-DESIGNED-ALLIANCE-FINGERPRINT"
+# A reminder for an all-day deadline rings at this local hour on a working day before it,
+# not at midnight (which is what "1 day before" the start of an all-day event means).
+REMINDER_HOUR = time(9, 0)
 
 
 def now_utc() -> datetime:
@@ -36,8 +41,10 @@ def _person(person_email: str, name: str, params: dict[str, str]) -> icalendar.v
     return address
 
 
-def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None) -> icalendar.Event:
-    """A full VEVENT for REQUEST/PUBLISH."""
+def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None,
+           rsvp: bool = True) -> icalendar.Event:
+    """A full VEVENT: for a METHOD:REQUEST invite, or (rsvp=False) for an import file,
+    where nobody is asked to reply: attendees are listed without RSVP."""
     out = icalendar.Event()
     out.add("uid", event.uid)
     out.add("dtstamp", dtstamp or now_utc())
@@ -63,21 +70,40 @@ def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None) -> i
     out.add("organizer", _person(event.organizer.email, event.organizer.name, {}))
     for person in event.attendees:
         is_host = person.email.lower() == event.organizer.email.lower()
-        out.add("attendee", _person(person.email, person.name, {
-            "CUTYPE": "INDIVIDUAL", "ROLE": "CHAIR" if is_host else person.role,
-            "PARTSTAT": "ACCEPTED" if is_host else "NEEDS-ACTION",
-            "RSVP": "FALSE" if is_host else "TRUE",
-        }))
+        params = {"CUTYPE": "INDIVIDUAL", "ROLE": "CHAIR" if is_host else person.role,
+                  "PARTSTAT": "ACCEPTED" if is_host else "NEEDS-ACTION"}
+        if rsvp:
+            params["RSVP"] = "FALSE" if is_host else "TRUE"
+        out.add("attendee", _person(person.email, person.name, params))
     if event.categories:
         out.add("categories", list(event.categories))
     for minutes in event.alarms_minutes:
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", event.title)
-        alarm.add("trigger", -timedelta(minutes=minutes))
+        alarm.add("trigger", _trigger(event, minutes))
         out.add_component(alarm)
     _tag(out, event.alliance_id, event.key, event.fingerprint)
     return out
+
+
+def _trigger(event: Event, minutes: int) -> timedelta:
+    """When an alarm rings, relative to the start (RFC 5545 TRIGGER, RELATED=START).
+
+    A timed event: `minutes` before. An all-day event starts at local midnight, so "a day
+    before" would ring at 00:00: instead it rings at REMINDER_HOUR on the working day
+    `minutes` (rounded to whole days, at least one) before — a deadline on Monday reminds on
+    Friday morning. Relative, so each member's calendar rings at their own 09:00.
+    """
+    if not event.all_day:
+        return -timedelta(minutes=minutes)
+    assert isinstance(event.start, date)
+    day, left = event.start, max(1, round(minutes / (24 * 60)))
+    while left:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return datetime.combine(day, REMINDER_HOUR) - datetime.combine(event.start, time(0))
 
 
 def cancelled_vevent(alliance_id: str, record: Record, sequence: int, *,
@@ -120,10 +146,11 @@ def _tag(out: icalendar.Event, alliance_id: str, key: str, fingerprint: str) -> 
 
 def calendar(components: Iterable[icalendar.Event], method: str | None,
              name: str | None = None) -> icalendar.Calendar:
-    """A VCALENDAR with a VTIMEZONE for every TZID its events use.
+    """A VCALENDAR with one VTIMEZONE for every TZID its events use.
 
-    The VTIMEZONE covers the events' own years (plus one either side) instead of 1970–2038:
-    same correctness in every client, a fraction of the size.
+    Each VTIMEZONE is written as yearly RRULE transitions (see `vtimezone`) and covers every
+    occurrence of the events that use it, from the first to the last, instead of 1970–2038:
+    right in every client, a fraction of the size.
     """
     components = list(components)
     cal = icalendar.Calendar()
@@ -134,11 +161,84 @@ def calendar(components: Iterable[icalendar.Event], method: str | None,
         cal.add("method", method)
     if name:
         cal.add("x-wr-calname", name)
+    # Before the events: a client that reads in one pass (Outlook) knows the zone when a
+    # DTSTART names it.
+    for tzid, (first, last) in sorted(_spans(components).items()):
+        cal.add_component(vtimezone(tzid, *covering(first, last)))
     for component in components:
         cal.add_component(component)
-    years = [c.decoded("dtstart").year for c in components if "dtstart" in c] or [2026]
-    cal.add_missing_timezones(date(min(years) - 1, 1, 1), date(max(years) + 2, 1, 1))
     return cal
+
+
+def import_file(events: Sequence[Event], sequences: dict[str, int],
+                name: str | None = None) -> bytes:
+    """The whole alliance as one file to import into one's own calendar.
+
+    No METHOD: RFC 5546 §3.2.1 forbids ATTENDEE in METHOD:PUBLISH (and with it any RSVP),
+    while a calendar without METHOD is a plain RFC 5545 object, as stored by CalDAV, that
+    every client imports. The attendees stay, so the imported events still say who takes
+    part; RSVP is left out, as nobody answers an import.
+    """
+    components = [vevent(event, sequences.get(event.key, 0), rsvp=False) for event in events]
+    return calendar(components, None, name=name).to_ical()
+
+
+_TZ_PROPERTIES = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE")
+
+
+def _spans(components: Iterable[icalendar.cal.Component]
+           ) -> dict[str, tuple[datetime, datetime]]:
+    """TZID → (first, last) instant any property in that zone can take, series included."""
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for component in components:
+        tzids: set[str] = set()
+        for key in _TZ_PROPERTIES:
+            values = component.get(key)
+            for value in values if isinstance(values, list) else [values]:
+                tzid = getattr(value, "params", {}).get("TZID") if value is not None else None
+                if tzid:
+                    tzids.add(str(tzid))
+        if not tzids or "DTSTART" not in component:
+            continue
+        first = _as_datetime(component.decoded("DTSTART"))
+        last = max(first, _series_end(component, first))
+        if "DTEND" in component:
+            last = max(last, _as_datetime(component.decoded("DTEND")))
+        for tzid in tzids:
+            known = spans.get(tzid)
+            spans[tzid] = (min(first, known[0]), max(last, known[1])) if known else (first,
+                                                                                     last)
+    return spans
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time(0), tzinfo=UTC)
+
+
+def _series_end(component: icalendar.cal.Component, first: datetime) -> datetime:
+    """The last start a series reaches: its UNTIL, its COUNTth occurrence, else two years."""
+    rule = component.get("RRULE")
+    if rule is None:
+        return first
+    if rule.get("UNTIL"):
+        return _as_datetime(rule["UNTIL"][0])
+    if rule.get("COUNT"):
+        from itertools import islice
+
+        from dateutil.rrule import rrulestr
+
+        start = component.decoded("DTSTART")
+        naive = (start.replace(tzinfo=None) if isinstance(start, datetime)
+                 else datetime.combine(start, time(0)))
+        # Counted in local time, as the rule is; a COUNT past 10 000 gets the first 10 000.
+        occurrences = list(islice(rrulestr(rule.to_ical().decode(), dtstart=naive,
+                                           ignoretz=True), 10_000))
+        last = occurrences[-1] if occurrences else naive
+        return (last.replace(tzinfo=start.tzinfo) if isinstance(start, datetime)
+                else _as_datetime(last.date()))
+    return first + timedelta(days=2 * 366)  # an open series: the years anyone looks ahead
 
 
 def request(event: Event, sequence: int) -> bytes:

@@ -18,8 +18,8 @@ WHOLE = "alliance.ics"
 class IcsTarget(Target):
     """Writes `<item>.ics` (METHOD:REQUEST, or METHOD:CANCEL once removed) and `alliance.ics`.
 
-    The per-item files are what you send to people; `alliance.ics` (METHOD:PUBLISH) is what
-    you import into your own calendar.
+    The per-item files are what you send to people; `alliance.ics` (no METHOD, no RSVP: a plain
+    RFC 5545 calendar) is what you import into your own calendar.
     """
 
     name = "ics"
@@ -64,10 +64,8 @@ class IcsTarget(Target):
         if context.teardown:
             remove(whole)
         else:
-            components = [ical.vevent(event, context.sequences.get(event.key, 0))
-                          for event in context.events]
-            write_atomic(whole, ical.calendar(components, "PUBLISH",
-                                              name=context.alliance.title).to_ical())
+            write_atomic(whole, ical.import_file(context.events, context.sequences,
+                                                 name=context.alliance.title))
         for change in plan.changes:
             if change.action is Action.KEEP:
                 continue

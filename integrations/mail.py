@@ -1,13 +1,21 @@
-"""Message → RFC 5322 email with iTIP invites attached; shared by eml, smtp and the drafts."""
+"""Message → RFC 5322 email with iTIP invites (RFC 6047 iMIP); shared by eml, smtp and the drafts.
+
+Every mail is written with CRLF line ends (RFC 5322, and what .eml readers expect), and every
+text/calendar part says `charset=utf-8` (RFC 6047 §2.4): without it a client may read
+"Tomás" as ASCII.
+"""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
+from email.policy import EmailPolicy
 from email.utils import format_datetime
+from typing import Any
 
 from designed_alliance.core.items import Event, Message, Person, slug
 from designed_alliance.core.plan import Action, Change
@@ -22,14 +30,54 @@ class Invite:
     data: bytes
 
 
+# Headers folded here instead of by `email`: its folder drops the space between two
+# encoded words when a fold falls between them ("— “quotes”" came back as "—“quotes”").
+_OWN_FOLDING = frozenset({"subject"})
+_LINE = 76  # RFC 2047 §2: a line with encoded words is at most 76 characters
+
+
+def _encoded_words(name: str, text: str, linesep: str) -> str:
+    """`Name: =?utf-8?b?…?=` folded onto lines of at most 76 characters.
+
+    Every space travels inside an encoded word, never between two, so a reader that joins
+    adjacent encoded words (as RFC 2047 §6.2 says to) gets the text back exactly.
+    """
+    lines: list[str] = []
+    prefix_len = len(name) + 2  # "Subject: "
+    chunk = b""
+    for char in text:
+        data = char.encode("utf-8")
+        # base64 of n bytes is 4·⌈n/3⌉ characters; "=?utf-8?b?" + "?=" is 12 more.
+        if chunk and prefix_len + 12 + 4 * -(-(len(chunk) + len(data)) // 3) > _LINE:
+            lines.append(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=")
+            chunk, prefix_len = b"", 1  # continuation lines start with one space
+        chunk += data
+    if chunk:
+        lines.append(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=")
+    return f"{name}: " + f"{linesep} ".join(lines) + linesep
+
+
+class MailPolicy(EmailPolicy):
+    """`email.policy.SMTP` (CRLF), with non-ASCII subjects folded without losing spaces."""
+
+    def _fold(self, name: str, value: Any, refold_binary: bool = False) -> str:
+        text = str(value)
+        if name.lower() in _OWN_FOLDING and not self.utf8 and not text.isascii():
+            return _encoded_words(name, text, self.linesep)
+        return super()._fold(name, value, refold_binary)
+
+
+POLICY = MailPolicy(linesep="\r\n")
+
+
 def _address(person: Person) -> Address:
     local, _, domain = person.email.partition("@")
     return Address(display_name=person.name, username=local, domain=domain)
 
 
-def build(message: Message, invites: Sequence[Invite] = (), *, draft: bool = True,
-          message_id: str | None = None, date: datetime | None = None) -> EmailMessage:
-    mail = EmailMessage()
+def _headers(message: Message, *, draft: bool, message_id: str | None,
+             date: datetime | None) -> EmailMessage:
+    mail = EmailMessage(policy=POLICY)
     mail["From"] = _address(message.sender)
     mail["To"] = [_address(p) for p in message.to]
     mail["Subject"] = message.subject
@@ -38,12 +86,67 @@ def build(message: Message, invites: Sequence[Invite] = (), *, draft: bool = Tru
     if draft:
         # Outlook, Thunderbird and Apple Mail open an X-Unsent message as a draft to send.
         mail["X-Unsent"] = "1"
+    return mail
+
+
+def _calendar_part(invite: Invite) -> EmailMessage:
+    """The invite as an inline text/calendar part (RFC 6047 §2.4), no Content-Disposition.
+
+    base64, so the iCalendar object's CRLF line ends and folding arrive byte for byte.
+    """
+    part = MIMEPart(policy=POLICY)
+    part.set_content(invite.data, maintype="text", subtype="calendar", disposition=None,
+                     params={"method": invite.method, "charset": "utf-8"})
+    return part
+
+
+def build(message: Message, invites: Sequence[Invite] = (), *, draft: bool = True,
+          message_id: str | None = None, date: datetime | None = None) -> EmailMessage:
+    """The mail: text + HTML, and the invites.
+
+    One invite (a change summary with one changed event) goes inline, as a third
+    alternative `text/calendar; method=…` part — the iMIP form that lets a client show
+    Accept/Decline. Several go as attachments, one .ics each.
+    """
+    mail = _headers(message, draft=draft, message_id=message_id, date=date)
     mail.set_content(message.text)
     mail.add_alternative(message.html, subtype="html")
+    if len(invites) == 1:
+        _check_method(invites[0])
+        mail.attach(_calendar_part(invites[0]))
+        return mail
     for invite in invites:
+        _check_method(invite)
         mail.add_attachment(invite.data, maintype="text", subtype="calendar",
-                            filename=invite.filename, params={"method": invite.method})
+                            filename=invite.filename,
+                            params={"method": invite.method, "charset": "utf-8"})
     return mail
+
+
+def build_invite(message: Message, invite: Invite, *, draft: bool = False,
+                 message_id: str | None = None, date: datetime | None = None) -> EmailMessage:
+    """An iMIP message (RFC 6047) for exactly one invite: multipart/alternative of the text
+    and the invite inline as `text/calendar; method=REQUEST; charset=utf-8`.
+
+    This is the form clients answer: Accept/Decline in the message, a REPLY to the
+    organizer. The sender should be the invite's ORGANIZER (RFC 6047 §3).
+    """
+    _check_method(invite)
+    mail = _headers(message, draft=draft, message_id=message_id, date=date)
+    mail.set_content(message.text)
+    mail.make_alternative()
+    mail.attach(_calendar_part(invite))
+    return mail
+
+
+def _check_method(invite: Invite) -> None:
+    """The Content-Type method must be the iCalendar object's METHOD (RFC 6047 §2.4)."""
+    import icalendar
+
+    method = str(icalendar.Calendar.from_ical(invite.data).get("METHOD", ""))
+    if method.upper() != invite.method.upper():
+        raise ValueError(f"invite {invite.filename} says METHOD:{method or '(none)'} inside "
+                         f"but method={invite.method} outside")
 
 
 def invites_for_all(events: Sequence[Event], sequences: dict[str, int]) -> list[Invite]:

@@ -150,8 +150,11 @@ def test_send_delivers_the_kickoff_once_with_invites(cli, mail_config: Path, smt
     assert len(smtp_server.messages) == 2
     summary = smtp_server.messages[1].message
     assert summary["Subject"].startswith("Changes to our designed alliance")
-    names = [p.get_filename() for p in summary.iter_attachments()]
-    assert names == ["checkins.ics"]
+    # One invite travels inline (iMIP: the client shows Accept/Decline), not as an attachment.
+    invites = [p for p in summary.walk() if p.get_content_type() == "text/calendar"]
+    assert [str(icalendar.Calendar.from_ical(p.get_content()).walk("VEVENT")[0][
+        "X-DESIGNED-ALLIANCE-KEY"]) for p in invites] == ["checkins"]
+    assert [p.get_content_disposition() for p in invites] == [None]
 
 
 def test_notify_none_never_sends(cli, mail_config: Path, smtp_server) -> None:

@@ -177,8 +177,10 @@ def test_changed_checkin_time_is_one_update_with_sequence_plus_one(cli, isolated
                                       policy=email.policy.default)
     body = change.get_body(("plain",)).get_content()
     assert "13:00" in body and "was:" in body and "12:15" in body
-    invites = [p for p in change.iter_attachments() if p.get_content_type() == "text/calendar"]
-    assert [p.get_filename() for p in invites] == ["checkins.ics"]
+    # One invite travels inline (iMIP: the client shows Accept/Decline), not as an attachment.
+    invites = [p for p in change.walk() if p.get_content_type() == "text/calendar"]
+    assert [str(icalendar.Calendar.from_ical(p.get_content()).walk("VEVENT")[0][
+        "X-DESIGNED-ALLIANCE-KEY"]) for p in invites] == ["checkins"]
 
 
 def test_removed_commitment_is_one_cancel(cli, isolated: Path, tmp_path: Path) -> None:
@@ -206,7 +208,8 @@ def test_removed_commitment_is_one_cancel(cli, isolated: Path, tmp_path: Path) -
     change = email.message_from_bytes((folder / "changes-1.eml").read_bytes(),
                                       policy=email.policy.default)
     assert "Dropped" in change.get_body(("plain",)).get_content()
-    cancel = [p for p in change.iter_attachments() if p.get_param("method") == "CANCEL"]
+    cancel = [p for p in change.walk() if p.get_content_type() == "text/calendar"
+              and p.get_param("method") == "CANCEL"]
     assert len(cancel) == 1
 
 
