@@ -113,6 +113,14 @@ def _target_checks(name: str, config) -> list[Check]:
             out.append(Check("fail", name, f"the {module} package is missing — run: "
                              f"pip install 'designed-alliance[{extra}]'"))
             return out
+    from ..config import placeholders
+
+    # Example values left in place only fail later, and vaguely (or reach example.com).
+    for problem in placeholders(config, name):
+        out.append(Check("fail", name, f"{problem} — put your own value in [{name}] of "
+                         f"{config.path}"))
+    if out:
+        return out
     section = config.section(name)
     values = config.sections[name]
     if name == "google" and not (values.get("access_token_command")
