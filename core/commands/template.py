@@ -44,3 +44,15 @@ def run(today: date | None = None) -> str:
         avoid="<Channel you will not use>", avoid_why="<why not>",
         where="<Video link or room>", celebrate="<How you will celebrate>",
     )
+
+
+def run_full(today: date | None = None) -> str:
+    """Every key the loader reads, generated from it (core/schema.py), so it cannot drift."""
+    from ..schema import full_template
+    from .init import local_zone
+
+    today = today or date.today()
+    starts = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+    return full_template({"id": new_id(), "timezone": local_zone(),
+                          "starts": starts.isoformat(),
+                          "deadline": (starts + timedelta(weeks=12)).isoformat()})
