@@ -665,7 +665,8 @@ def _interview(file: Path, transcript: list[list[str]], saved: Path) -> tuple[st
         except click.Abort as exc:
             click.echo("", err=True)  # end the half-typed prompt line
             resume = f"alliance init {file} --resume"
-            if isinstance(exc.__context__, EOFError):
+            # Ctrl-D at a terminal is a choice to stop, like Ctrl-C; elsewhere the input ran out.
+            if isinstance(exc.__context__, EOFError) and not sys.stdin.isatty():
                 raise BadInput(f"the input ended at question {session.asked} "
                                f"({session.current!r}) before the wizard finished",
                                hint="run it in a terminal, or give the answers as JSON: "
