@@ -368,7 +368,8 @@ def converse(s: Session, today: date) -> dict[str, Any]:
                                   check=amount("target"))
         measure["by"] = s.ask(f"measures[{i}].by", "  by when", default=a["deadline"],
                               check=lambda t: _as_date(t).isoformat())
-        measure["owner"] = s.ask(f"measures[{i}].owner", "  who keeps count (empty: nobody)",
+        measure["owner"] = s.ask(f"measures[{i}].owner", "  who keeps count ("
+                                 + ", ".join(people.values()) + "; empty: nobody)",
                                  check=_choice(people, optional=True), optional=True)
         measure["inspect"] = s.ask(f"measures[{i}].inspect", "  how and when do you look at it",
                                    check=_text, optional=True)
