@@ -5,6 +5,7 @@ Imports that cost are done inside each command, so `alliance --help` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +31,12 @@ class AllianceGroup(click.Group):
             click.echo("alliance: interrupted; what was done is recorded — run it again to "
                        "finish", err=True)
             ctx.exit(130)
+        except click.Abort as exc:
+            # click turns Ctrl-C at a prompt into Abort ("Aborted!", exit 1); keep Ctrl-C's 130.
+            if not isinstance(exc.__context__, KeyboardInterrupt):
+                raise
+            click.echo("alliance: interrupted; nothing more was done", err=True)
+            ctx.exit(130)
 
 
 def _targets(value: tuple[str, ...]) -> list[str] | None:
@@ -53,6 +60,8 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
       alliance setup alliance.toml          # .ics invites + kickoff.eml in ./alliance-out/
     """
     ctx.obj = {"config_path": config_path}
+    if os.environ.get("NO_COLOR"):
+        ctx.color = False  # https://no-color.org: honoured on a terminal too
 
 
 def _config(ctx: click.Context):
@@ -94,16 +103,18 @@ def show(file: Path, fmt: str) -> None:
 
 
 @cli.command()
-def template() -> None:
+@click.option("--full", is_flag=True, help="Every key the file may hold, each explained.")
+def template(full: bool) -> None:
     """Print a blank, commented alliance file to fill in.
 
     \b
-    Example:
+    Examples:
       alliance template > alliance.toml
+      alliance template --full          # the reference: every key, commented
     """
-    from .commands.template import run
+    from .commands.template import run, run_full
 
-    click.echo(run(), nl=False)
+    click.echo(run_full() if full else run(), nl=False)
 
 
 def _run_options(func):
@@ -189,13 +200,19 @@ def teardown(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | No
 @click.option("--from-answers", "answers", type=click.Path(path_type=Path),
               help="Take the answers from a JSON file instead of asking (see below).")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
-def init(file: Path, answers: Path | None, force: bool) -> None:
+@click.option("--resume", is_flag=True,
+              help="Continue from the answers saved when the wizard was interrupted.")
+def init(file: Path, answers: Path | None, force: bool, resume: bool) -> None:
     """Ask the designed-alliance questions and write an alliance file that loads.
 
     \b
     Examples:
       alliance init                       # asks, writes ./alliance.toml
       alliance init team.toml --from-answers answers.json
+      alliance init --resume              # after Ctrl-C or a failure
+
+    Each answer is checked as you type it; type < (or back) to go back one question.
+    Answers are saved as you go (a 0600 file in the user state dir).
 
     The answers file is JSON with the keys title, goal, why, pain, timezone, starts,
     deadline, review_every, members, measures, commitments, use, avoid, checkins and
@@ -204,7 +221,7 @@ def init(file: Path, answers: Path | None, force: bool) -> None:
     """
     from .commands.init import run
 
-    run(file, answers_file=answers, force=force)
+    run(file, answers_file=answers, force=force, resume=resume)
 
 
 @cli.command()
@@ -228,8 +245,40 @@ def config() -> None:
 
     \b
     Example:
-      alliance config schema > config.schema.json
+      alliance config init --only caldav    # write the commented example
+      alliance config path                  # where it is read from
     """
+
+
+@config.command(name="init")
+@click.option("--only", type=click.Choice(["google", "outlook", "caldav", "smtp"]),
+              help="Only this section (added to an existing file that lacks it).")
+@click.pass_context
+def config_init(ctx: click.Context, only: str | None) -> None:
+    """Write the commented example configuration (0600); never overwrites.
+
+    \b
+    Examples:
+      alliance config init
+      alliance config init --only outlook
+    """
+    from .config import init_config
+
+    click.echo(init_config(ctx.obj.get("config_path"), only=only))
+
+
+@config.command(name="path")
+@click.pass_context
+def config_path_command(ctx: click.Context) -> None:
+    """Print the path of the configuration file (whether it exists or not).
+
+    \b
+    Example:
+      $EDITOR "$(alliance config path)"
+    """
+    from .config import default_path
+
+    click.echo(str(ctx.obj.get("config_path") or default_path()))
 
 
 @config.command()

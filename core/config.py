@@ -56,14 +56,19 @@ class Config:
             return None
         return Reader(self.sections[name], name, self.path or Path("<config>"), self.lines)
 
-    def require(self, name: str, target: str) -> Reader:
+    def require(self, name: str, target: str, then: str | None = None) -> Reader:
         reader = self.section(name)
         if reader is None:
-            where = self.path or default_path()
-            raise BadInput(f"the {target} target needs a [{name}] section", file=where,
-                           hint=f"copy the [{name}] section from config.example.toml into "
-                           f"{where}")
+            raise self.missing_section(name, target, then)
         return reader
+
+    def missing_section(self, name: str, target: str, then: str | None = None) -> BadInput:
+        """The one message for an absent [name]: the file it belongs in, the command that
+        writes it (installed users have no config.example.toml to copy), what comes next."""
+        where = self.path or default_path()
+        return BadInput(f"the {target} target needs a [{name}] section", file=where,
+                        hint=f"run: {init_command(self.path, name)}, then fill it in"
+                        + (f" and {then}" if then else ""))
 
 
 def load_config(path: Path | None = None, *, explicit: bool = False) -> Config:
@@ -73,7 +78,7 @@ def load_config(path: Path | None = None, *, explicit: bool = False) -> Config:
     if not path.exists():
         if explicit:
             raise BadInput("config file not found", file=path,
-                           hint="check the path, or copy config.example.toml there")
+                           hint=f"check the path, or create it: {init_command(path)}")
         return Config(path=None)
     from .load import parse_toml
 
@@ -125,3 +130,90 @@ def _is_installed_target(name: str) -> bool:
     from .target import available_targets
 
     return name in available_targets()
+
+
+# -- the example configuration, shipped in the package ---------------------------------------
+
+def example_text() -> str:
+    """The commented example configuration (package data, so pip/pipx users have it too)."""
+    from importlib.resources import files
+
+    return files("designed_alliance.templates").joinpath("config.example.toml").read_text(
+        encoding="utf-8")
+
+
+def example_sections(text: str | None = None) -> tuple[str, dict[str, str]]:
+    """The example split into its header comment and each `[section]` with its comments."""
+    import re
+
+    text = example_text() if text is None else text
+    starts = [m.start() for m in re.finditer(r"^\[([a-z_]+)\]\s*$", text, re.M)]
+    header = text[:starts[0]] if starts else text
+    sections = {}
+    for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        chunk = text[begin:end]
+        name = chunk[1:chunk.index("]")]
+        sections[name] = chunk.rstrip("\n") + "\n"
+    return header, sections
+
+
+def init_command(path: Path | None, only: str | None = None) -> str:
+    """The command that writes the example to `path` (the default path needs no --config)."""
+    import shlex
+
+    where = "" if path is None or path == default_path() else f"--config {shlex.quote(str(path))} "
+    return f"alliance {where}config init" + (f" --only {only}" if only else "")
+
+
+def init_config(path: Path | None, *, only: str | None = None) -> str:
+    """Write the example to the config path (0600). Never overwrites: with `only`, a missing
+    section is appended to an existing file; a section already there is refused."""
+    from .errors import AllianceError
+
+    path = path or default_path()
+    header, sections = example_sections()
+    if only is not None and only not in sections:
+        raise BadInput(f"the example has no [{only}] section", key="--only",
+                       hint="use one of: " + ", ".join(s for s in sections if s != "defaults"))
+    if path.exists():
+        if only is None:
+            raise AllianceError(f"{path} already exists; nothing was written — edit it, or add "
+                                f"one section with: {init_command(path)} --only "
+                                "google|outlook|caldav|smtp")
+        current = load_config(path, explicit=True)
+        if only in current.sections or (only == "defaults" and current.defaults != Defaults()):
+            raise AllianceError(f"{path} already has a [{only}] section; nothing was written — "
+                                "edit it there")
+        existing = path.read_text(encoding="utf-8")
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(("" if existing.endswith("\n") else "\n") + "\n" + sections[only])
+        os.chmod(path, 0o600)
+        return f"Added [{only}] to {path}: replace the example values, then run alliance doctor"
+    text = header + "".join(
+        sections[name] + "\n" for name in sections if only is None or name in ("defaults", only))
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # O_EXCL: two runs at once must not both write; 0600 from the start, not chmod after.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text.rstrip("\n") + "\n")
+    return f"Wrote {path}: replace the example values, then run alliance doctor"
+
+
+ZERO_ID = "00000000-0000-0000-0000-000000000000"
+EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
+
+
+def placeholders(config: Config, name: str) -> list[str]:
+    """Values in [name] still copied from the example: they can only fail later, and vaguely."""
+    found = []
+    for key, value in config.sections.get(name, {}).items():
+        if not isinstance(value, str):
+            continue
+        if value.strip("{}") == ZERO_ID or (key.endswith("_id") and set(value) <= set("0-")):
+            found.append(f"{key} is the example's all-zero placeholder")
+            continue
+        host = value.rsplit("@", 1)[-1] if "@" in value and "/" not in value else value
+        if key in ("url", "host", "username", "from") and any(
+                domain in host.lower() for domain in EXAMPLE_DOMAINS):
+            found.append(f"{key} is the example's {value!r}")
+    return found

@@ -60,14 +60,56 @@ class BadInput(AllianceError):
 
 
 class MissingExtra(AllianceError):
-    """An optional dependency for a target is not installed."""
+    """An optional dependency for a target is not installed; the hint fits how it was installed."""
 
     def __init__(self, extra: str, module: str) -> None:
+        if pipx_venv() is not None:
+            # pipx keeps the app in its own venv: `pip install` there is not what the user runs.
+            import shlex
+
+            packages = " ".join(shlex.quote(p) for p in extra_packages(extra) or [module])
+            how = f"pipx inject designed-alliance {packages}"
+        else:
+            how = f"pip install 'designed-alliance[{extra}]'"
         super().__init__(
             f"the {extra} target needs the '{module}' package, which is not installed — "
-            f"run: pip install 'designed-alliance[{extra}]'"
+            f"run: {how}"
         )
         self.extra = extra
+
+
+def pipx_venv(prefix: str | None = None) -> Path | None:
+    """The pipx venv this program runs from, or None: pipx keeps apps in <PIPX_HOME>/venvs/<app>."""
+    import os
+    import sys
+
+    here = Path(prefix or sys.prefix).resolve()
+    homes = [Path(os.environ["PIPX_HOME"]).expanduser()] if os.environ.get("PIPX_HOME") else []
+    homes += [Path.home() / ".local" / "pipx", Path.home() / ".local" / "share" / "pipx"]
+    for home in homes:
+        venvs = (home / "venvs").resolve()
+        if here.parent == venvs:
+            return here
+    # pipx moves its home between versions and platforms; the folder names do not change.
+    if here.parent.name == "venvs" and here.parent.parent.name.lower() == "pipx":
+        return here
+    return None
+
+
+def extra_packages(extra: str) -> list[str]:
+    """The requirement names an extra of this distribution pulls in, as pipx inject takes them."""
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("designed-alliance") or []
+    except metadata.PackageNotFoundError:
+        return []
+    names = []
+    for line in requires:
+        requirement, _, marker = line.partition(";")
+        if f'extra == "{extra}"' in marker.replace("'", '"'):
+            names.append(requirement.strip().replace(" ", ""))
+    return names
 
 
 class NeedsForce(AllianceError):

@@ -94,10 +94,8 @@ class CalDavTarget(Target):
     # -- connection ---------------------------------------------------------------------------
     def check_ready(self) -> None:
         if self.section is None:
-            where = self.config.path or "the config file"
-            raise AllianceError(f"the caldav target needs a [caldav] section in {where} — copy "
-                                "it from config.example.toml and set url, username and "
-                                "password_command")
+            raise AllianceError(str(self.config.missing_section(
+                "caldav", "caldav", then="set url, username and password_command")))
         self._connect()
 
     def _connect(self) -> Any:

@@ -187,10 +187,8 @@ class RemoteTarget(Target):
 
     def check_ready(self) -> None:
         if self.config.section(self.name) is None:
-            where = self.config.path or "the config file"
-            raise AllianceError(f"the {self.name} target needs a [{self.name}] section in "
-                                f"{where} — copy it from config.example.toml, then run: "
-                                f"alliance auth {self.name}")
+            raise AllianceError(str(self.config.missing_section(
+                self.name, self.name, then=f"run: alliance auth {self.name}")))
         self.connect()
 
     def backoff(self) -> Backoff:

@@ -99,9 +99,8 @@ class SmtpTarget(Target):
 
     def check_ready(self) -> None:
         if self.section is None:
-            where = self.config.path or "the config file"
-            raise AllianceError(f"sending needs an [smtp] section in {where} — copy it from "
-                                "config.example.toml (host, port, username, password_command)")
+            raise AllianceError(str(self.config.missing_section(
+                "smtp", "smtp", then="set host, port, username and password_command")))
         if not self.options.send:
             raise AllianceError("the smtp target sends email to every member — add --send to "
                                 "confirm, or use --to eml for drafts")

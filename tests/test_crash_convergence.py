@@ -236,6 +236,7 @@ def run_steps(world: Any, steps: list[tuple[str, bool]], state_path: Path) -> No
         assert not pending, "a clean run left changes to make"
 
 
+@pytest.mark.slow  # ~2 minutes: a SIGKILL at every write of a whole setup, per target
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_killed_anywhere_then_rerun_converges(kind: str, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,7 @@ def test_defaults_only_is_ok_with_a_warning(cli) -> None:
     result, checks = run(cli)
     assert result.exit_code == 0
     assert checks["python"]["status"] == "ok" and checks["time zones"]["status"] == "ok"
-    assert checks["config"]["status"] == "warn" and "config.example.toml" in (
+    assert checks["config"]["status"] == "warn" and "alliance config init" in (
         checks["config"]["detail"])
     text = cli("doctor").output
     assert "ok" in text and "state" in text

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import sys
+import time
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -100,34 +105,226 @@ def test_answers_file_that_is_not_json(cli, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "is not valid JSON" in result.stderr
 
 
-def test_interactive_conversation_reasks_bad_answers(cli, tmp_path: Path) -> None:
-    typed = "\n".join([
-        "Garden project", "Grow our own vegetables", "Fresher food", "",
-        "Mars/Olympus", "Europe/Berlin",          # a bad zone is asked again
-        "2027-03-01", "2027-09-30",
-        "Kim", "kim at example", "kim@example.com",  # a bad email is asked again
-        "Seeds ordered on time", "", "Weekend digging", "",
-        "y",
-        "Lou", "lou@example.com", "A plan for the beds", "", "Watering on weekdays", "",
-        "n",
-        "y", "Kilos harvested", "0", "50", "2027-09-15", "Weigh every basket", "n",
-        "y", "Order seeds", "Kim", "2027-03-10",
-        "y", "Plant seedlings", "Lou", "y", "Order seeds", "3 weeks", "n",
-        "y", "Family chat", "planning", "1 day", "n",
-        "y", "Post-it notes", "they get lost", "n",
-        "week", "sunday", "10:00", "30 minutes", "The garden", "What grew?", "",
-        "4 weeks",
-        "Harvest feast", "deadline", "17:00",
-    ]) + "\n"
+def garden(**changes: list[str]) -> list[str]:
+    """The typed answers of a whole conversation, section by section; override a section."""
+    sections = {
+        "goal": ["Garden project", "Grow our own vegetables", "Fresher food", "",
+                 "Europe/Berlin", "2027-03-01", "2027-09-30"],
+        "kim": ["Kim", "kim@example.com", "", "gardener", "Seeds ordered on time", "",
+                "Weekend digging", "", "y"],
+        "lou": ["Lou", "lou@example.com", "America/New_York", "", "A plan for the beds", "",
+                "Watering on weekdays", "", "n"],
+        "measures": ["y", "Harvest", "kg", "0", "50", "2027-09-15", "Lou",
+                     "Weigh every basket", "n"],
+        "commitments": ["y", "Order seeds", "Kim", "2027-03-10",
+                        "y", "Plant seedlings", "2", "y", "1", "3 weeks", "n"],
+        "channels": ["y", "Family chat", "planning", "1 day", "n",
+                     "y", "Post-it notes", "they get lost", "n"],
+        "checkins": ["week", "sunday", "10:00", "30 minutes", "The garden", "What grew?", ""],
+        "review": ["4 weeks", "17:00"],
+        "celebration": ["Harvest feast", "deadline", "", "The allotment"],
+    }
+    sections.update(changes)
+    return [answer for section in sections.values() for answer in section]
+
+
+def typed(answers: list[str]) -> str:
+    return "\n".join(answers) + "\n"
+
+
+def saved_answers(target: Path) -> Path:
+    from designed_alliance.core.commands.init import saved_path
+
+    return saved_path(target)
+
+
+def test_interactive_conversation_writes_every_answer(cli, tmp_path: Path) -> None:
     target = tmp_path / "garden.toml"
-    result = cli("init", target, input=typed)
+    result = cli("init", target, input=typed(garden()))
     assert result.exit_code == 0, result.output
-    assert "is not a time zone" in result.output and "write an address" in result.output
+    data = tomllib.loads(target.read_text())  # parsed by tomllib, not by our loader
+    kim, lou = data["members"]
+    assert kim["role"] == "gardener" and "timezone" not in kim  # the alliance's own zone
+    assert lou["timezone"] == "America/New_York"
+    (measure,) = data["measures"]
+    assert measure["baseline"] == 0 and measure["target"] == 50  # numbers, not strings
+    assert isinstance(measure["target"], int)
+    assert measure["unit"] == "kg" and measure["owner"] == "lou"
+    assert data["review"] == {"time": "17:00"}
+    assert data["alliance"]["review_every"] == "4 weeks"
+    assert "time" not in data["celebration"] and data["celebration"]["where"] == "The allotment"
     alliance = load(target)
-    assert alliance.timezone == "Europe/Berlin"
-    assert [m.email for m in alliance.members] == ["kim@example.com", "lou@example.com"]
+    assert alliance.celebration is not None and alliance.celebration.time is None  # all day
     assert alliance.commitment("plant-seedlings").after == "order-seeds"
+    assert alliance.commitment("plant-seedlings").owner == "lou"
     assert alliance.checkins is not None and alliance.checkins.questions == ("What grew?",)
+    assert alliance.review is not None and str(alliance.review.time) == "17:00:00"
+    assert not saved_answers(target).exists()  # done: nothing left to resume
+    match = re.search(r"\((\d+) questions, (\d+) checked as typed\)", result.output)
+    assert match is not None and match.group(1) == match.group(2)
+
+
+def test_a_timed_celebration_asks_its_length(cli, tmp_path: Path) -> None:
+    target = tmp_path / "garden.toml"
+    answers = garden(celebration=["Harvest feast", "2027-10-02", "7pm", "19:00", "3 hours", ""])
+    result = cli("init", target, input=typed(answers))
+    assert result.exit_code == 0, result.output
+    celebration = tomllib.loads(target.read_text())["celebration"]
+    assert celebration["on"] == date(2027, 10, 2)
+    assert celebration == {"how": "Harvest feast", "on": date(2027, 10, 2), "time": "19:00",
+                           "duration": "3 hours"}
+
+
+@pytest.mark.parametrize(("section", "answers", "complaint"), [
+    ("goal", ["Garden project", "Grow our own vegetables", "", "", "Mars/Olympus",
+              "Europe/Berlin", "2027-02-30", "2027-03-01", "2027-02-01", "2027-09-30"],
+     ["is not a known time zone", "is not a date", "is before the start"]),
+    ("kim", ["Kim", "kim at example", "kim@example.com", "Moon/Base", "", "", "", "", "maybe",
+             "y"], ["is not an email address", "is not a known time zone", "answer y or n"]),
+    ("measures", ["y", "Harvest", "", "0", "", "50", "2027-13-01", "", "Nobody", "", "", "n"],
+     ["this one needs an answer", "is not a date", "is not one of them"]),
+    ("commitments", ["y", "Order seeds", "Kim", "soon", "2027-03-10", "y", "Plant seedlings",
+                     "Lou", "y", "Weeding", "1", "a while", "3 months", "3 weeks", "n"],
+     ["is not a date", "is not one of them", "is not a duration"]),
+    ("checkins", ["fortnightly", "2 weeks", "someday", "friday", "25:00", "10:00", "forever",
+                  "45 minutes", "", "", ""],
+     ["is not a cadence", "is not a weekday", "is not a time of day", "is not a duration"]),
+    ("review", ["sometimes", "4 weeks", "teatime", ""],
+     ["is not a cadence", "is not a time of day"]),
+    ("celebration", ["Harvest feast", "when it is ripe", "deadline", "dusk", "", ""],
+     ["is not a date", "is not a time of day"]),
+])
+def test_each_answer_is_checked_at_its_prompt(cli, tmp_path: Path, section: str,
+                                              answers: list[str], complaint: list[str]) -> None:
+    target = tmp_path / "garden.toml"
+    result = cli("init", target, input=typed(garden(**{section: answers})))
+    assert result.exit_code == 0, result.output
+    for words in complaint:
+        assert words in result.output, words
+    load(target)
+
+
+def test_back_changes_the_previous_answer(cli, tmp_path: Path) -> None:
+    target = tmp_path / "garden.toml"
+    goal = ["Garden project", "Grow our own vegetables", "<", "Grow all our vegetables",
+            "Fresher food", "", "Europe/Berlin", "2027-03-01", "2027-09-30"]
+    checkins = ["week", "sunday", "10:00", "back", "back", "saturday", "11:00", "30 minutes",
+                "", "", ""]
+    result = cli("init", target, input=typed(garden(goal=goal, checkins=checkins)))
+    assert result.exit_code == 0, result.output
+    data = tomllib.loads(target.read_text())
+    assert data["goal"]["statement"] == "Grow all our vegetables"
+    assert data["checkins"]["day"] == "saturday" and data["checkins"]["time"] == "11:00"
+
+
+def test_ended_input_saves_answers_and_resume_continues(cli, tmp_path: Path) -> None:
+    target = tmp_path / "garden.toml"
+    answers = garden()
+    cut = answers.index("Harvest")  # stop inside the measures
+    first = cli("init", target, input=typed(answers[:cut]))
+    assert first.exit_code == 2 and not target.exists()
+    line = first.stderr.strip().splitlines()[-1]
+    assert "--from-answers" in line and "--resume" in line
+    saved = saved_answers(target)
+    assert saved.stat().st_mode & 0o777 == 0o600
+    data = json.loads(saved.read_text())
+    assert [m["email"] for m in data["members"]] == ["kim@example.com", "lou@example.com"]
+    assert data["_wizard"]["complete"] is False
+    assert len(data["_wizard"]["transcript"]) == cut
+
+    second = cli("init", target, "--resume", input=typed(answers[cut:]))
+    assert second.exit_code == 0, second.output
+    alliance = load(target)
+    assert alliance.title == "Garden project" and alliance.measures[0].unit == "kg"
+    assert not saved.exists()
+
+
+def test_from_answers_on_a_saved_file_continues_it(cli, tmp_path: Path) -> None:
+    target = tmp_path / "garden.toml"
+    answers = garden()
+    cut = answers.index("Family chat")
+    assert cli("init", target, input=typed(answers[:cut])).exit_code == 2
+    copy = tmp_path / "answers.json"
+    copy.write_text(saved_answers(target).read_text())
+    result = cli("init", target, "--from-answers", copy, input=typed(answers[cut:]))
+    assert result.exit_code == 0, result.output
+    assert load(target).communication.use[0].channel == "Family chat"
+
+
+def test_resume_without_saved_answers_is_one_line(cli, tmp_path: Path) -> None:
+    result = cli("init", tmp_path / "none.toml", "--resume")
+    assert result.exit_code == 2 and "no saved answers" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_stdin_not_a_terminal_points_to_from_answers(cli, tmp_path: Path) -> None:
+    target = tmp_path / "a.toml"
+    result = cli("init", target, input="")
+    assert result.exit_code == 2 and not target.exists()
+    assert "stdin is not a terminal" in result.stderr
+    assert "--from-answers answers.json" in result.stderr.strip().splitlines()[-1]
+
+
+def _read_until(fd: int, wanted: str, seen: list[str], timeout: float = 20.0) -> None:
+    import select
+
+    deadline = time.monotonic() + timeout
+    while wanted not in "".join(seen):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no {wanted!r} in {''.join(seen)!r}")
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"ended before {wanted!r}: {''.join(seen)!r}")
+            seen.append(chunk.decode("utf-8", "replace"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pty")
+def test_ctrl_c_under_a_real_terminal_saves_and_resume_finishes(tmp_path: Path,
+                                                               cli) -> None:
+    import pty
+    import signal
+
+    target = tmp_path / "garden.toml"
+    answers = garden()
+    env = {**os.environ, "TERM": "dumb", "LANG": "C.UTF-8", "NO_COLOR": "1"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real program on a real terminal
+        # A shell's background job starts with SIGINT ignored, and Python keeps that.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.execve(sys.executable, [sys.executable, "-m", "designed_alliance", "init",
+                                   str(target)], env)
+    seen: list[str] = []
+    prompts = ["What do you call", "What is the goal", "Why does it matter",
+               "What pain", "Time zone", "Start date", "Deadline", "Member 1: name"]
+    for prompt, answer in zip(prompts, answers, strict=False):
+        _read_until(fd, prompt, seen)
+        seen.clear()
+        os.write(fd, answer.encode() + b"\r")
+    _read_until(fd, "email:", seen)  # mid-way: Kim's email is being asked
+    os.write(fd, b"\x03")  # Ctrl-C, through the terminal's line discipline
+    tail: list[str] = []
+    with contextlib.suppress(AssertionError):
+        _read_until(fd, "\x00never", tail, timeout=10)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 130, "".join(tail)
+    said = [line for line in "".join(tail).replace("\r", "").splitlines()
+            if line.strip() and line.strip() != "^C"]
+    assert len(said) == 1 and "--resume" in said[0] and "Traceback" not in said[0], said
+    saved = json.loads(saved_answers(target).read_text())
+    assert saved["title"] == "Garden project" and saved["deadline"] == "2027-09-30"
+
+    result = cli("init", target, "--resume", input=typed(answers[8:]))
+    assert result.exit_code == 0, result.output
+    alliance = load(target)
+    assert alliance.title == "Garden project" and alliance.timezone == "Europe/Berlin"
+    assert [m.name for m in alliance.members] == ["Kim", "Lou"]
 
 
 @pytest.mark.parametrize("text", ['plain', 'quote " and \\ backslash', "tab\tand\nnewline",

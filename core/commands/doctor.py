@@ -30,7 +30,7 @@ def run(config_path: Path | None, *, as_json: bool) -> int:
         config = load_config(path, explicit=config_path is not None)
         add(Check("ok" if path.exists() else "warn", "config",
                   str(path) if path.exists() else f"{path} does not exist — defaults are used; "
-                  "copy config.example.toml there to connect calendars"))
+                  "run: alliance config init, to connect calendars"))
     except AllianceError as exc:
         add(Check("fail", "config", str(exc)))
     try:
@@ -70,6 +70,7 @@ def run(config_path: Path | None, *, as_json: bool) -> int:
 
 def _target_checks(config) -> list[Check]:
     """Each configured target checks its own section: core names none of them."""
+    from ..config import placeholders
     from ..target import available_targets, load_target
 
     out: list[Check] = []
@@ -81,6 +82,12 @@ def _target_checks(config) -> list[Check]:
             cls = load_target(name)
         except AllianceError as exc:
             out.append(Check("fail", name, str(exc)))
+            continue
+        # Example values left in place only fail later, and vaguely (or reach example.com).
+        found = [Check("fail", name, f"{problem} — put your own value in [{name}] of "
+                       f"{config.path}") for problem in placeholders(config, name)]
+        if found:
+            out.extend(found)
             continue
         try:
             out.extend(cls.doctor_checks(config))

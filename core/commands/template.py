@@ -22,6 +22,8 @@ def new_id(title: str = "alliance") -> str:
 
 
 def run(today: date | None = None) -> str:
+    from .init import local_zone
+
     today = today or date.today()
     starts = today + timedelta(days=(7 - today.weekday()) % 7 or 7)  # next Monday
     deadline = starts + timedelta(weeks=12)
@@ -33,7 +35,8 @@ def run(today: date | None = None) -> str:
     ]
     return compose.render(
         "alliance.toml.j2", filename="alliance.toml", id=new_id(),
-        title="<What you call this alliance>", timezone="<America/New_York>",
+        # The machine's zone is right far more often than a placeholder: one fix less.
+        title="<What you call this alliance>", timezone=local_zone(),
         starts=starts.isoformat(), deadline=deadline.isoformat(),
         goal="<The goal, in one sentence>", why="<Why it matters to you both>",
         members=members, measure="<What you count>", inspect="<How and when you look at it>",
@@ -44,3 +47,15 @@ def run(today: date | None = None) -> str:
         avoid="<Channel you will not use>", avoid_why="<why not>",
         where="<Video link or room>", celebrate="<How you will celebrate>",
     )
+
+
+def run_full(today: date | None = None) -> str:
+    """Every key the loader reads, generated from it (core/schema.py), so it cannot drift."""
+    from ..schema import full_template
+    from .init import local_zone
+
+    today = today or date.today()
+    starts = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+    return full_template({"id": new_id(), "timezone": local_zone(),
+                          "starts": starts.isoformat(),
+                          "deadline": (starts + timedelta(weeks=12)).isoformat()})

@@ -114,8 +114,8 @@ class OutlookTarget(RemoteTarget):
                 echo: Callable[[str], None]) -> str:
         section = config.section("outlook")
         if section is None:
-            raise AllianceError("alliance auth outlook needs an [outlook] section with "
-                                "client_id and tenant — copy it from config.example.toml")
+            raise AllianceError(str(config.missing_section(
+                "outlook", "outlook", then="set client_id and tenant")))
         provider = cls.token_provider(config, section)
         if forget:
             provider.cache_path().unlink(missing_ok=True)
