@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, time, timedelta
 from pathlib import Path
 
@@ -116,17 +117,32 @@ class Alliance:
     reflection: tuple[str, ...] = ()
     source: Path | None = field(default=None, compare=False)
 
+    # Lookups by id are indexed once per alliance: templates and schedule call them for every
+    # commitment, and a linear scan made a 1,000-commitment setup cubic. cached_property
+    # writes to the instance __dict__, which a frozen dataclass allows; the index is not a
+    # field, so equality and the fingerprints built from fields do not see it.
+    @cached_property
+    def _members_by_id(self) -> dict[str, Member]:
+        return {m.id: m for m in reversed(self.members)}  # first one wins, as before
+
+    @cached_property
+    def _commitments_by_id(self) -> dict[str, Commitment]:
+        return {c.id: c for c in reversed(self.commitments)}
+
+    @cached_property
+    def dependents(self) -> dict[str, tuple[Commitment, ...]]:
+        """Commitment id → the commitments that come `after` it, in file order (one pass)."""
+        waiting: dict[str, list[Commitment]] = {}
+        for commitment in self.commitments:
+            if commitment.after:
+                waiting.setdefault(commitment.after, []).append(commitment)
+        return {key: tuple(value) for key, value in waiting.items()}
+
     def member(self, member_id: str) -> Member:
-        for member in self.members:
-            if member.id == member_id:
-                return member
-        raise KeyError(member_id)
+        return self._members_by_id[member_id]
 
     def commitment(self, commitment_id: str) -> Commitment:
-        for commitment in self.commitments:
-            if commitment.id == commitment_id:
-                return commitment
-        raise KeyError(commitment_id)
+        return self._commitments_by_id[commitment_id]
 
     @property
     def celebration_date(self) -> date | None:
