@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, time, timedelta
+from functools import cached_property
 from pathlib import Path
 
 from .durations import Cadence
