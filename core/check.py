@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
 
-from .load import line_of
+from .locate import find_line, index_lines
 from .model import Alliance
-from .sequence import computed_due, due_dates
+from .sequence import due_dates
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,10 @@ def check(alliance: Alliance) -> list[Finding]:
         elif due < alliance.starts:
             add(("due-before-start", f"commitments[{i}].due",
                  f"commitment {commitment.id!r} is due {due}, before the alliance starts"))
-        planned = computed_due(alliance.commitments, commitment.id)
+        # The predecessor's due plus `takes`, ignoring a hard `due` (sequence.computed_due,
+        # from the dues computed once above: calling it per commitment made check quadratic).
+        before = dues.get(commitment.after) if commitment.after else None
+        planned = before + commitment.takes if before and commitment.takes else None
         if commitment.due and planned and planned > commitment.due:
             add(("sequence-too-tight", f"commitments[{i}].due",
                  f"commitment {commitment.id!r} is due {commitment.due}, but "
@@ -119,4 +122,13 @@ def check(alliance: Alliance) -> list[Finding]:
         add(("celebration-before-start", "celebration.on",
              "the celebration is before the alliance starts"))
 
-    return [Finding(code, key, message, line_of(alliance, key)) for code, key, message in findings]
+    # One line index for all findings: re-reading and re-indexing the file per finding
+    # made check quadratic in the size of the file.
+    lines: dict[str, int] | None = None
+    if alliance.source is not None:
+        try:
+            lines = index_lines(alliance.source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            lines = None  # the file went away since it was loaded: findings without lines
+    return [Finding(code, key, message, find_line(lines, key) if lines is not None else None)
+            for code, key, message in findings]
