@@ -171,3 +171,37 @@ def test_a_deeply_nested_value_in_an_alliance_file_is_a_bad_input(tmp_path: Path
         "[goal]\n", "[goal]\ndeep = " + "[" * 5_000 + "]" * 5_000 + "\n"))
     with pytest.raises(BadInput):
         load(path)
+
+
+# --- startup: what each command imports ---------------------------------------------------
+
+def _imported_after(args: list[str]) -> set[str]:
+    """Run the CLI in a fresh interpreter and return the top-level modules it imported."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nsys.argv = ['alliance', *sys.argv[1:]]\n"
+             "from designed_alliance.__main__ import main\n"
+             "try:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print('MODULES', ' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n")
+    out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
+                         check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+def test_version_is_answered_before_click_loads() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "designed_alliance", "--version"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out == "alliance, version 0.1.0\n"
+    assert "click" not in _imported_after(["--version"])
+
+
+def test_help_and_check_do_not_load_templates_or_icalendar() -> None:
+    for args in (["--help"], ["check", str(example("team-project"))]):
+        modules = _imported_after(args)
+        assert "click" in modules
+        assert not modules & {"jinja2", "icalendar", "sqlite3", "email"}, args
