@@ -12,6 +12,8 @@ from .sequence import due_dates
 
 @dataclass(frozen=True)
 class Finding:
+    """One assumption buster: its code, the key it is about, what to ask, and the line."""
+
     code: str
     key: str
     message: str
