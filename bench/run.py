@@ -1,94 +1,234 @@
-"""Benchmarks: one table of figures, each a ratio against a baseline measured in the same run.
+"""Benchmarks: every figure is a ratio to `python -c pass` measured in the same run.
 
     python bench/run.py           # full figures (for closing notes)
-    python bench/run.py --quick   # a smoke run for CI, so the suite cannot rot
+    python bench/run.py --quick   # CI: a small run that fails when setup stops scaling
+
+How it measures, so the ratios are honest on a shared machine:
+- baseline and subject alternate run by run (pass, subject, pass, subject, …), so a burst
+  of load from elsewhere lands on both instead of on one block;
+- each process is reaped with os.wait4, which gives its own CPU time (user + sys) and peak
+  RSS; wall time is taken too. Figures are medians; ratios are median / median;
+- one untimed run of each command first, so the compiled-template cache and the OS page
+  cache are as warm as a user's second run (a first run ever also compiles templates);
+- "fresh" setups get a new state folder and output folder for every run.
 
 Rows:
-- startup: `alliance --help` vs `python -c pass` (median wall time of N cold processes)
-- setup: `alliance setup <example>` (ics + eml into a temp folder) vs `python -c pass`
-- bulk: N generated alliances set up in one process: ms per alliance, peak RSS after
-  N/10 and after N alliances (memory must stay flat: state is on disk, not in memory)
-- remote: HTTP requests per fresh setup and per unchanged re-run, counted by the emulators
+- startup: `alliance --version`, `alliance --help`
+- setup of the team example (fresh, then unchanged re-run), `check` of it
+- `khal new` of one weekly event into a local vdir, for a side-by-side figure (only when khal
+  is installed in this environment; it is not a project dependency)
+- size sweep: setup of 1, 10, 100, 1,000 commitments and of 2, 20, 200 members, with the
+  fitted growth exponent (log-log slope: 1.0 is linear) over all sizes and over the last step
+- check of 2,000 commitments; peak RSS of setup(1,000)
+- bulk: N generated alliances set up in one process (ms per alliance, RSS stays flat)
+- remote: HTTP requests per fresh setup and per unchanged re-run (bench/remote.py)
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.generate import alliance_text  # noqa: E402  (needs ROOT on sys.path)
 
-def _timed(cmd: list[str], env: dict[str, str], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
+PYTHON = sys.executable
+ALLIANCE = [PYTHON, "-m", "designed_alliance"]
+EXAMPLE = ROOT / "examples" / "team-project.toml"
+# setup(1,000) / setup(100) above this fails --quick: linear would be ≈ 5–6 once startup is
+# counted, the cubic code this guards against was ≈ 56.
+GROWTH_GUARD = 10.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    cpu: float  # seconds of user + system time of the child
+    wall: float
+    rss_mib: float
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    base_cpu: float
+    base_wall: float
+    cpu: float
+    wall: float
+    rss_mib: float
+    goal: float | None = None  # the CPU ratio to stay under, when there is one
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.cpu / self.base_cpu
+
+    @property
+    def wall_ratio(self) -> float:
+        return self.wall / self.base_wall
+
+
+def run_once(cmd: list[str], env: dict[str, str]) -> Sample:
+    """One process: its CPU time and peak RSS from wait4, wall time around it."""
+    with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        if proc.returncode != 0:
+            errors.seek(0)
+            raise SystemExit(f"bench: {' '.join(cmd)} exited {proc.returncode}:\n"
+                             f"{errors.read().decode(errors='replace')}")
+    return Sample(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024)
 
 
-def startup_and_setup(runs: int) -> list[tuple[str, str, str]]:
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, XDG_STATE_HOME=f"{tmp}/state", XDG_CONFIG_HOME=f"{tmp}/config")
-        base = _timed([sys.executable, "-c", "pass"], env, runs)
-        helped = _timed([sys.executable, "-m", "designed_alliance", "--help"], env, runs)
-        rows.append(("python -c pass", f"{base * 1000:.1f} ms", "1.0×"))
-        rows.append(("alliance --help", f"{helped * 1000:.1f} ms", f"{helped / base:.1f}×"))
-        example = str(ROOT / "examples" / "team-project.toml")
-        samples = []
-        for i in range(runs):
-            run_env = dict(env, XDG_STATE_HOME=f"{tmp}/state-{i}")
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "designed_alliance", "setup", example,
-                            "--out", f"{tmp}/out-{i}"], env=run_env, check=True,
-                           stdout=subprocess.DEVNULL)
-            samples.append(time.perf_counter() - start)
-        setup = statistics.median(samples)
-        rows.append(("alliance setup (ics+eml, fresh)", f"{setup * 1000:.1f} ms",
-                     f"{setup / base:.1f}×"))
-        rerun = _timed([sys.executable, "-m", "designed_alliance", "setup", example, "--out",
-                        f"{tmp}/out-0"], dict(env, XDG_STATE_HOME=f"{tmp}/state-0"), runs)
-        rows.append(("alliance setup (unchanged re-run)", f"{rerun * 1000:.1f} ms",
-                     f"{rerun / base:.1f}×"))
-    return rows
+def compare(name: str, subject: Callable[[int], tuple[list[str], dict[str, str]]],
+            base_env: dict[str, str], runs: int, goal: float | None = None) -> Figure:
+    """Median CPU and wall of `subject` and of `python -c pass`, alternating run by run.
+
+    `subject(i)` gives the command and environment of run i (i = -1 is the warm-up)."""
+    baseline = [PYTHON, "-c", "pass"]
+    run_once(baseline, base_env)
+    run_once(*subject(-1))
+    bases, subjects = [], []
+    for i in range(runs):
+        bases.append(run_once(baseline, base_env))
+        subjects.append(run_once(*subject(i)))
+    return Figure(name, statistics.median(s.cpu for s in bases),
+                  statistics.median(s.wall for s in bases),
+                  statistics.median(s.cpu for s in subjects),
+                  statistics.median(s.wall for s in subjects),
+                  max(s.rss_mib for s in subjects), goal)
 
 
-def generated(n: int) -> list[str]:
-    text = (ROOT / "examples" / "team-project.toml").read_text()
-    out = []
-    for i in range(n):
-        out.append(text.replace('id = "mobile-app-beta-9q2m"', f'id = "bulk-{i:05d}"')
-                   .replace('title = "Mobile app beta"', f'title = "Bulk alliance {i}"')
-                   .replace('time = "09:30"', f'time = "{8 + i % 9:02d}:{(i * 5) % 60:02d}"'))
-    return out
+class Bench:
+    """Commands of the benchmark, each in its own folders under one temporary root."""
+
+    def __init__(self, root: Path, runs: int) -> None:
+        self.root = root
+        self.runs = runs
+        self.env = dict(os.environ, XDG_STATE_HOME=str(root / "state"),
+                        XDG_CONFIG_HOME=str(root / "config"),
+                        XDG_CACHE_HOME=str(root / "cache"))
+        self.env.pop("ALLIANCE_STATE", None)
+        self.env.pop("ALLIANCE_CONFIG", None)
+        self._count = 0
+
+    def _fresh(self) -> Path:
+        self._count += 1
+        folder = self.root / f"run-{self._count}"
+        folder.mkdir()
+        return folder
+
+    def file(self, name: str, text: str) -> Path:
+        path = self.root / name
+        path.write_text(text)
+        return path
+
+    def command(self, name: str, args: list[str], goal: float | None = None) -> Figure:
+        return compare(name, lambda i: ([*ALLIANCE, *args], self.env), self.env, self.runs,
+                       goal)
+
+    def setup_fresh(self, name: str, file: Path, goal: float | None = None) -> Figure:
+        def subject(i: int) -> tuple[list[str], dict[str, str]]:
+            folder = self._fresh()
+            env = dict(self.env, XDG_STATE_HOME=str(folder / "state"))
+            return [*ALLIANCE, "setup", str(file), "--yes", "--out", str(folder / "out")], env
+
+        return compare(name, subject, self.env, self.runs, goal)
+
+    def setup_rerun(self, name: str, file: Path) -> Figure:
+        folder = self._fresh()
+        env = dict(self.env, XDG_STATE_HOME=str(folder / "state"))
+        cmd = [*ALLIANCE, "setup", str(file), "--yes", "--out", str(folder / "out")]
+        run_once(cmd, env)
+        return compare(name, lambda i: (cmd, env), self.env, self.runs)
+
+    def khal_new(self) -> Figure | None:
+        khal = shutil.which("khal", path=str(Path(PYTHON).parent)) or shutil.which("khal")
+        if khal is None:
+            return None
+
+        def subject(i: int) -> tuple[list[str], dict[str, str]]:
+            folder = self._fresh()
+            (folder / "vdir").mkdir()
+            config = folder / "khal.conf"
+            config.write_text(KHAL_CONFIG.format(vdir=folder / "vdir"))
+            env = dict(self.env, XDG_DATA_HOME=str(folder / "data"))
+            return [khal, "-c", str(config), "new", "-a", "bench", "-r", "weekly", "-u",
+                    "2027-04-30", "2027-02-01", "09:30", "10:00", "Check-in"], env
+
+        return compare("khal new (one weekly event, local vdir)", subject, self.env, self.runs)
 
 
-def bulk(n: int) -> list[tuple[str, str, str]]:
+KHAL_CONFIG = """\
+[calendars]
+[[bench]]
+path = {vdir}
+type = calendar
+[locale]
+timeformat = %H:%M
+dateformat = %Y-%m-%d
+longdateformat = %Y-%m-%d
+datetimeformat = %Y-%m-%d %H:%M
+longdatetimeformat = %Y-%m-%d %H:%M
+default_timezone = Europe/Berlin
+local_timezone = Europe/Berlin
+[default]
+default_calendar = bench
+"""
+
+
+def slope(sizes: list[int], figures: list[Figure]) -> tuple[float, float]:
+    """Least-squares log-log slope of CPU over all sizes, and the slope of the last step."""
+    xs = [math.log(n) for n in sizes]
+    ys = [math.log(f.cpu) for f in figures]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    fitted = (sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+              / sum((x - mx) ** 2 for x in xs))
+    last = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+    return fitted, last
+
+
+def sweep(bench: Bench, label: str, sizes: list[int],
+          text: Callable[[int], str], goals: dict[int, float]) -> tuple[list[Figure], str]:
+    figures = []
+    for n in sizes:
+        path = bench.file(f"{label}-{n}.toml", text(n))
+        figures.append(bench.setup_fresh(f"setup, {n} {label}", path, goals.get(n)))
+    fitted, last = slope(sizes, figures)
+    note = (f"growth exponent of setup CPU in {label}: {fitted:.2f} fitted over "
+            f"{', '.join(map(str, sizes))}; {last:.2f} from {sizes[-2]} to {sizes[-1]}")
+    return figures, note
+
+
+def bulk(n: int) -> list[str]:
     from designed_alliance.core.config import Config
     from designed_alliance.core.load import loads
     from designed_alliance.core.run import apply_plan, desired, make_plan, make_targets
     from designed_alliance.core.state import State
     from designed_alliance.core.target import Options
 
-    texts = generated(n)
     checkpoints: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         state = State(Path(tmp) / "state.sqlite")
         config = Config()
-        start = time.perf_counter()
-        for i, text in enumerate(texts, start=1):
-            alliance = loads(text, f"bulk-{i}.toml")
+        start = time.process_time()
+        for i in range(1, n + 1):
+            alliance = loads(alliance_text(4, 3, alliance_id=f"bulk-{i:05d}"), f"bulk-{i}.toml")
             targets = make_targets(["ics", "eml"], config,
                                    Options(out_dir=Path(tmp) / "out" / alliance.id))
             want = desired(alliance, config)
@@ -96,40 +236,94 @@ def bulk(n: int) -> list[tuple[str, str, str]]:
             apply_plan(alliance, want, plan, targets, state)
             if i in (max(1, n // 10), n):
                 checkpoints[i] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         state.close()
     first, last = sorted(checkpoints)
-    return [
-        (f"bulk setup, {n} alliances", f"{elapsed / n * 1000:.1f} ms/alliance", ""),
-        (f"peak RSS after {first} / {last}", f"{checkpoints[first]:.0f} / "
-         f"{checkpoints[last]:.0f} MiB", f"{checkpoints[last] / checkpoints[first]:.2f}×"),
-    ]
+    return [f"bulk setup in one process, {n} alliances: {elapsed / n * 1000:.1f} ms CPU per "
+            f"alliance; peak RSS after {first} / {last}: {checkpoints[first]:.0f} / "
+            f"{checkpoints[last]:.0f} MiB"]
 
 
-def remote_requests() -> list[tuple[str, str, str]]:
+def remote_requests() -> list[str]:
     try:
         from bench.remote import measure
     except ImportError:
         return []
-    return measure()
+    return [f"{name}: {figure}" for name, figure, _ in measure()]
+
+
+def table(figures: list[Figure]) -> str:
+    head = (f"{'benchmark':<44} {'CPU ms':>9} {'wall ms':>9} {'CPU ×':>7} {'wall ×':>7} "
+            f"{'RSS MiB':>8} {'goal':>9}")
+    lines = [head, "-" * len(head)]
+    base_cpu = statistics.median(f.base_cpu for f in figures)
+    base_wall = statistics.median(f.base_wall for f in figures)
+    lines.append(f"{'python -c pass (median of all baselines)':<44} {base_cpu * 1000:>9.1f} "
+                 f"{base_wall * 1000:>9.1f} {'1.0':>7} {'1.0':>7} {'':>8} {'':>9}")
+    for f in figures:
+        goal = ""
+        if f.goal is not None:
+            goal = f"≤{f.goal:g} " + ("ok" if f.cpu_ratio <= f.goal else "OVER")
+        lines.append(f"{f.name:<44} {f.cpu * 1000:>9.1f} {f.wall * 1000:>9.1f} "
+                     f"{f.cpu_ratio:>7.1f} {f.wall_ratio:>7.1f} {f.rss_mib:>8.0f} {goal:>9}")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few runs, small bulk (CI smoke)")
+    parser.add_argument("--quick", action="store_true",
+                        help="few runs and sizes; exit 1 when setup(1,000)/setup(100) > "
+                        f"{GROWTH_GUARD:g} (CI)")
+    parser.add_argument("--runs", type=int, help="runs per figure (default 3 quick, 11 full)")
     args = parser.parse_args()
-    runs = 3 if args.quick else 15
-    rows = startup_and_setup(runs)
-    if args.quick:
-        rows += bulk(20)
-    else:
-        rows += bulk(100)
-        rows += bulk(1000)
-    rows += remote_requests()
-    width = max(len(r[0]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'figure':>24}  {'ratio':>7}")
-    for name, figure, ratio in rows:
-        print(f"{name:<{width}}  {figure:>24}  {ratio:>7}")
+    runs = args.runs or (3 if args.quick else 11)
+    figures: list[Figure] = []
+    notes: list[str] = []
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="alliance-bench-") as name:
+        bench = Bench(Path(name), runs)
+        figures.append(bench.command("alliance --version", ["--version"]))
+        figures.append(bench.command("alliance --help", ["--help"], goal=2.5))
+        figures.append(bench.setup_fresh("setup, team example (ics+eml, fresh)", EXAMPLE,
+                                         goal=5))
+        if not args.quick:
+            figures.append(bench.setup_rerun("setup, team example (unchanged re-run)",
+                                             EXAMPLE))
+            figures.append(bench.command("check, team example", ["check", str(EXAMPLE)]))
+            khal = bench.khal_new()
+            if khal is not None:
+                figures.append(khal)
+            else:
+                notes.append("khal is not installed here: its row is skipped "
+                             "(pip install khal into the bench environment to add it)")
+        sizes = [100, 1000] if args.quick else [1, 10, 100, 1000]
+        swept, note = sweep(bench, "commitments", sizes, lambda n: alliance_text(n, 3),
+                            {1000: 40})
+        figures += swept
+        notes.append(note)
+        growth = swept[-1].cpu / swept[-2].cpu
+        notes.append(f"setup(1000)/setup(100) CPU: {growth:.1f} (goal ≤ 6; --quick fails "
+                     f"above {GROWTH_GUARD:g}); peak RSS of setup(1000): "
+                     f"{swept[-1].rss_mib:.0f} MiB (goal ≤ 80)")
+        if growth > GROWTH_GUARD:
+            failed = True
+            notes.append(f"FAIL: setup grows {growth:.1f}× from 100 to 1,000 commitments")
+        if not args.quick:
+            swept, note = sweep(bench, "members", [2, 20, 200],
+                                lambda n: alliance_text(4, n), {200: 25})
+            figures += swept
+            notes.append(note)
+            big = bench.file("check-2000.toml", alliance_text(2000, 3))
+            figures.append(bench.command("check, 2000 commitments", ["check", str(big)],
+                                         goal=15))
+    print(table(figures))
+    print()
+    for note in notes:
+        print(note)
+    for line in bulk(20 if args.quick else 200) + remote_requests():
+        print(line)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

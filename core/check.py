@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
-from .load import line_of
+from .locate import find_line, index_lines
 from .model import Alliance
-from .sequence import computed_due, due_dates
+from .sequence import due_dates
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Finding:
+    """One assumption buster: its code, the key it is about, what to ask, and the line."""
+
     code: str
     key: str
     message: str
@@ -71,7 +73,10 @@ def check(alliance: Alliance) -> list[Finding]:
         elif due < alliance.starts:
             add(("due-before-start", f"commitments[{i}].due",
                  f"commitment {commitment.id!r} is due {due}, before the alliance starts"))
-        planned = computed_due(alliance.commitments, commitment.id)
+        # The predecessor's due plus `takes`, ignoring a hard `due` (sequence.computed_due,
+        # from the dues computed once above: calling it per commitment made check quadratic).
+        before = dues.get(commitment.after) if commitment.after else None
+        planned = before + commitment.takes if before and commitment.takes else None
         if commitment.due and planned and planned > commitment.due:
             add(("sequence-too-tight", f"commitments[{i}].due",
                  f"commitment {commitment.id!r} is due {commitment.due}, but "
@@ -123,7 +128,20 @@ def check(alliance: Alliance) -> list[Finding]:
         add(("celebration-before-start", "celebration.on",
              "the celebration is before the alliance starts"))
 
-    return [Finding(code, key, message, line_of(alliance, key)) for code, key, message in findings]
+    return _with_lines(alliance, [Finding(code, key, message, None)
+                                  for code, key, message in findings])
+
+
+def _with_lines(alliance: Alliance, findings: list[Finding]) -> list[Finding]:
+    """One line index for all findings: re-reading and re-indexing the file per finding
+    made check quadratic in the size of the file."""
+    if not findings or alliance.source is None:
+        return findings
+    try:
+        lines = index_lines(alliance.source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return findings  # the file went away since it was loaded: findings without lines
+    return [Finding(f.code, f.key, f.message, find_line(lines, f.key)) for f in findings]
 
 
 def journal_findings(alliance: Alliance, journal: Journal) -> list[Finding]:
@@ -158,5 +176,5 @@ def journal_findings(alliance: Alliance, journal: Journal) -> list[Finding]:
             f"commitment {commitment.id!r} has a hard date {hard}, but {commitment.after!r} "
             f"{how} and {commitment.takes.days} days from then end "
             f"{start + commitment.takes}: move the date, cut the scope, or get help",
-            line_of(alliance, key)))
-    return findings
+            None))
+    return _with_lines(alliance, findings)

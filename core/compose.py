@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -135,12 +135,19 @@ class Context:
     alliance: Alliance
 
     def values(self) -> dict[str, Any]:
+        """The template values; computed on first use, then shared by every render."""
+        return self._values
+
+    @cached_property
+    def _values(self) -> dict[str, Any]:
+        # Computed once per Context: schedule renders one description per commitment, and
+        # rebuilding this for each made setup grow with the cube of the commitments.
         alliance = self.alliance
         dues = due_dates(alliance.commitments)
         members = {m.id: m for m in alliance.members}
+        waiting = alliance.dependents
         commitments = []
         for c in alliance.commitments:
-            dependents = [d.id for d in alliance.commitments if d.after == c.id]
             commitments.append({
                 "id": c.id, "what": c.what, "notes": c.notes,
                 "owner": members[c.owner].name if c.owner else "",
@@ -148,7 +155,7 @@ class Context:
                 "hard": c.due is not None,
                 "after": alliance.commitment(c.after).what if c.after else "",
                 "takes": describe_duration(c.takes) if c.takes else "",
-                "dependents": [alliance.commitment(d).what for d in dependents],
+                "dependents": [d.what for d in waiting.get(c.id, ())],
             })
         checkins = None
         if alliance.checkins:

@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import re
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+# Every pattern here must run in linear time on any line: a lazy `[^\]]+?` followed by
+# `\s*\]` used to try each split of a long run of spaces in a header (36 s for one 100 KB
+# line). The header's name is taken greedily up to the first `]` and stripped afterwards.
+_HEADER = re.compile(r"^\s*(\[\[?)([^\]]*)\]\]?\s*(#.*)?$")
 _BARE = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
 _KEY = re.compile(rf"^\s*({_BARE}(?:\s*\.\s*{_BARE})*)\s*=")
+_KEY_PART = re.compile(_BARE)
+_BRACKETS = frozenset("[]{}")
 
 
 def _split_key(text: str) -> list[str]:
-    parts = re.findall(r"""[A-Za-z0-9_-]+|"[^"]*"|'[^']*'""", text)
-    return [part.strip("\"'") for part in parts]
+    return [part.strip("\"'") for part in _KEY_PART.findall(text)]
 
 
 def _bracket_balance(text: str) -> int:
     """Net open brackets in a line, ignoring those inside strings and comments."""
+    if _BRACKETS.isdisjoint(text):
+        return 0  # most lines: no need to walk them character by character
     depth = 0
     quote = ""
     i = 0
@@ -61,7 +67,7 @@ def index_lines(text: str) -> dict[str, int]:
             depth += _bracket_balance(raw)
             continue
         header = _HEADER.match(raw)
-        if header and not _KEY.match(raw):
+        if header and header.group(2).strip() and not _KEY.match(raw):
             names = _split_key(header.group(2))
             base = _join(names, counts, table_path=True)
             if header.group(1) == "[[":
@@ -88,8 +94,11 @@ def index_lines(text: str) -> dict[str, int]:
 def _join(names: list[str], counts: dict[str, int], *, table_path: bool) -> str:
     """Rebuild a header's path, inserting the current index of enclosing arrays of tables."""
     parts: list[str] = []
-    for i, name in enumerate(names[:-1] if table_path else names):
-        plain = ".".join(names[: i + 1])
+    plain = ""
+    # The plain prefix grows one name at a time: rebuilding it for each name was quadratic
+    # in a header's depth (`[a.a.a.…]`, thousands deep, is valid TOML).
+    for name in names[:-1] if table_path else names:
+        plain = f"{plain}.{name}" if plain else name
         parts.append(f"{name}[{counts[plain]}]" if plain in counts else name)
     if table_path:
         parts.append(names[-1])
