@@ -59,7 +59,11 @@ def test_every_class_of_bad_input_has_a_file() -> None:
     for needed in ["unknown_key", "wrong_type", "bad_date", "unknown_timezone",
                    "deadline_before_start", "duplicate_member", "duplicate_commitment",
                    "owner_unknown", "after_unknown", "sequence_cycle", "invalid_rrule",
-                   "bad_email", "newline_in_title", "toml_syntax"]:
+                   "bad_email", "newline_in_title", "toml_syntax", "legacy_timezone",
+                   "fixed_offset_timezone", "misspelled_timezone", "misspelled_required_key",
+                   "control_character", "next_line_character", "line_separator",
+                   "year_out_of_range", "huge_duration", "huge_cadence", "sub_daily_rrule",
+                   "rrule_never_happens", "too_many_occurrences", "huge_number"]:
         assert needed in names
 
 
