@@ -261,3 +261,33 @@ def test_diagnose_reports_every_error_and_load_the_first(tmp_path: Path) -> None
         load(path)
     assert str(first.value) == str(errors[0])
     assert diagnose(EXAMPLES / "household.toml") == (load(EXAMPLES / "household.toml"), [])
+
+
+# -- readable ids from names in any script ----------------------------------------------------
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Zoë Ångström", "zoe-angstrom"), ("Søren Kierkegaard", "soren-kierkegaard"),
+    ("Łukasz Straße", "lukasz-strasse"), ("Æsa Ødegård", "aesa-odegard"),
+    ("Nguyễn Văn An", "nguyen-van-an"), ("Дмитрий Шостакович", "dmitriy-shostakovich"),
+    ("Νίκος", "nikos"), ("Ana-María O'Brien", "ana-maria-o-brien"),
+])
+def test_readable_id_transliterates(name: str, expected: str) -> None:
+    from designed_alliance.core.ids import readable_id
+
+    assert readable_id(name) == expected
+
+
+def test_readable_id_hashes_names_with_no_latin_form_and_the_loader_accepts_them() -> None:
+    from designed_alliance.core.ids import readable_id
+    from designed_alliance.core.load import ID_RE
+
+    misaki, hanako, ali = readable_id("美咲"), readable_id("花子"), readable_id("علي")
+    assert re.fullmatch(r"m-[0-9a-f]{4}", misaki) and misaki == readable_id("美咲")
+    assert len({misaki, hanako, ali}) == 3
+    assert readable_id("x" * 80) == "x" * 24
+    names = ["美咲", "Łukasz", "Ørsted", "Дмитрий"]
+    text = BASE.split("[[members]]")[0] + "".join(
+        f'[[members]]\nid = "{readable_id(n)}"\nname = "{n}"\nemail = "m{i}@example.com"\n'
+        for i, n in enumerate(names))
+    alliance = loads(text)
+    assert [m.id for m in alliance.members] == [readable_id(n) for n in names]
+    assert all(ID_RE.match(m.id) for m in alliance.members)
