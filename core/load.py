@@ -42,7 +42,6 @@ WEEKDAYS = {"monday": "MO", "tuesday": "TU", "wednesday": "WE", "thursday": "TH"
             "friday": "FR", "saturday": "SA", "sunday": "SU"}
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 ID_HINT = "use letters, digits, '-', '_' or '.', starting with a letter or digit (max 64)"
-LIMITS_HINT = "(limits: core/limits.py)"
 
 
 def load(path: str | Path) -> Alliance:
@@ -69,8 +68,7 @@ def _read(path: Path) -> str:
         size = path.stat().st_size
         if size > limits.MAX_FILE_BYTES and path.is_file():
             raise BadInput(f"is {size // (1024 * 1024)} MB, too big for an alliance file",
-                           file=path, hint=f"keep it under {limits.MAX_FILE_BYTES // 2**20} MB "
-                           f"{LIMITS_HINT}")
+                           file=path, hint=f"keep it under {limits.MAX_FILE_BYTES // 2**20} MB")
         # utf-8-sig: editors on Windows like to start files with a byte-order mark.
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -132,7 +130,7 @@ def _build(text: str, path: Path, problems: Problems) -> Alliance | None:
     text = text.removeprefix("\ufeff")
     if len(text) > limits.MAX_FILE_BYTES:
         raise BadInput("is too big for an alliance file", file=path,
-                       hint=f"keep it under {limits.MAX_FILE_BYTES // 2**20} MB {LIMITS_HINT}")
+                       hint=f"keep it under {limits.MAX_FILE_BYTES // 2**20} MB")
     data = parse_toml(text, path)
     lines = index_lines(text)
     root = Reader(data, "", path, lines, problems)
@@ -155,7 +153,7 @@ def _duration(allow: tuple[str, ...], maximum: timedelta, what: str
             from .durations import describe_duration
 
             raise ValueError(f"{text!r} is too long for {what}; keep it to at most "
-                             f"{describe_duration(maximum)} {LIMITS_HINT}")
+                             f"{describe_duration(maximum)}")
         return value
 
     return parse
@@ -170,7 +168,7 @@ def _cadence(text: str) -> Cadence:
     if cadence.interval > _CADENCE_MAX[cadence.freq]:
         raise ValueError(f"{text!r} is more than a year apart; use at most "
                          f"{limits.MAX_CADENCE_DAYS} days, {limits.MAX_CADENCE_WEEKS} weeks "
-                         f"or {limits.MAX_CADENCE_MONTHS} months {LIMITS_HINT}")
+                         f"or {limits.MAX_CADENCE_MONTHS} months")
     return cadence
 
 
@@ -385,7 +383,7 @@ def _sequence_limits(readers: list[Reader], commitments: list[Commitment]) -> No
             if depth[item.id] > limits.MAX_SEQUENCE_DEPTH:
                 reader.report("after", f"is step {depth[item.id] + 1} of one sequence",
                               f"keep a sequence to at most {limits.MAX_SEQUENCE_DEPTH} "
-                              f"commitments, each after the previous one {LIMITS_HINT}")
+                              f"commitments, each after the previous one")
                 return
             result = item.due
             if result is None and before and item.takes is not None and due[before]:
@@ -492,9 +490,13 @@ def validate_rrule(reader: Reader, key: str, rule: str) -> str | None:
                       'remove it and set the time with `time = "09:30"`')
         return None
     interval = parts.get("INTERVAL", "1")
-    if not interval.isdigit() or int(interval) > _CADENCE_MAX.get(freq, 1):
+    if not interval.isdigit() or int(interval) < 1:
+        reader.report(key, f"INTERVAL={interval} is not a positive whole number",
+                      'write it like "FREQ=WEEKLY;INTERVAL=2"')
+        return None
+    if int(interval) > _CADENCE_MAX.get(freq, 1):
         reader.report(key, f"INTERVAL={interval} puts check-ins more than a year apart",
-                      f"check in at least once a year {LIMITS_HINT}")
+                      "check in at least once a year")
         return None
     until = parts.get("UNTIL")
     if until and not (until[:4].isdigit()
@@ -552,7 +554,7 @@ def _series_problem(rule: str, first: datetime, end: datetime) -> str | None:
                 break
             if seen > limits.MAX_OCCURRENCES:
                 return (f"has more than {limits.MAX_OCCURRENCES} check-ins; "
-                        f"check in less often, or end the series sooner {LIMITS_HINT}")
+                        f"check in less often, or end the series sooner")
     except (ValueError, OverflowError):
         return "cannot be expanded into dates; simplify the rule"
     return None
@@ -664,7 +666,7 @@ def _review(root: Reader, cadence: Cadence | None, span: tuple[date, date] | Non
             "alliance.review_every")
         root.report(key, f"{result.cadence.text!r} makes more than "
                     f"{limits.MAX_OCCURRENCES} reviews before the deadline",
-                    f"review less often {LIMITS_HINT}")
+                    "review less often")
     return result
 
 

@@ -44,11 +44,13 @@ class Problems:
     def __init__(self, *, collect: bool = False) -> None:
         self.collect = collect
         self.errors: list[BadInput] = []
+        self._said: set[str] = set()
 
     def report(self, error: BadInput) -> None:
         if not self.collect:
             raise error
-        if all(str(error) != str(known) for known in self.errors):
+        if str(error) not in self._said:  # the same line twice helps nobody
+            self._said.add(str(error))
             self.errors.append(error)
 
 
@@ -166,7 +168,7 @@ class Reader:
             value = [value]
         if len(value) > MAX_LIST_ENTRIES:
             self.report(key, f"has {len(value)} entries",
-                        f"keep it to at most {MAX_LIST_ENTRIES} (core/limits.py)")
+                        f"keep it to at most {MAX_LIST_ENTRIES}")
             return ()
         out = []
         for i, item in enumerate(value):
@@ -243,7 +245,7 @@ class Reader:
                          hint=f"write each entry as a [[{self.key_path(key)}]] table")
         if limit is not None and len(value) > limit:
             self.report(key, f"has {len(value)} entries",
-                        f"keep it to at most {limit} (core/limits.py)")
+                        f"keep it to at most {limit}")
             return []
         readers = []
         for i, item in enumerate(value):
