@@ -178,8 +178,6 @@ def night_meetings(alliance: Alliance, today: date) -> Raised:
     """
     from dataclasses import replace
 
-    from dateutil.rrule import rrulestr
-
     from .limits import MAX_OCCURRENCES
     from .schedule import schedule
 
@@ -198,8 +196,7 @@ def night_meetings(alliance: Alliance, today: date) -> Raised:
                      else ("alliance review", "review.time"))
         length = (event.end - event.start).total_seconds() / 60  # type: ignore[operator]
         starts: list[datetime] = []
-        for occurrence in rrulestr(event.rrule, dtstart=event.start) if event.rrule else [
-                event.start]:
+        for occurrence in _occurrences(event.rrule, event.start):
             starts.append(occurrence.astimezone(UTC))
             if len(starts) >= MAX_OCCURRENCES:
                 break
@@ -223,6 +220,22 @@ def night_meetings(alliance: Alliance, today: date) -> Raised:
                    f"the {what} is at {shown} for {who} ({zone_name}), {share}: outside "
                    f"{WAKING_HOURS[0]:%H:%M}–{WAKING_HOURS[1]:%H:%M}; find a time that "
                    "suits everyone")
+
+
+def _occurrences(rule: str | None, start: datetime) -> Iterable[datetime]:
+    """A series' starts as aware local times, DST included (wall-clock arithmetic)."""
+    import re
+
+    from dateutil.rrule import rrulestr
+
+    if not rule:
+        return [start]
+    if re.search(r"UNTIL=\d{8}(T\d{6})?(;|$)", rule):
+        # The user's own UNTIL in local time: dateutil wants a naive start for it.
+        zone = start.tzinfo
+        naive = rrulestr(rule, dtstart=start.replace(tzinfo=None))
+        return (occurrence.replace(tzinfo=zone) for occurrence in naive)
+    return rrulestr(rule, dtstart=start)
 
 
 @buster

@@ -578,6 +578,7 @@ def _checkins(root: Reader, span: tuple[date, date] | None) -> Checkins | None:
         days, month_day = _days(reader, cadence.freq)
     elif reader.has("day") and reader.has("rrule"):
         reader.report("day", "does not go with `rrule`", "put BYDAY into the rrule instead")
+    reader.raw("day")  # read above, or its problem told: not an unknown key as well
     result = Checkins(
         time=reader.clock("time", default=time(9, 0)) or time(9, 0),
         duration=reader.parsed("duration", MEETING) or timedelta(minutes=30),

@@ -296,3 +296,12 @@ def test_check_reports_every_error_of_every_file_and_goes_on(cli, tmp_path: Path
     assert second["errors"] == [] and second["alliance"] == "home-reset-h7w1"
     assert third["errors"][0]["problem"] == "file not found"
     assert cli("check", bad, "--json").exit_code == 2
+
+
+def test_night_buster_reads_a_rule_with_its_own_local_until() -> None:
+    # dateutil refuses a local UNTIL with a zoned start: check must not crash on it.
+    text = (EXAMPLES / "team-project.toml").read_text().replace(
+        'every = "week"', 'rrule = "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270331"').replace(
+        'day = ["monday", "thursday"]\n', "")
+    night = [f for f in findings(text) if f.code == "night-meeting"]
+    assert len(night) == 1 and "00:30 and 01:30" in night[0].message

@@ -59,10 +59,12 @@ huge_durations = st.builds(lambda n, unit: f"{n} {unit}", huge_numbers,
                            st.sampled_from(["weeks", "days", "hours", "minutes", "months"]))
 rules = st.builds(
     lambda freq, extra: f"FREQ={freq}{extra}",
-    st.sampled_from(["SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"]),
+    st.one_of(st.sampled_from(["DAILY", "WEEKLY", "MONTHLY", "YEARLY"]),
+              st.sampled_from(["SECONDLY", "MINUTELY", "HOURLY"])),
     st.sampled_from(["", ";INTERVAL=99999999999", ";COUNT=1000000", ";UNTIL=99991231",
                      ";BYHOUR=1,2", ";BYMONTH=2;BYMONTHDAY=30", ";INTERVAL=0",
-                     ";UNTIL=18000101T000000Z", ";BYDAY=5MO;BYMONTH=2"]))
+                     ";UNTIL=18000101T000000Z", ";BYDAY=5MO;BYMONTH=2",
+                     ";UNTIL=20270331", ";UNTIL=20270115T120000;BYDAY=MO,FR"]))
 hostile = st.one_of(controlled_text, big_years, huge_durations, rules,
                     st.sampled_from(["EST", "Etc/GMT+2", "CET", "Europe/Londn", "UTC",
                                      "\ufeffweek", "day", "99999999 weeks"]))
@@ -143,10 +145,24 @@ def mutated(draw: st.DrawFn) -> str:
 
 # Which hostile values go where: each into keys that expect that kind of value, so they get
 # past the type checks and reach the code that used to overflow or pass them on.
+# Half of them at the edge of what is allowed instead: those load, and must then schedule.
+edge_durations = st.sampled_from(["520 weeks", "24 hours", "1 minute", "1440 minutes",
+                                  "3640 days", "14 days", "366 days", "53 weeks", "12 months",
+                                  "day", "weekday"])
+edge_dates = st.one_of(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)),
+                       st.sampled_from([dt.date(1900, 1, 1), dt.date(2100, 12, 31)]))
+edge_rules = st.sampled_from([
+    "FREQ=DAILY;COUNT=2000", "FREQ=WEEKLY;UNTIL=20270331", "FREQ=WEEKLY;BYDAY=MO;UNTIL=21001231",
+    "FREQ=YEARLY", "FREQ=MONTHLY;BYDAY=-1FR", "FREQ=DAILY;INTERVAL=366",
+    "FREQ=MONTHLY;BYMONTHDAY=31", "FREQ=WEEKLY;UNTIL=20270115T120000;BYDAY=MO,FR",
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29"])
+durations_aimed = st.one_of(huge_durations, edge_durations)
+dates_aimed = st.one_of(big_years, edge_dates)
 AIMED = {
-    "takes": huge_durations, "duration": huge_durations, "every": huge_durations,
-    "review_every": huge_durations, "due": big_years, "starts": big_years,
-    "deadline": big_years, "by": big_years, "on": big_years, "rrule": rules,
+    "takes": durations_aimed, "duration": durations_aimed, "every": durations_aimed,
+    "review_every": durations_aimed, "due": dates_aimed, "starts": dates_aimed,
+    "deadline": dates_aimed, "by": dates_aimed, "on": dates_aimed,
+    "rrule": st.one_of(rules, edge_rules),
     "timezone": hostile, "title": controlled_text, "name": controlled_text,
     "what": controlled_text, "why": controlled_text, "how": controlled_text,
     "where": controlled_text, "statement": controlled_text, "needs": st.lists(controlled_text,
@@ -159,8 +175,8 @@ def aimed(draw: st.DrawFn) -> str:
     text = draw(st.sampled_from(EXAMPLE_TEXTS))
     if draw(st.booleans()):
         # Check-ins as a raw rule, so that `rrule` values are read too.
-        text = text.replace('every = "week"', 'rrule = "FREQ=WEEKLY"').replace(
-            'day = "monday"\n', "")
+        text = re.sub(r'every = "week"\n(day = .*\n)?',
+                      lambda _: f"rrule = {toml_value(draw(edge_rules))}\n", text)
     lines = text.splitlines()
     targets = [i for i, line in enumerate(lines)
                if "=" in line and line.split("=", 1)[0].strip() in AIMED]

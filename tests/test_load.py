@@ -291,3 +291,13 @@ def test_readable_id_hashes_names_with_no_latin_form_and_the_loader_accepts_them
     alliance = loads(text)
     assert [m.id for m in alliance.members] == [readable_id(n) for n in names]
     assert all(ID_RE.match(m.id) for m in alliance.members)
+
+
+def test_diagnose_does_not_repeat_one_mistake_as_several() -> None:
+    from designed_alliance.core.load import diagnoses
+
+    _, errors = diagnoses(BASE.replace('every = "week"', 'every = "weeek"'), "a.toml")
+    assert [e.key for e in errors] == ["checkins.every"]  # not also "day: not a known key"
+    _, errors = diagnoses(BASE.replace("[alliance]", "[aliance]"), "a.toml")
+    assert [e.key for e in errors] == ["aliance"]  # the typo, not also "alliance: missing"
+    assert "did you mean `alliance`?" in str(errors[0]) and errors[0].line == 1
