@@ -241,7 +241,9 @@ def _occurrences(rule: str | None, start: datetime) -> Iterable[datetime]:
 @buster
 def fixed_clock(alliance: Alliance, today: date) -> Raised:
     """UTC is allowed, but a member whose zone has summer time sees the meetings move."""
-    if alliance.timezone != "UTC" or alliance.checkins is None:
+    from .zones import FIXED_ALLOWED
+
+    if alliance.timezone not in FIXED_ALLOWED or alliance.checkins is None:
         return
     year = alliance.starts.year
     for i, member in enumerate(alliance.members):

@@ -17,9 +17,11 @@ from .errors import BadInput
 # The areas of the IANA database whose zones are named after a place.
 REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
            "Europe", "Indian", "Pacific")
-# A fixed clock is sometimes really meant (a remote team agreeing on UTC): that one name stays.
-FIXED_ALLOWED = ("UTC",)
-_UTC_ALIASES = {"etc/utc", "etc/uct", "uct", "zulu", "etc/zulu", "universal", "etc/universal",
+# A fixed clock is sometimes really meant (a remote team agreeing on UTC): UTC stays, under
+# its two common names ("Etc/UTC" is what servers and containers report as their zone, so the
+# wizard's default must load).
+FIXED_ALLOWED = ("UTC", "Etc/UTC")
+_UTC_ALIASES = {"etc/uct", "uct", "zulu", "etc/zulu", "universal", "etc/universal",
                 "z", "utc", "etc/gmt", "etc/gmt0", "etc/gmt+0", "etc/gmt-0", "gmt0", "gmt+0",
                 "gmt-0", "etc/greenwich", "greenwich"}
 # What people mean by the abbreviations they write (the database's own links are sometimes
@@ -144,9 +146,12 @@ def check_zone(text: str) -> str:
         raise BadInput(f"{name!r} is a fixed offset, with no summer time",
                        hint='use the Region/City zone where the members live, like '
                        '"Europe/Berlin", or "UTC" if a fixed clock is really meant')
+    if suggestion == "UTC" and name.lower() in _UTC_ALIASES:
+        raise BadInput(f"{name!r} is an old name for UTC",
+                       hint='did you mean "UTC"? (or the Region/City zone where the members live)')
     if name in _all_zones() or name.upper() in _MEANT:
-        what = "a fixed clock" if suggestion == "UTC" else "a legacy name without a region"
-        raise BadInput(f"{name!r} is {what}, so summer time may be wrong",
-                       hint=f"{meant} (write the Region/City zone where the members live)")
+        raise BadInput(f"{name!r} is a legacy name without a region, so summer time may be "
+                       "wrong", hint=f"{meant} (write the Region/City zone where the members "
+                       "live)")
     raise BadInput(f"{name!r} is not a known time zone", hint=meant)
 

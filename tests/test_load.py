@@ -115,7 +115,7 @@ def test_a_utf8_byte_order_mark_loads(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("zone", "meant"), [
     ("EST", "America/New_York"), ("CET", "Europe/Berlin"), ("GMT", "Europe/London"),
-    ("US/Eastern", "America/New_York"), ("Japan", "Asia/Tokyo"), ("Etc/UTC", "UTC"),
+    ("US/Eastern", "America/New_York"), ("Japan", "Asia/Tokyo"), ("Zulu", "UTC"),
     ("Europe/Londn", "Europe/London"), ("london", "Europe/London"),
     ("New York", "America/New_York"), ("europe/berlin", "Europe/Berlin"),
 ])
@@ -140,6 +140,7 @@ def test_fixed_offsets_are_refused_and_say_which_way_the_sign_goes() -> None:
     assert suggest_zone("Mars/Base") is None
     # UTC is allowed: a fixed clock that is really meant, and says so.
     assert check_zone("UTC") == "UTC"
+    assert check_zone("Etc/UTC") == "Etc/UTC"  # what containers report: the wizard's default
     assert loads(BASE.replace('"America/New_York"', '"UTC"')).timezone == "UTC"
 
 
@@ -301,3 +302,9 @@ def test_diagnose_does_not_repeat_one_mistake_as_several() -> None:
     _, errors = diagnoses(BASE.replace("[alliance]", "[aliance]"), "a.toml")
     assert [e.key for e in errors] == ["aliance"]  # the typo, not also "alliance: missing"
     assert "did you mean `alliance`?" in str(errors[0]) and errors[0].line == 1
+
+
+def test_keys_with_control_characters_are_shown_escaped() -> None:
+    error = refused(BASE + '"x\\u001b[2Jy" = 1\n')
+    assert "\x1b" not in str(error) and "\\u001b" in str(error)
+    assert "is not a known key" in str(error)
