@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from . import limits
@@ -673,6 +674,18 @@ def _review(root: Reader, cadence: Cadence | None, span: tuple[date, date] | Non
 
 def line_of(alliance: Alliance, key: str) -> int | None:
     """The line of a key path in the alliance's own file (for warnings)."""
-    if alliance.source is None or not alliance.source.exists():
+    if alliance.source is None:
         return None
-    return find_line(index_lines(alliance.source.read_text(encoding="utf-8-sig")), key)
+    try:
+        stat = alliance.source.stat()
+        index = _file_index(str(alliance.source), stat.st_mtime_ns, stat.st_size)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return find_line(index, key)
+
+
+@lru_cache(maxsize=16)
+def _file_index(path: str, mtime_ns: int, size: int) -> dict[str, int]:
+    # check asks once per finding, and a big file may have thousands: index it once (the
+    # file's time and size in the key notice when it was edited meanwhile).
+    return index_lines(Path(path).read_text(encoding="utf-8-sig"))
