@@ -652,7 +652,9 @@ def _review(root: Reader, cadence: Cadence | None, span: tuple[date, date] | Non
             reader.report("every", "repeats alliance.review_every",
                           "keep one of them (alliance.review_every is enough)")
         cadence = cadence or every
-        if cadence is None and not reader.has("every") and not root.failed:
+        head = root.data.get("alliance")
+        told = isinstance(head, dict) and "review_every" in head  # given, maybe refused
+        if cadence is None and not reader.has("every") and not told:
             reader.report("every", "is missing: how often do you review the alliance?",
                           'add review_every = "4 weeks" to [alliance]')
         result = Review(

@@ -82,11 +82,6 @@ class Reader:
         """Raise the problem, or record it and return when collecting (see `Problems`)."""
         self.problems.report(self.fail(key, problem, hint))
 
-    @property
-    def failed(self) -> bool:
-        """Whether anything was reported so far (when collecting)."""
-        return bool(self.problems.errors)
-
     def child(self, key: str, value: dict[str, Any]) -> Reader:
         return Reader(value, self.key_path(key), self.file, self.lines, self.problems)
 

@@ -308,3 +308,12 @@ def test_keys_with_control_characters_are_shown_escaped() -> None:
     error = refused(BASE + '"x\\u001b[2Jy" = 1\n')
     assert "\x1b" not in str(error) and "\\u001b" in str(error)
     assert "is not a known key" in str(error)
+
+
+def test_diagnose_still_reports_a_missing_review_cadence_beside_other_errors() -> None:
+    from designed_alliance.core.load import diagnoses
+
+    text = BASE.replace('review_every = "4 weeks"', "").replace(
+        'email = "ben@example.com"', 'email = "ben"') + '\n[review]\ntime = "10:30"\n'
+    _, errors = diagnoses(text, "a.toml")
+    assert [e.key for e in errors] == ["members[1].email", "review.every"]
