@@ -33,9 +33,11 @@ _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", li
                dict: "a table", float: "a number", date: "a date (like 2027-03-31)"}
 
 
-def printable(text: str) -> str:
-    """`text` with control characters shown as escapes, so a message stays one clean line."""
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+def printable(text: str, limit: int = 300) -> str:
+    """`text` with control characters shown as escapes, so a message stays one clean line,
+    and cut at `limit` characters: a value quoted from the file may be megabytes long."""
+    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Problems:

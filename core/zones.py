@@ -91,7 +91,7 @@ def suggest_zone(text: str) -> str | None:
     "Japan" → "Asia/Tokyo", "Etc/UTC" → "UTC". An accepted name is returned as it is.
     """
     name = text.strip()
-    if not name:
+    if not name or len(name) > 64:  # no zone name is that long: nothing to compare with
         return None
     if is_accepted(name):
         return name

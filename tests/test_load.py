@@ -317,3 +317,9 @@ def test_diagnose_still_reports_a_missing_review_cadence_beside_other_errors() -
         'email = "ben@example.com"', 'email = "ben"') + '\n[review]\ntime = "10:30"\n'
     _, errors = diagnoses(text, "a.toml")
     assert [e.key for e in errors] == ["members[1].email", "review.every"]
+
+
+def test_a_huge_value_quoted_in_an_error_is_cut_to_a_readable_line() -> None:
+    error = refused(BASE.replace('"America/New_York"', '"Europe/' + "x" * 100_000 + '"'))
+    assert len(str(error)) < 500 and str(error).startswith("a.toml:4: alliance.timezone: ")
+    assert str(error).endswith('like "America/New_York" or "Europe/Berlin"')
