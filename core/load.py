@@ -88,7 +88,8 @@ def _read(path: Path) -> str:
 
 def parse_toml(text: str, path: Path) -> dict:
     try:
-        return tomllib.loads(text)
+        # A byte-order mark is not TOML, but editors write one (the user config comes here too).
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column (\d+)\)", message)

@@ -85,3 +85,10 @@ def test_bad_config_is_bad_input(cli, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{config}:3: defaults.notfy: is not a known key — did you mean `notify`?" in (
         result.stderr)
+
+
+def test_config_with_a_byte_order_mark_loads(cli, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + (ROOT / "config.example.toml").read_bytes())
+    result = cli("--config", config, "plan", ROOT / "examples" / "household.toml")
+    assert result.exit_code == 0, result.output
