@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, time
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from .locate import find_line, index_lines
 from .model import Alliance
@@ -12,6 +14,10 @@ from .sequence import due_dates
 
 if TYPE_CHECKING:
     from .journal import Journal
+
+# Busters added later register here (see `buster`); check() runs each after the first set.
+Raised = Iterable[tuple[str, str, str]]  # (code, key, message)
+BUSTERS: list[Callable[[Alliance, date], Raised]] = []
 
 
 @dataclass(frozen=True)
@@ -27,8 +33,11 @@ class Finding:
         return asdict(self)
 
 
-def check(alliance: Alliance) -> list[Finding]:
-    """Warnings for a loaded alliance, each naming the key it is about."""
+def check(alliance: Alliance, *, today: date | None = None) -> list[Finding]:
+    """Warnings for a loaded alliance, each naming the key it is about.
+
+    `today` (default: today in the alliance's zone) decides what is already in the past.
+    """
     findings: list[tuple[str, str, str]] = []
     add = findings.append
 
@@ -128,8 +137,137 @@ def check(alliance: Alliance) -> list[Finding]:
         add(("celebration-before-start", "celebration.on",
              "the celebration is before the alliance starts"))
 
+    today = today or today_for(alliance)
+    for extra in BUSTERS:
+        findings.extend(extra(alliance, today))
+
     return _with_lines(alliance, [Finding(code, key, message, None)
                                   for code, key, message in findings])
+
+
+# -- busters added later: each registered with @buster ----------------------------------------
+def buster(func: Callable[[Alliance, date], Raised]) -> Callable[[Alliance, date], Raised]:
+    BUSTERS.append(func)
+    return func
+
+
+def today_for(alliance: Alliance) -> date:
+    """Today where the alliance lives (tests replace this to pin the date)."""
+    return datetime.now(ZoneInfo(alliance.timezone)).date()
+
+
+@buster
+def past_dates(alliance: Alliance, today: date) -> Raised:
+    """A deadline or a due date already gone: the calendar would start with overdue items."""
+    if alliance.deadline < today:
+        yield ("deadline-past", "alliance.deadline",
+               f"the deadline {alliance.deadline} has passed: move it, or celebrate and "
+               "close the alliance")
+    dues = due_dates(alliance.commitments)
+    for i, commitment in enumerate(alliance.commitments):
+        due = dues.get(commitment.id)
+        if due is not None and due < today:
+            key = f"commitments[{i}].due" if commitment.due else f"commitments[{i}].takes"
+            yield ("due-past", key,
+                   f"commitment {commitment.id!r} was due {due}, which has passed: record it "
+                   "as done, or give it a new date")
+
+
+# A meeting is "at night" for a member when it starts before or ends after these hours, in
+# the member's own zone.
+WAKING_HOURS = (time(7, 0), time(21, 0))
+
+
+@buster
+def night_meetings(alliance: Alliance, today: date) -> Raised:
+    """A check-in or review outside waking hours for some member, on its real occurrences.
+
+    Every occurrence of each series is looked at in every member's zone, so a meeting that
+    moves into the night only while one zone is on summer time (Europe and America switch
+    weeks apart) is found too; each DST period of each zone is covered, not only the start.
+    """
+    from dataclasses import replace
+
+    from .limits import MAX_OCCURRENCES
+    from .schedule import schedule
+
+    if alliance.checkins is None and alliance.review is None:
+        return
+    # Only the series matter here: leave out what is costly to render and has no time.
+    events = schedule(replace(alliance, commitments=(), celebration=None))
+    zones: dict[str, list[str]] = {}
+    for member in alliance.members:
+        zones.setdefault(member.timezone or alliance.timezone, []).append(member.name)
+    opens, closes = (t.hour * 60 + t.minute for t in WAKING_HOURS)
+    for event in events:
+        if event.key not in ("checkins", "review") or not isinstance(event.start, datetime):
+            continue
+        what, key = (("check-in", "checkins.time") if event.key == "checkins"
+                     else ("alliance review", "review.time"))
+        length = (event.end - event.start).total_seconds() / 60  # type: ignore[operator]
+        starts: list[datetime] = []
+        for occurrence in _occurrences(event.rrule, event.start):
+            starts.append(occurrence.astimezone(UTC))
+            if len(starts) >= MAX_OCCURRENCES:
+                break
+        for zone_name, names in zones.items():
+            zone = ZoneInfo(zone_name)
+            night = []
+            for start in starts:
+                local = start.astimezone(zone)
+                begins = local.hour * 60 + local.minute
+                if begins < opens or begins + length > closes:
+                    night.append(local)
+            if not night:
+                continue
+            times = sorted({f"{n:%H:%M}" for n in night})
+            shown = " and ".join(times[:2]) + (" …" if len(times) > 2 else "")
+            who = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3
+                                          else "")
+            share = ("every time" if len(night) == len(starts)
+                     else f"{len(night)} of {len(starts)} times, first on {night[0]:%Y-%m-%d}")
+            yield ("night-meeting", key,
+                   f"the {what} is at {shown} for {who} ({zone_name}), {share}: outside "
+                   f"{WAKING_HOURS[0]:%H:%M}–{WAKING_HOURS[1]:%H:%M}; find a time that "
+                   "suits everyone")
+
+
+def _occurrences(rule: str | None, start: datetime) -> Iterable[datetime]:
+    """A series' starts as aware local times, DST included (wall-clock arithmetic)."""
+    import re
+
+    from dateutil.rrule import rrulestr
+
+    if not rule:
+        return [start]
+    if re.search(r"UNTIL=\d{8}(T\d{6})?(;|$)", rule):
+        # The user's own UNTIL in local time: dateutil wants a naive start for it.
+        zone = start.tzinfo
+        naive = rrulestr(rule, dtstart=start.replace(tzinfo=None))
+        return (occurrence.replace(tzinfo=zone) for occurrence in naive)
+    return rrulestr(rule, dtstart=start)
+
+
+@buster
+def fixed_clock(alliance: Alliance, today: date) -> Raised:
+    """UTC is allowed, but a member whose zone has summer time sees the meetings move."""
+    from .zones import FIXED_ALLOWED
+
+    if alliance.timezone not in FIXED_ALLOWED or alliance.checkins is None:
+        return
+    year = alliance.starts.year
+    for i, member in enumerate(alliance.members):
+        if member.timezone is None:
+            continue
+        zone = ZoneInfo(member.timezone)
+        winter, summer = (datetime(year, month, 15, tzinfo=zone).utcoffset()
+                          for month in (1, 7))
+        if winter != summer:
+            yield ("fixed-clock", f"members[{i}].timezone",
+                   f"the alliance runs on UTC, so for {member.name} ({member.timezone}) "
+                   "every meeting moves by an hour when summer time starts or ends; use "
+                   "a Region/City zone for [alliance] if that is not meant")
+            return
 
 
 def _with_lines(alliance: Alliance, findings: list[Finding]) -> list[Finding]:

@@ -59,7 +59,11 @@ def test_every_class_of_bad_input_has_a_file() -> None:
     for needed in ["unknown_key", "wrong_type", "bad_date", "unknown_timezone",
                    "deadline_before_start", "duplicate_member", "duplicate_commitment",
                    "owner_unknown", "after_unknown", "sequence_cycle", "invalid_rrule",
-                   "bad_email", "newline_in_title", "toml_syntax"]:
+                   "bad_email", "newline_in_title", "toml_syntax", "legacy_timezone",
+                   "fixed_offset_timezone", "misspelled_timezone", "misspelled_required_key",
+                   "control_character", "next_line_character", "line_separator",
+                   "year_out_of_range", "huge_duration", "huge_cadence", "sub_daily_rrule",
+                   "rrule_never_happens", "too_many_occurrences", "huge_number"]:
         assert needed in names
 
 
@@ -81,3 +85,10 @@ def test_bad_config_is_bad_input(cli, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{config}:3: defaults.notfy: is not a known key — did you mean `notify`?" in (
         result.stderr)
+
+
+def test_config_with_a_byte_order_mark_loads(cli, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + (ROOT / "config.example.toml").read_bytes())
+    result = cli("--config", config, "plan", ROOT / "examples" / "household.toml")
+    assert result.exit_code == 0, result.output

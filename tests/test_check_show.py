@@ -5,21 +5,32 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from designed_alliance.core import check as check_module
 from designed_alliance.core.check import check
 from designed_alliance.core.load import loads
 
 from .conftest import EXAMPLES, alliance_examples
 
 BASE = (EXAMPLES / "website-relaunch.toml").read_text()
+TODAY = date(2026, 11, 1)  # before every example starts: nothing is in the past yet
+# The sketch's review falls at 16:00 New York, 22:00 for Ben in Berlin: give it a day time.
+CLEAN = BASE + '\n[review]\ntime = "10:30"\n'
 
 
-def codes(text: str) -> set[str]:
-    return {f.code for f in check(loads(text, "a.toml"))}
+@pytest.fixture(autouse=True)
+def pinned_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` warns about dates in the past: these tests must not start failing next year."""
+    monkeypatch.setattr(check_module, "today_for", lambda alliance: TODAY)
+
+
+def codes(text: str, today: date = TODAY) -> set[str]:
+    return {f.code for f in check(loads(text, "a.toml"), today=today)}
 
 
 def without(text: str, header: str) -> str:
@@ -31,7 +42,7 @@ def without(text: str, header: str) -> str:
 
 
 def test_complete_alliance_has_no_findings() -> None:
-    assert codes(BASE) == set()
+    assert codes(CLEAN) == set()
 
 
 @pytest.mark.parametrize(("edit", "code"), [
@@ -53,7 +64,8 @@ def test_complete_alliance_has_no_findings() -> None:
      "sequence-too-tight"),
 ])
 def test_each_assumption_buster(edit, code: str) -> None:
-    assert code in codes(edit(BASE))
+    # Without review_every, CLEAN's [review] table would lack its cadence.
+    assert code in codes(edit(BASE if code == "no-review" else CLEAN))
 
 
 def test_check_cli_warns_exit_0_strict_exit_1_json(cli, tmp_path: Path) -> None:
@@ -71,9 +83,15 @@ def test_check_cli_warns_exit_0_strict_exit_1_json(cli, tmp_path: Path) -> None:
 
 def test_check_several_files(cli) -> None:
     files = alliance_examples()
-    result = cli("check", *files, "--strict")
+    result = cli("check", *files)
     assert result.exit_code == 0
-    assert result.output.count(": ok") == len(files)
+    # Each file gets its own lines: "ok", or its warnings (two examples have night meetings).
+    mentioned = {line.split(":", 1)[0] for line in result.output.splitlines()}
+    assert mentioned == {str(p) for p in files}
+    assert result.output.count(": ok") == 2
+    data = json.loads(cli("check", *files, "--json").output)
+    assert [f["file"] for f in data["files"]] == [str(p) for p in files]
+    assert data["errors"] == 0 and all(f["errors"] == [] for f in data["files"])
 
 
 class _Text(HTMLParser):
@@ -169,3 +187,123 @@ def test_plan_for_a_remote_target_says_it_will_adopt_existing_objects(cli) -> No
     result = cli("plan", EXAMPLES / "household.toml", "--to", "caldav")
     assert result.exit_code == 0
     assert "adopts them instead of creating twins" in result.output
+
+
+# -- busters added with the loader's second round ----------------------------------------------
+def findings(text: str, today: date = TODAY) -> list:
+    return check(loads(text, "a.toml"), today=today)
+
+
+def test_past_deadline_and_past_due_dates_warn() -> None:
+    assert not {"deadline-past", "due-past"} & codes(CLEAN)
+    later = {(f.code, f.key) for f in findings(CLEAN, today=date(2027, 1, 25))}
+    # design was due 2027-01-08; copy two weeks after it, 2027-01-22 (computed, so `takes`).
+    assert ("due-past", "commitments[0].due") in later
+    assert ("due-past", "commitments[1].takes") in later
+    assert "deadline-past" not in {code for code, _ in later}
+    assert "deadline-past" in codes(CLEAN, today=date(2027, 4, 1))
+
+
+def _two_zones(checkin: str, zones: tuple[str, str], *, starts: str = "2026-12-01",
+               deadline: str = "2027-03-31", alliance_zone: str = "Europe/Berlin") -> str:
+    text = CLEAN.replace('timezone = "America/New_York"', f'timezone = "{alliance_zone}"')
+    text = text.replace('time = "09:30"', f'time = "{checkin}"')
+    text = text.replace("starts = 2026-12-01", f"starts = {starts}").replace(
+        "deadline = 2027-03-31", f"deadline = {deadline}")
+    text = text.replace('email = "ana@example.com"',
+                        f'email = "ana@example.com"\ntimezone = "{zones[0]}"')
+    return text.replace('timezone = "Europe/Berlin"\nneeds', f'timezone = "{zones[1]}"\nneeds')
+
+
+def test_a_checkin_at_night_for_members_is_a_buster() -> None:
+    # 09:30 in Berlin is 00:30 in Los Angeles and 02:30 in Chicago all winter.
+    text = _two_zones("09:30", ("America/Los_Angeles", "America/Chicago"),
+                      deadline="2027-02-28")
+    night = [f for f in findings(text)
+             if f.code == "night-meeting" and f.key == "checkins.time"]
+    assert len(night) == 2
+    by_zone = {("Los_Angeles" in f.message): f.message for f in night}
+    assert "00:30" in by_zone[True] and "Ana Ruiz" in by_zone[True]
+    assert "02:30" in by_zone[False] and "Ben Okafor" in by_zone[False]
+    assert all("every time" in f.message for f in night)
+    # The same meeting at 17:00 Berlin is 08:00 and 10:00: fine for everyone.
+    later = _two_zones("17:00", ("America/Los_Angeles", "America/Chicago"),
+                       deadline="2027-02-28").replace('time = "10:30"', 'time = "17:30"')
+    assert "night-meeting" not in codes(later)
+
+
+def test_night_is_found_on_the_occurrences_after_a_dst_change_not_only_the_first() -> None:
+    # Tokyo keeps its clock; Berlin leaves summer time on 2027-10-31. A Monday check-in at
+    # 13:30-14:00 Berlin is 20:30-21:00 in Tokyo until then, and 21:30-22:00 after.
+    text = _two_zones("13:30", ("Europe/Berlin", "Asia/Tokyo"), starts="2027-06-07",
+                      deadline="2027-12-20")
+    night = [f for f in findings(text) if f.code == "night-meeting"]
+    assert len(night) == 1
+    # Independently: the Mondays from the first one after the change to the deadline.
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    mondays = [date(2027, 6, 7) + timedelta(weeks=n) for n in range(30)]
+    mondays = [d for d in mondays if d <= date(2027, 12, 20)]
+    tokyo = [datetime(d.year, d.month, d.day, 13, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+             .astimezone(ZoneInfo("Asia/Tokyo")) for d in mondays]
+    late = [t for t in tokyo if (t.hour, t.minute) > (20, 30)]
+    assert tokyo[0].hour == 20 and late[0].date() == date(2027, 11, 1)
+    assert f"{len(late)} of {len(mondays)} times, first on 2027-11-01" in night[0].message
+    assert "21:30" in night[0].message and "Ben Okafor" in night[0].message
+
+
+def test_the_team_example_checkin_is_at_night_in_los_angeles_and_moves_with_dst() -> None:
+    text = (EXAMPLES / "team-project.toml").read_text()
+    night = [f for f in findings(text) if f.code == "night-meeting"]
+    assert len(night) == 1 and "America/Los_Angeles" in night[0].message
+    # 00:30 in winter, 01:30 while the US is on summer time and Europe not yet.
+    assert "00:30 and 01:30" in night[0].message
+
+
+def test_review_at_night_for_a_member_is_found_too() -> None:
+    review = [f for f in findings(BASE) if f.code == "night-meeting"]
+    assert [f.key for f in review] == ["review.time"]
+    assert "22:00" in review[0].message and "Europe/Berlin" in review[0].message
+
+
+def test_utc_alliance_with_a_summer_time_member_warns() -> None:
+    text = CLEAN.replace('timezone = "America/New_York"', 'timezone = "UTC"')
+    assert "fixed-clock" in codes(text)
+    assert "fixed-clock" not in codes(CLEAN)
+
+
+def test_check_reports_every_error_of_every_file_and_goes_on(cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(CLEAN.replace('"America/New_York"', '"Europe/Londn"')
+                   .replace('email = "ben@example.com"', 'email = "ben"')
+                   .replace('takes = "2 weeks"', 'takes = "99999999 weeks"'))
+    good = EXAMPLES / "household.toml"
+    missing = tmp_path / "missing.toml"
+    result = cli("check", bad, good, missing)
+    assert result.exit_code == 2
+    errors = result.stderr.strip().splitlines()
+    assert [line.split(": ", 2)[1] for line in errors] == [
+        f"{bad}:4", f"{bad}:23", f"{bad}:45", f"{missing}"]
+    assert 'did you mean "Europe/London"?' in errors[0]
+    assert "Traceback" not in result.output
+    assert f"{good}: ok" in result.stdout  # the valid file still gets its line
+
+    data = json.loads(cli("check", bad, good, missing, "--json").stdout)
+    assert data["errors"] == 4
+    first, second, third = data["files"]
+    assert [(e["key"], e["line"]) for e in first["errors"]] == [
+        ("alliance.timezone", 4), ("members[1].email", 23), ("commitments[1].takes", 45)]
+    assert first["alliance"] is None and first["errors"][0]["hint"].startswith("did you mean")
+    assert second["errors"] == [] and second["alliance"] == "home-reset-h7w1"
+    assert third["errors"][0]["problem"] == "file not found"
+    assert cli("check", bad, "--json").exit_code == 2
+
+
+def test_night_buster_reads_a_rule_with_its_own_local_until() -> None:
+    # dateutil refuses a local UNTIL with a zoned start: check must not crash on it.
+    text = (EXAMPLES / "team-project.toml").read_text().replace(
+        'every = "week"', 'rrule = "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270331"').replace(
+        'day = ["monday", "thursday"]\n', "")
+    night = [f for f in findings(text) if f.code == "night-meeting"]
+    assert len(night) == 1 and "00:30 and 01:30" in night[0].message

@@ -1,4 +1,8 @@
-"""`alliance check`: load (errors exit 2), then print the assumption busters."""
+"""`alliance check`: every error of every file (exit 2), then the assumption busters.
+
+Like a linter: a bad file does not hide the others' results, and a file's errors are all
+reported, not only the first. Each valid file gets its warnings or its "ok" line.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,33 @@ from pathlib import Path
 import click
 
 from ..check import check
-from ..load import load
+from ..errors import BadInput
+from ..load import diagnose
+
+
+def _error_dict(error: BadInput) -> dict:
+    return {"file": error.file, "line": error.line, "key": error.key, "problem": error.problem,
+            "hint": error.hint, "message": str(error)}
 
 
 def run(files: list[Path], *, strict: bool, as_json: bool) -> int:
-    # Load everything first: one bad file fails the command before anything is printed.
-    loaded = [(path, load(path)) for path in files]
     report = []
-    total = 0
-    for path, alliance in loaded:
+    errors = 0
+    warnings = 0
+    for path in files:
+        alliance, problems = diagnose(path)
+        errors += len(problems)
+        entry: dict = {"file": str(path), "alliance": alliance.id if alliance else None,
+                       "errors": [_error_dict(e) for e in problems], "warnings": []}
+        report.append(entry)
+        if not as_json:
+            for problem in problems:
+                click.echo(f"alliance: {problem}", err=True)
+        if alliance is None:
+            continue
         findings = check(alliance)
-        total += len(findings)
-        report.append({"file": str(path), "alliance": alliance.id,
-                       "warnings": [f.as_dict() for f in findings]})
+        warnings += len(findings)
+        entry["warnings"] = [f.as_dict() for f in findings]
         if not as_json:
             for finding in findings:
                 where = f"{path}:{finding.line}" if finding.line else str(path)
@@ -29,5 +47,8 @@ def run(files: list[Path], *, strict: bool, as_json: bool) -> int:
             if not findings:
                 click.echo(f"{path}: ok — {alliance.title!r} has no open questions")
     if as_json:
-        click.echo(json.dumps({"files": report, "warnings": total}, indent=2))
-    return 1 if strict and total else 0
+        click.echo(json.dumps({"files": report, "errors": errors, "warnings": warnings},
+                              indent=2))
+    if errors:
+        return 2
+    return 1 if strict and warnings else 0
