@@ -63,3 +63,31 @@ def run_secret_command(command: str, *, what: str) -> str:
     if not value:
         raise AllianceError(f"{what} printed nothing — it must print the secret on stdout")
     return value
+
+
+def url_has_password(url: str) -> bool:
+    """True when `url` carries a password in its userinfo (`scheme://user:pass@host`)."""
+    return ":" in _userinfo(url)
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password in it replaced by `***` (the user name is kept: it is not a
+    secret and it says which account). Safe on malformed input: it never raises."""
+    import re
+
+    # Done on the text, not by re-assembling urlsplit's parts, so the rest of the URL is
+    # printed exactly as written and a URL urlsplit refuses is redacted all the same.
+    match = re.match(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#]*)@", url)
+    if not match:
+        return url
+    info = match.group("info")
+    user, colon, _ = info.partition(":")
+    redacted = f"{user}:***" if colon else user
+    return f"{match.group('head')}{redacted}@{url[match.end():]}"
+
+
+def _userinfo(url: str) -> str:
+    import re
+
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://(?P<info>[^/?#]*)@", url.strip())
+    return match.group("info") if match else ""

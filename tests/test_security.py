@@ -196,3 +196,49 @@ def test_no_secret_in_any_output(cli, tmp_path: Path, monkeypatch, smtp_server,
             found.append((name, "plan"))
     assert runs == 24
     assert found == []
+
+
+def test_password_in_the_caldav_url_is_refused_and_never_printed_or_stored(
+        cli, tmp_path: Path, radicale, isolated: Path, state_file: Path) -> None:
+    """`https://user:pass@host` in [caldav] url: refused at config time, pointing to
+    password_command; the password is in no output, no error and no state byte."""
+    url = radicale.calendar_url.replace("http://", f"http://alice:{SENTINEL}@")
+    config = tmp_path / "dav-url.toml"
+    config.write_text(f'[caldav]\nurl = "{url}"\nusername = "alice"\n')
+    runs = [("plan", example("household"), "--to", "caldav"),
+            ("plan", example("household"), "--to", "caldav", "--json"),
+            ("setup", example("household"), "--to", "caldav", "--yes"),
+            ("setup", example("household"), "--to", "caldav", "--yes", "--json"),
+            ("setup", example("household"), "--to", "caldav", "--dry-run"),
+            ("teardown", example("household"), "--to", "caldav", "--yes")]
+    for args in runs:
+        result = cli("--config", config, *args)
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "caldav.url" in lines[0] and "password_command" in lines[0]
+        assert SENTINEL not in _outputs(result)
+    result = cli("--config", config, "doctor", "--json")
+    assert SENTINEL not in _outputs(result)
+    assert not state_file.exists()
+    assert radicale.report() == {}
+    leaked = [p for p in tmp_path.rglob("*") if p.is_file() and p != config
+              and SENTINEL.encode() in p.read_bytes()]
+    assert leaked == []
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://ana:pw@dav.example.com/cal/", "https://ana:***@dav.example.com/cal/"),
+    ("https://ana:p%40ss@dav.example.com/", "https://ana:***@dav.example.com/"),
+    ("https://ana:p@ss@dav.example.com/x", "https://ana:***@dav.example.com/x"),
+    ("http://:pw@[::1]:8080/c/", "http://:***@[::1]:8080/c/"),
+    ("https://ana@dav.example.com/", "https://ana@dav.example.com/"),
+    ("https://dav.example.com/u/ana@example.com/", "https://dav.example.com/u/ana@example.com/"),
+    ("https://dav.example.com/?next=a:b@c", "https://dav.example.com/?next=a:b@c"),
+    ("https://ana:pw@bad-port:99999999/", "https://ana:***@bad-port:99999999/"),
+    ("not a url at all", "not a url at all"),
+])
+def test_redact_url(url: str, shown: str) -> None:
+    from designed_alliance.core.secrets import redact_url, url_has_password
+
+    assert redact_url(url) == shown
+    assert url_has_password(url) == (":***@" in shown)

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -102,14 +103,54 @@ class RadicaleServer:
                 self._process.wait()
             self._process = None
 
-    def mkcalendar(self) -> None:
-        request = urllib.request.Request(self.calendar_url, method="MKCALENDAR")
-        token = f"{self.username}:{self.password}".encode()
+    def _request(self, method: str, url: str, body: bytes | None = None,
+                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """One authenticated request with urllib (not the caldav library under test)."""
         import base64
 
+        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+        token = f"{self.username}:{self.password}".encode()
         request.add_header("Authorization", "Basic " + base64.b64encode(token).decode())
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 201
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def mkcalendar(self) -> None:
+        status, _ = self._request("MKCALENDAR", self.calendar_url)
+        assert status == 201
+
+    def put(self, name: str, data: bytes) -> int:
+        """PUT a calendar object at `name` in the calendar, as another app would."""
+        status, _ = self._request("PUT", self.calendar_url + name, data,
+                                  {"Content-Type": "text/calendar; charset=utf-8"})
+        return status
+
+    def get(self, name: str) -> tuple[int, bytes]:
+        return self._request("GET", self.calendar_url + name)
+
+    def report(self) -> dict[str, icalendar.Calendar]:
+        """Every object in the calendar by href name, as the server answers a calendar-query
+        REPORT (parsed with ElementTree here, not with the client under test)."""
+        import xml.etree.ElementTree as ET
+        from urllib.parse import unquote
+
+        query = (b'<?xml version="1.0" encoding="utf-8"?>'
+                 b'<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+                 b"<D:prop><C:calendar-data/></D:prop><C:filter>"
+                 b'<C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>')
+        status, body = self._request("REPORT", self.calendar_url, query,
+                                     {"Depth": "1", "Content-Type": "application/xml"})
+        assert status == 207, (status, body[:500])
+        found: dict[str, icalendar.Calendar] = {}
+        for node in ET.fromstring(body).iter("{DAV:}response"):
+            href = node.findtext("{DAV:}href") or ""
+            data = node.find(".//{urn:ietf:params:xml:ns:caldav}calendar-data")
+            if data is not None and data.text:
+                found[unquote(href.rsplit("/", 1)[-1])] = icalendar.Calendar.from_ical(
+                    data.text)
+        return found
 
     def _files(self) -> list[Path]:
         folder = self.storage_dir / "collection-root" / self.username / "alliance"
