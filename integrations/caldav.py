@@ -36,6 +36,7 @@ from designed_alliance.core.secrets import redact_url, url_has_password
 from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, Target
 
 from . import ical
+from .ics import ical_remotes
 
 KEYRING_SERVICE = "designed-alliance-caldav"
 DAV = "{DAV:}"
@@ -286,8 +287,6 @@ class CalDavTarget(Target):
 
     # -- lookup / apply -----------------------------------------------------------------------
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
-        import icalendar
-
         client = self._connect()
         calendar = client.calendar(url=self.url)
         try:
@@ -296,14 +295,7 @@ class CalDavTarget(Target):
             raise self.classify("list the calendar", exc=exc, collection=True) from None
         found: dict[str, Remote] = {}
         for obj in objects:
-            try:
-                cal = icalendar.Calendar.from_ical(obj.data)
-            except ValueError:
-                continue
-            for component in cal.walk("VEVENT"):
-                remote = ical.remote_of(component, alliance_id, str(obj.url))
-                if remote is not None:
-                    found[remote.key] = remote
+            found.update(ical_remotes(obj.data, alliance_id, str(obj.url)))
         return found
 
     def _put(self, client: Any, change: Change, uid: str) -> str:
