@@ -77,6 +77,9 @@ SCHEMA: dict[str, Any] = {
             "security": {"enum": ["starttls", "tls", "none"], "default": "starttls"},
             "username": {"type": "string"},
             "from": {"type": "string", "description": "From header (default: the organizer)."},
+            "ca_file": {"type": "string",
+                        "description": "A CA certificate (PEM) to trust for this server "
+                                       "instead of the system's CAs."},
             **_secret("password"),
         }, ["host"]),
     },
