@@ -242,3 +242,13 @@ def test_redact_url(url: str, shown: str) -> None:
 
     assert redact_url(url) == shown
     assert url_has_password(url) == (":***@" in shown)
+
+
+def test_credentials_in_the_authority_url_are_not_printed(cli, tmp_path: Path) -> None:
+    config = tmp_path / "outlook.toml"
+    config.write_text('[outlook]\nclient_id = "11111111-2222-3333-4444-555555555555"\n'
+                      f'authority_host = "https://ana:{SENTINEL}@127.0.0.1:9"\n')
+    result = cli("--config", config, "auth", "outlook")
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert SENTINEL not in _outputs(result) and "ana:***@127.0.0.1:9" in result.stderr

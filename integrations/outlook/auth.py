@@ -97,7 +97,10 @@ class TokenProvider:
         become one line instead of a long traceback."""
         import requests
 
-        host = urlsplit(self.authority_host).netloc or self.authority_host
+        from designed_alliance.core.secrets import redact_url
+
+        # Printed: a user:password@ in outlook.authority_host must not be.
+        host = urlsplit(redact_url(self.authority_host)).netloc or "the authority host"
         try:
             yield
         except requests.exceptions.RequestException as exc:
