@@ -13,6 +13,7 @@ the code that decides what to do next looks at the type, never at the message te
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote, urljoin, urlsplit
@@ -37,6 +38,7 @@ from designed_alliance.core.target import Applied, ApplyContext, Options, Remote
 
 from . import ical
 from .ics import ical_remotes
+from .retry import Backoff
 
 KEYRING_SERVICE = "designed-alliance-caldav"
 DAV = "{DAV:}"
@@ -51,6 +53,8 @@ class CalDavTarget(Target):
     handles = frozenset({"event"})
     is_remote = True
     timeout: ClassVar[int] = 30
+    max_retry_seconds: ClassVar[float] = 60.0  # total waiting per run for 429/5xx answers
+    sleep = staticmethod(time.sleep)  # tests replace it
 
     def __init__(self, config: Config, options: Options) -> None:
         super().__init__(config, options)
@@ -78,6 +82,7 @@ class CalDavTarget(Target):
                 self.section.raw(name)
             self.section.done()
         self._client: Any = None
+        self._backoff = Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
 
     @property
     def instance(self) -> str:
@@ -147,17 +152,30 @@ class CalDavTarget(Target):
 
     def _call(self, call: Any, what: str, *, ok: tuple[int, ...],
               collection: bool = False) -> Any:
-        """Run one request; a status outside `ok` or any exception becomes a RemoteError."""
-        try:
-            response = call()
-        except Exception as exc:  # the caldav library raises a zoo of transport errors
-            raise self.classify(what, exc=exc, collection=collection) from None
-        status = getattr(response, "status", None)
-        if status is None or status not in ok:
-            headers = getattr(response, "headers", None) or {}
-            raise self.classify(what, status=status, collection=collection,
-                                retry_after=headers.get("Retry-After"))
-        return response
+        """Run one request; a status outside `ok` or any exception becomes a RemoteError.
+
+        A 429 or 5xx *answer* is retried with backoff (honouring Retry-After) within one
+        budget per run: every request we make is idempotent (PUT of a whole object, DELETE,
+        GET, PROPFIND, REPORT), so repeating one the server may have done is safe. A server
+        that does not answer at all is not waited for: it is reported at once.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                try:
+                    response = call()
+                except Exception as exc:  # the caldav library raises a zoo of transport errors
+                    raise self.classify(what, exc=exc, collection=collection) from None
+                status = getattr(response, "status", None)
+                if status is None or status not in ok:
+                    headers = getattr(response, "headers", None) or {}
+                    raise self.classify(what, status=status, collection=collection,
+                                        retry_after=headers.get("Retry-After"))
+                return response
+            except Throttled as exc:
+                if exc.status is None or not self._backoff.wait(attempt, exc.retry_after):
+                    raise
 
     def classify(self, what: str, *, exc: BaseException | None = None,
                  status: int | None = None, retry_after: str | None = None,

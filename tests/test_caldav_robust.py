@@ -201,3 +201,44 @@ def test_verify_logs_in_and_checks_it_is_a_calendar(tmp_path: Path, radicale,
     with pytest.raises(errors.Unavailable, match="cannot reach"):
         target_for(radicale.calendar_url, radicale.password).verify()
     assert radicale.report is not None
+
+
+class Busy:
+    """What the server answers while it is overloaded."""
+
+    def __init__(self, status: int, retry_after: str | None) -> None:
+        self.status = status
+        self.headers = {"Retry-After": retry_after} if retry_after else {}
+
+
+def test_busy_answers_are_retried_within_a_budget_honouring_retry_after(
+        cli, dav: Path, radicale, household: Path, monkeypatch) -> None:
+    import caldav
+
+    slept: list[float] = []
+    monkeypatch.setattr(CalDavTarget, "sleep", staticmethod(slept.append))
+    real_put = caldav.DAVClient.put
+    answers = {"checkins": [Busy(503, "2"), Busy(429, None)]}
+
+    def put(self, url, body, headers=None):  # type: ignore[no-untyped-def]
+        # Fault: the first two PUTs of the check-ins are answered 503 then 429.
+        for key, queue in answers.items():
+            if url.rsplit("/", 1)[-1].startswith(key + ".") and queue:
+                return queue.pop(0)
+        return real_put(self, url, body, headers)
+
+    monkeypatch.setattr(caldav.DAVClient, "put", put)
+    result = cli("--config", dav, "setup", household, "--to", "caldav", "--yes")
+    assert result.exit_code == 0, result.output
+    assert len(by_uid(radicale)) == HOUSEHOLD_EVENTS
+    assert len(slept) == 2 and 2 <= slept[0] < 3  # Retry-After: 2 was honoured
+
+    # Busy for good: the budget runs out, one line, and what was done stays recorded.
+    slept.clear()
+    answers["celebration"] = [Busy(503, "20")] * 10
+    household.write_text(household.read_text().replace('how = "', 'how = "Then: '))
+    result = cli("--config", dav, "setup", household, "--to", "caldav", "--yes")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "HTTP 503" in lines[0] and "celebration" in lines[0]
+    assert sum(slept) <= CalDavTarget.max_retry_seconds
