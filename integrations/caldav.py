@@ -353,9 +353,9 @@ class CalDavTarget(Target):
         check = self._call(lambda: client.request(url, "GET"), "check a deleted event",
                            ok=(200, 404, 410))
         if check.status == 200:
-            raise Conflict(f"the CalDAV server said it deleted {change.key} but still has "
-                              f"it at {redact_url(url)} — delete it in your calendar app, then "
-                              "run the same command again")
+            raise Conflict(f"the CalDAV server said it deleted {change.key} but still has it "
+                           f"at {redact_url(url)} — delete it in your calendar app, then run "
+                           "the same command again")
         return url
 
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
