@@ -252,3 +252,33 @@ def test_credentials_in_the_authority_url_are_not_printed(cli, tmp_path: Path) -
     assert result.exit_code == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert SENTINEL not in _outputs(result) and "ana:***@127.0.0.1:9" in result.stderr
+
+
+@pytest.mark.parametrize(("command", "code", "fragment"), [
+    ("yes", 1, "printed more than 64 kB"),
+    ("cat /dev/zero", 1, "printed more than 64 kB"),
+    ("pass show 'dav", 2, "check the quotes"),
+    ("{not_executable}", 2, "cannot be run"),
+    ("/", 2, "cannot be run"),
+], ids=["yes", "dev-zero", "unbalanced-quote", "not-executable", "a-folder"])
+def test_a_wrong_password_command_is_one_line_fast(cli, tmp_path: Path, smtp_server,
+                                                   command: str, code: int,
+                                                   fragment: str) -> None:
+    import time
+
+    script = tmp_path / "pw.sh"
+    script.write_text("#!/bin/sh\necho secret\n")
+    script.chmod(0o600)  # not executable
+    config = tmp_path / "smtp.toml"
+    command = command.format(not_executable=script)
+    config.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
+                      f'security = "none"\nusername = "alice"\n'
+                      f"password_command = {json.dumps(command)}\n")
+    started = time.monotonic()
+    result = cli("--config", config, "setup", example("household"), "--to", "ics", "--send",
+                 "--yes")
+    assert time.monotonic() - started < 15
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0] and "smtp.password_command" in lines[0]
+    assert smtp_server.messages == []
