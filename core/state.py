@@ -65,7 +65,6 @@ class StateError(AllianceError):
     """The state file cannot be used as it is. The message names it and says what to do."""
 
 
-
 def default_path() -> Path:
     """$ALLIANCE_STATE, else the platformdirs user state dir (which honours XDG_STATE_HOME)."""
     override = os.environ.get("ALLIANCE_STATE")
