@@ -242,3 +242,33 @@ def test_busy_answers_are_retried_within_a_budget_honouring_retry_after(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "HTTP 503" in lines[0] and "celebration" in lines[0]
     assert sum(slept) <= CalDavTarget.max_retry_seconds
+
+
+@pytest.mark.parametrize(("recorded", "inside"), [
+    ("{cal}imported-by-app.ics", True),
+    ("imported-by-app.ics", True),
+    ("/alice/alliance/x.ics", True),
+    ("http://evil.example/alice/alliance/x.ics", False),
+    ("{root}alice/other-calendar/x.ics", False),
+    ("{cal}../other-calendar/x.ics", False),
+    ("{cal}", False),
+    ("", False),
+], ids=["absolute", "relative", "path", "other-host", "other-calendar", "dot-dot",
+        "the-collection", "empty"])
+def test_a_recorded_href_outside_the_calendar_is_never_used(target: CalDavTarget, radicale,
+                                                            recorded: str,
+                                                            inside: bool) -> None:
+    """State or a server's REPORT may name any URL: we only ever write to or delete objects
+    inside our own calendar collection, else we fall back to the href we would choose."""
+    from designed_alliance.core.plan import Action, Change
+    from designed_alliance.core.state import Record
+
+    href = recorded.format(cal=radicale.calendar_url, root=radicale.url)
+    change = Change(Action.CANCEL, "checkins", None, Record("checkins", href, "f"), 1)
+    uid = item_uid(ALLIANCE_ID, "checkins")
+    used = target._known_href(change, uid)
+    if inside:
+        assert used.startswith(radicale.calendar_url) and used != radicale.calendar_url
+        assert used.rsplit("/", 1)[-1] == href.rsplit("/", 1)[-1]
+    else:
+        assert used == target.href(uid)
