@@ -66,3 +66,36 @@ def test_set_into_a_place_nobody_can_write_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(AllianceError, match="cannot store the sign-in") as error:
         TokenStore("google", blocker / "cfg").set("token-value")
     assert len(str(error.value).splitlines()) == 1 and "token-value" not in str(error.value)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link"])
+def test_an_outlook_cache_that_is_not_a_file_is_one_line_and_nothing_is_chmodded(
+        cli, tmp_path: Path, kind: str) -> None:
+    folder = tmp_path / "ocfg"
+    folder.mkdir()
+    config = folder / "config.toml"
+    config.write_text('[outlook]\nclient_id = "11111111-2222-3333-4444-555555555555"\n'
+                      'graph_root = "http://127.0.0.1:9/v1.0/"\n')
+    cache = folder / "outlook-msal-cache.bin"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("x")
+    victim.chmod(0o644)
+    if kind == "fifo":
+        os.mkfifo(cache)
+    else:
+        cache.symlink_to(victim)
+    result = cli("--config", config, "setup", example("household"), "--to", "outlook", "--yes")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(cache) in lines[0] and "alliance auth outlook" in lines[0]
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+
+def test_google_client_secrets_that_is_a_fifo_is_bad_input(cli, tmp_path: Path) -> None:
+    fifo = tmp_path / "client.json"
+    os.mkfifo(fifo)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[google]\nclient_secrets = "{fifo}"\n')
+    result = cli("--config", config, "auth", "google")
+    assert result.exit_code == 2
+    assert "client.json" in result.stderr and "is not a file" in result.stderr

@@ -79,6 +79,9 @@ def authorize(config: Config, *, open_browser: bool = True) -> str:
         raise BadInput("client secrets file not found", file=secrets_file,
                        hint="download it from the Google Cloud console (Credentials → OAuth "
                        "client ID → Desktop app) and save it there")
+    if not secrets_file.is_file():  # a folder, a FIFO (would hang), a device
+        raise BadInput("is not a file", file=secrets_file, key="google.client_secrets",
+                       hint="give the path of the client JSON you downloaded")
     try:
         from google_auth_oauthlib.flow import InstalledAppFlow
     except ImportError:

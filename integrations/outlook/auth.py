@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,21 @@ class TokenProvider:
         except ImportError:
             raise MissingExtra("outlook", "msal-extensions") from None
         path = self.cache_path()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            info = os.lstat(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise AllianceError(f"cannot use {path.parent} for the Outlook sign-in "
+                                f"({exc.strerror}) — use --config with a config file in a "
+                                "folder you own") from None
+        else:
+            # The chmod below follows links and the cache is read whole: a link or a FIFO
+            # there would chmod someone else's file or hang.
+            if not stat.S_ISREG(info.st_mode):
+                raise AllianceError(f"{path} is not a regular file — remove it, then run: "
+                                    "alliance auth outlook")
         try:
             persistence = build_encrypted_persistence(str(path))
         except Exception:  # no keychain/libsecret here: a 0600 file is the documented fallback
