@@ -112,6 +112,14 @@ class CalDavTarget(Target):
         """
         self._require_section()
         client = self._new_client()
+        self._open(client)
+        self._client = client
+
+    def _open(self, client: Any) -> None:
+        """One PROPFIND up front: a wrong password, a wrong URL, a URL that is not one
+        calendar and a dead server are all found here, before anything is written. (Objects
+        PUT into the account's or the server's collection would exist, yet be in no
+        calendar anyone sees.)"""
         body = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:">'
                 "<D:prop><D:resourcetype/></D:prop></D:propfind>")
         response = self._call(lambda: client.propfind(self.url, props=body, depth=0),
@@ -123,7 +131,6 @@ class CalDavTarget(Target):
             raise Refused(f"{self.where} is not a calendar collection — caldav.url must be the "
                           "URL of one calendar (like …/calendars/<user>/<calendar>/), not of "
                           "the server or the account")
-        self._client = client
 
     def _new_client(self) -> Any:
         try:
@@ -143,10 +150,7 @@ class CalDavTarget(Target):
         if self._client is not None:
             return self._client
         client = self._new_client()
-        # One PROPFIND up front: wrong password, wrong URL and a dead server are all found
-        # here, before anything is written.
-        self._call(lambda: client.propfind(self.url, props="", depth=0), "open the calendar",
-                   ok=(200, 207), collection=True)
+        self._open(client)
         self._client = client
         return client
 

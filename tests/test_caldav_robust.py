@@ -272,3 +272,18 @@ def test_a_recorded_href_outside_the_calendar_is_never_used(target: CalDavTarget
         assert used.rsplit("/", 1)[-1] == href.rsplit("/", 1)[-1]
     else:
         assert used == target.href(uid)
+
+
+def test_a_url_that_is_not_one_calendar_writes_nothing(cli, tmp_path: Path, radicale,
+                                                       monkeypatch, household: Path,
+                                                       state_file: Path) -> None:
+    monkeypatch.setenv("ALLIANCE_TEST_DAV", radicale.password)
+    config = tmp_path / "account.toml"
+    config.write_text(f'[caldav]\nurl = "{radicale.url}alice/"\nusername = "alice"\n'
+                      'password_env = "ALLIANCE_TEST_DAV"\n')
+    result = cli("--config", config, "setup", household, "--to", "caldav", "--yes")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a calendar collection" in lines[0]
+    stored = [p for p in radicale.storage_dir.rglob("*.ics")]
+    assert stored == [] and not state_file.exists()
