@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import AllianceError
@@ -74,3 +74,17 @@ def password_check(name: str, config: Config) -> Check | None:
     except AllianceError as exc:
         return Check("fail", f"{name} password", str(exc))
     return Check("ok", f"{name} password", "resolved (not shown)")
+
+
+def login_check(name: str, cls: Any, config: Config, ok: str) -> Check:
+    """Really log in through the target's own `verify()` (nothing is written), not only
+    open a TCP connection: a wrong password is found by `doctor`, not by `setup`."""
+    from pathlib import Path
+
+    from .target import Options
+
+    try:
+        cls(config, Options(out_dir=Path.cwd())).verify()
+    except AllianceError as exc:
+        return Check("fail", f"{name} login", str(exc))
+    return Check("ok", f"{name} login", ok)

@@ -46,20 +46,101 @@ def resolve(section: Reader, name: str, *, service: str, user: str | None = None
     return None
 
 
+SECRET_TIMEOUT = 60.0
+MAX_SECRET_OUTPUT = 64 * 1024  # a password or token is short; more is a wrong command
+
+
 def run_secret_command(command: str, *, what: str) -> str:
+    """The first line the command prints on stdout. Its stderr is never read (it may hold
+    anything, secrets included); its output is capped, so `yes` or `cat /dev/zero` given by
+    mistake fail in one line instead of filling the memory."""
+    import selectors
+    import time
+
     try:
-        result = subprocess.run(shlex.split(command), capture_output=True, text=True,
-                                timeout=60, check=False)
+        argv = shlex.split(command)
+    except ValueError as exc:  # an unbalanced quote
+        raise BadInput(f"cannot be split into a command ({exc})", key=what,
+                       hint="check the quotes") from None
+    if not argv:
+        raise BadInput("is empty", key=what, hint='write the command, like "pass show dav"')
+    try:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except FileNotFoundError:
-        raise BadInput(f"the command {shlex.split(command)[0]!r} was not found", key=what,
+        raise BadInput(f"the command {argv[0]!r} was not found", key=what,
                        hint="check the command, or install it") from None
+    except OSError as exc:  # not executable, a folder, …
+        raise BadInput(f"the command {argv[0]!r} cannot be run ({exc.strerror})", key=what,
+                       hint="check the command and its permissions") from None
+    assert process.stdout is not None
+    deadline = time.monotonic() + SECRET_TIMEOUT
+    chunks: list[bytes] = []
+    size = 0
+    problem = ""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                problem = f"{what} took longer than {SECRET_TIMEOUT:.0f} s — check the command"
+                break
+            if not selector.select(timeout=left):
+                continue
+            chunk = os.read(process.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_SECRET_OUTPUT:
+                problem = (f"{what} printed more than {MAX_SECRET_OUTPUT // 1024} kB — it "
+                           "must print only the secret")
+                break
+    if problem:
+        process.kill()
+    process.stdout.close()
+    try:
+        returncode = process.wait(timeout=max(0.1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        raise AllianceError(f"{what} took longer than 60 s — check the command") from None
-    if result.returncode != 0:
-        # Its stderr may hold anything, secrets included: report the exit code only.
-        raise AllianceError(f"{what} failed (exit {result.returncode}) — run it by hand to "
+        process.kill()
+        process.wait()
+        problem = problem or f"{what} took longer than {SECRET_TIMEOUT:.0f} s — check the command"
+        returncode = -1
+    if problem:
+        raise AllianceError(problem)
+    if returncode != 0:
+        # Report the exit code only: what it printed may be (part of) the secret.
+        raise AllianceError(f"{what} failed (exit {returncode}) — run it by hand to "
                             "see why")
-    value = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
+    output = b"".join(chunks).decode("utf-8", errors="replace").strip()
+    value = output.splitlines()[0] if output else ""
     if not value:
         raise AllianceError(f"{what} printed nothing — it must print the secret on stdout")
     return value
+
+
+def url_has_password(url: str) -> bool:
+    """True when `url` carries a password in its userinfo (`scheme://user:pass@host`)."""
+    return ":" in _userinfo(url)
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password in it replaced by `***` (the user name is kept: it is not a
+    secret and it says which account). Safe on malformed input: it never raises."""
+    import re
+
+    # Done on the text, not by re-assembling urlsplit's parts, so the rest of the URL is
+    # printed exactly as written and a URL urlsplit refuses is redacted all the same.
+    match = re.match(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#]*)@", url)
+    if not match:
+        return url
+    info = match.group("info")
+    user, colon, _ = info.partition(":")
+    redacted = f"{user}:***" if colon else user
+    return f"{match.group('head')}{redacted}@{url[match.end():]}"
+
+
+def _userinfo(url: str) -> str:
+    import re
+
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://(?P<info>[^/?#]*)@", url.strip())
+    return match.group("info") if match else ""

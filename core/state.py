@@ -2,10 +2,18 @@
 
 Rows are written one at a time as each remote write succeeds, each in its own transaction,
 so a run killed half-way leaves exactly the rows of what was really done.
+
+The file is ours only if it says so: SQLite's `application_id` header field carries our mark
+(older state files without it are recognised by their one `records` table). A garbage file, a
+damaged one, another program's database or an unwritable place is a `StateError`: one line
+that names the file and says what to do — never a traceback, and never our table written
+into someone else's database.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sqlite3
@@ -15,6 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import AllianceError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+APPLICATION_ID = 0x44416C31  # "DAl1": marks the SQLite file as designed-alliance state
+COLUMNS = ("alliance_id", "instance", "key", "remote_id", "fingerprint", "sequence", "status",
+           "summary", "updated_at")
+OUR_TABLES = frozenset({"records", "probe"})
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     alliance_id TEXT NOT NULL,
@@ -28,7 +43,26 @@ CREATE TABLE IF NOT EXISTS records (
     updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     PRIMARY KEY (alliance_id, instance, key)
 );
+CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);
 """
+
+
+# SQLite primary result codes (https://sqlite.org/rescode.html).
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY = 3, 5, 6, 8
+_SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = (
+    10, 11, 13, 14, 26)
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        info = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return info.f_bavail * info.f_frsize < 64 * 1024
+
+
+class StateError(AllianceError):
+    """The state file cannot be used as it is. The message names it and says what to do."""
 
 
 def default_path() -> Path:
@@ -61,23 +95,108 @@ class State:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
         self._conn: sqlite3.Connection | None = None
+        self._marked = False
+        self._schema_ready = False
 
+    # -- errors -------------------------------------------------------------------------------
+    def _error(self, exc: BaseException) -> StateError:
+        """One line for whatever SQLite or the file system said, decided by SQLite's result
+        code (or the OS errno), not by the message text."""
+        if isinstance(exc, StateError):
+            return exc
+        where = self.path
+        code = getattr(exc, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        damaged = self._damaged(str(exc))
+        unwritable = StateError(f"cannot write the state file {where} ({exc}) — check the "
+                                f"permissions of {where.parent}, or set ALLIANCE_STATE to a "
+                                "file you can write")
+        full = StateError(f"cannot write the state file {where}: the disk is full — free some "
+                          "space, then run the same command again")
+        if isinstance(exc, ValueError) or primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            return damaged
+        if primary == _SQLITE_FULL or getattr(exc, "errno", None) in (errno.ENOSPC,
+                                                                       errno.EDQUOT):
+            return full
+        if primary == _SQLITE_IOERR and _disk_full(where):
+            return full  # SQLite says only "disk I/O error" when a WAL write hits ENOSPC
+        if primary in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_PERM) or isinstance(
+                exc, PermissionError) or getattr(exc, "errno", None) == errno.EROFS:
+            return unwritable
+        if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            return StateError(f"the state file {where} is locked by another alliance process "
+                              "— wait for it to finish, then run again")
+        if isinstance(exc, OSError):
+            return StateError(f"cannot use the state file {where} ({exc.strerror or exc}) — "
+                              "check the folder, or set ALLIANCE_STATE to another path")
+        return StateError(f"cannot use the state file {where} ({type(exc).__name__}: {exc}) — "
+                          "check the file, or set ALLIANCE_STATE to another path")
+
+    def _damaged(self, detail: str) -> StateError:
+        where = self.path
+        return StateError(f"the state file {where} is damaged ({detail}) — move it away "
+                          f"(mv {where} {where}.broken) and run again: setup finds what it "
+                          "made in the calendars and folders and records it anew")
+
+    def _foreign(self, detail: str) -> StateError:
+        return StateError(f"{self.path} is not designed-alliance's state file ({detail}) — "
+                          "it was left untouched; set ALLIANCE_STATE (or XDG_STATE_HOME) to "
+                          "another path, or move that file away")
+
+    # -- connection ---------------------------------------------------------------------------
     def _connect(self, create: bool) -> sqlite3.Connection | None:
         if self._conn is not None:
             return self._conn
-        if not self.path.exists():
-            if not create:
-                return None
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # Created 0600 before SQLite opens it: state names people and calendars.
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.executescript(SCHEMA)
+        try:
+            if not self.path.exists():
+                if not create:
+                    return None
+                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                # Created 0600 before SQLite opens it: state names people and calendars.
+                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+            elif not self.path.is_file():
+                raise StateError(f"the state file {self.path} is not a file — move it away, "
+                                 "or set ALLIANCE_STATE to another path")
+            else:
+                with self.path.open("rb") as handle:
+                    head = handle.read(len(SQLITE_MAGIC))
+                # SQLite silently turns a file shorter than its header into a new database:
+                # a one-line note someone saved there would be lost. Empty is ours (see above).
+                if head and head != SQLITE_MAGIC:
+                    raise self._damaged("file is not a database")
+        except OSError as exc:
+            raise self._error(exc) from None
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._check_ours(conn)
+            conn.execute("PRAGMA synchronous=FULL")
+        except (sqlite3.Error, StateError) as exc:
+            if conn is not None:
+                conn.close()
+            raise self._error(exc) from None
         self._conn = conn
         return conn
+
+    def _check_ours(self, conn: sqlite3.Connection) -> None:
+        """Refuse another program's database before anything is written into it."""
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]  # garbage fails here
+        if app_id == APPLICATION_ID:
+            self._marked = True
+            return
+        if app_id != 0:
+            raise self._foreign(f"its SQLite application id is {app_id:#x}")
+        tables = {row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        if not tables:
+            return  # a new, empty file: ours to set up
+        if not tables <= OUR_TABLES or "records" not in tables:
+            others = ", ".join(sorted(tables - OUR_TABLES)) or "no records table"
+            raise self._foreign(f"it holds {others}")
+        columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(records)"))
+        if columns != COLUMNS:
+            raise self._foreign("its records table has other columns")
 
     def close(self) -> None:
         if self._conn is not None:
@@ -88,23 +207,79 @@ class State:
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self._connect(create=True)
         assert conn is not None
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not self._schema_ready:
+                # Only on the first write: reading (plan) works on a read-only state file.
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(SCHEMA)
+                self._schema_ready = True
+            conn.execute("BEGIN IMMEDIATE")
+            if not self._marked:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from None
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise self._error(exc) from None
+        self._marked = True
+
+    # -- checks for doctor and for the caller, before anything reaches anyone ------------------
+    def verify(self) -> None:
+        """Raise StateError unless the state file is absent (fine: nothing applied yet) or a
+        readable, undamaged state file of ours. Writes nothing."""
+        conn = self._connect(create=False)
+        if conn is None:
+            return
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchall()
+            if [tuple(row) for row in result] != [("ok",)]:
+                raise self._damaged("; ".join(str(r[0]) for r in result[:2]))
+            if self._has_records(conn):
+                for (summary,) in conn.execute("SELECT summary FROM records"):
+                    json.loads(summary)
+        except (sqlite3.Error, ValueError) as exc:
+            raise self._error(exc) from None
+
+    def ensure_writable(self) -> None:
+        """Open (creating if needed) and really write: one committed row in a scratch table,
+        so a read-only file, a full disk or a lock is found before any remote write, not
+        after it. Raises StateError."""
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO probe (id, at) VALUES "
+                         "(1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))")
 
     def records(self, alliance_id: str, instance: str) -> dict[str, Record]:
         conn = self._connect(create=False)
         if conn is None:
             return {}
-        rows = conn.execute(
-            "SELECT key, remote_id, fingerprint, sequence, status, summary FROM records "
-            "WHERE alliance_id = ? AND instance = ? ORDER BY rowid", (alliance_id, instance))
-        return {row[0]: Record(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
-                for row in rows}
+        if not self._has_records(conn):
+            return {}
+        try:
+            rows = conn.execute(
+                "SELECT key, remote_id, fingerprint, sequence, status, summary FROM records "
+                "WHERE alliance_id = ? AND instance = ? ORDER BY rowid", (alliance_id, instance))
+            return {row[0]: Record(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
+                    for row in rows}
+        except (sqlite3.Error, ValueError) as exc:
+            raise self._error(exc) from None
+
+    def _has_records(self, conn: sqlite3.Connection) -> bool:
+        try:
+            return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                "name = 'records'").fetchone() is not None
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
 
     def has_any(self, alliance_id: str, instance: str) -> bool:
         return bool(self.records(alliance_id, instance))

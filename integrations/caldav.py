@@ -1,19 +1,39 @@
 """The `caldav` target: events on any CalDAV server (Fastmail, Nextcloud, iCloud, Radicale, …).
 
-Each item is one calendar object named after its stable UID (`<uid>.ics`), so a lost state is
-rebuilt from the server and a repeated PUT replaces instead of duplicating.
+Each item we create is one calendar object named after its stable UID (`<uid>.ics`), so a
+lost state is rebuilt from the server and a repeated PUT replaces instead of duplicating. An
+object of ours may also live at another href — a calendar app that imported our invite keeps
+our UID but picks its own file name — so once an object is known, its href is the one the
+server gave (the record's `remote_id`), never the one we would have chosen.
+
+Every failure is translated once, in `classify`, into the typed errors of `core/errors.py`;
+the code that decides what to do next looks at the type, never at the message text.
 """
 
 from __future__ import annotations
 
+import ssl
+import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
+from xml.sax.saxutils import escape
 
 from designed_alliance.core.config import Config
-from designed_alliance.core.errors import AllianceError, MissingExtra
+from designed_alliance.core.errors import (
+    AllianceError,
+    AuthExpired,
+    Conflict,
+    MissingExtra,
+    NotFound,
+    Refused,
+    RemoteError,
+    Throttled,
+    Unavailable,
+)
 from designed_alliance.core.items import Event, item_uid
-from designed_alliance.core.plan import Action, TargetPlan
+from designed_alliance.core.plan import Action, Change, TargetPlan
+from designed_alliance.core.secrets import redact_url, url_has_password
 from designed_alliance.core.target import (
     Applied,
     ApplyContext,
@@ -24,8 +44,13 @@ from designed_alliance.core.target import (
 )
 
 from . import ical
+from .ics import ical_remotes
+from .retry import Backoff
 
 KEYRING_SERVICE = "designed-alliance-caldav"
+DAV = "{DAV:}"
+CALDAV = "{urn:ietf:params:xml:ns:caldav}"
+ICS_HEADERS = {"Content-Type": "text/calendar; charset=utf-8"}
 
 
 class CalDavTarget(Target):
@@ -35,6 +60,8 @@ class CalDavTarget(Target):
     handles = frozenset({"event"})
     is_remote = True
     timeout: ClassVar[int] = 30
+    max_retry_seconds: ClassVar[float] = 60.0  # total waiting per run for 429/5xx answers
+    sleep = staticmethod(time.sleep)  # tests replace it
 
     def __init__(self, config: Config, options: Options) -> None:
         super().__init__(config, options)
@@ -45,9 +72,16 @@ class CalDavTarget(Target):
         if self.section is not None:
             url = self.section.text("url", required=True,
                                     hint="give the URL of the calendar collection")
+            if url_has_password(url):
+                # Refused before it is printed, planned or stored: the URL is the target's
+                # instance, which plan prints and the state DB keeps.
+                raise self.section.fail("url", "holds a password "
+                                        f"({redact_url(url)!r})",
+                                        "remove it from the URL and give it with "
+                                        "password_command (or password_env) instead")
             self.url = url if url.endswith("/") else url + "/"
             if urlsplit(self.url).scheme not in ("http", "https"):
-                raise self.section.fail("url", f"{url!r} is not an http(s) URL",
+                raise self.section.fail("url", f"{redact_url(url)!r} is not an http(s) URL",
                                         "write it like https://dav.example.com/calendars/me/x/")
             self.username = self.section.text("username", required=True)
             self.verify_tls = self.section.get("verify_tls", bool, default=True)
@@ -55,10 +89,15 @@ class CalDavTarget(Target):
                 self.section.raw(name)
             self.section.done()
         self._client: Any = None
+        self._backoff = Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
 
     @property
     def instance(self) -> str:
-        return f"caldav:{self.url}"
+        return f"caldav:{redact_url(self.url)}"
+
+    @property
+    def where(self) -> str:
+        return redact_url(self.url)
 
     # -- hooks for doctor and the config schema ------------------------------------------------
     @classmethod
@@ -77,6 +116,7 @@ class CalDavTarget(Target):
     def doctor_checks(cls, config: Config) -> list[Check]:
         from designed_alliance.core.probe import (
             endpoint,
+            login_check,
             missing_extra,
             missing_keys,
             password_check,
@@ -89,18 +129,50 @@ class CalDavTarget(Target):
             return [first]
         password = password_check("caldav", config)
         url = config.sections["caldav"]["url"]
-        return [*([password] if password else []), server_check("caldav", *endpoint(url))]
+        out = [*([password] if password else []), server_check("caldav", *endpoint(url))]
+        if all(c.status == "ok" for c in out):
+            out.append(login_check("caldav", cls, config, "logged in; the URL is a calendar"))
+        return out
 
     # -- connection ---------------------------------------------------------------------------
     def check_ready(self) -> None:
+        self._require_section()
+        self._connect()
+
+    def _require_section(self) -> None:
         if self.section is None:
             raise AllianceError(str(self.config.missing_section(
                 "caldav", "caldav", then="set url, username and password_command")))
-        self._connect()
 
-    def _connect(self) -> Any:
-        if self._client is not None:
-            return self._client
+    def verify(self) -> None:
+        """For `doctor`: log in with the password and check that `caldav.url` is a calendar.
+
+        One PROPFIND (Depth 0) for the resource type; writes nothing. Raises AllianceError
+        (a RemoteError subclass for server answers) with one line that says what to fix.
+        """
+        self._require_section()
+        client = self._new_client()
+        self._open(client)
+        self._client = client
+
+    def _open(self, client: Any) -> None:
+        """One PROPFIND up front: a wrong password, a wrong URL, a URL that is not one
+        calendar and a dead server are all found here, before anything is written. (Objects
+        PUT into the account's or the server's collection would exist, yet be in no
+        calendar anyone sees.)"""
+        body = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:">'
+                "<D:prop><D:resourcetype/></D:prop></D:propfind>")
+        response = self._call(lambda: client.propfind(self.url, props=body, depth=0),
+                              "open the calendar", ok=(200, 207), collection=True)
+        tree = getattr(response, "tree", None)
+        kinds = [] if tree is None else [
+            child.tag for node in tree.iter(f"{DAV}resourcetype") for child in node]
+        if f"{CALDAV}calendar" not in kinds:
+            raise Refused(f"{self.where} is not a calendar collection — caldav.url must be the "
+                          "URL of one calendar (like …/calendars/<user>/<calendar>/), not of "
+                          "the server or the account")
+
+    def _new_client(self) -> Any:
         try:
             import caldav
         except ImportError:
@@ -110,78 +182,225 @@ class CalDavTarget(Target):
         assert self.section is not None
         password = resolve(self.section, "password", service=KEYRING_SERVICE,
                            user=self.username)
-        client = caldav.DAVClient(url=self.url, username=self.username, password=password,
-                                  ssl_verify_cert=self.verify_tls, timeout=self.timeout,
-                                  enable_rfc6764=False)
-        # One PROPFIND up front: wrong password, wrong URL and a dead server are all found
-        # here, before anything is written.
-        self._request(lambda: client.propfind(self.url, props="", depth=0), "open the calendar")
+        return caldav.DAVClient(url=self.url, username=self.username, password=password,
+                                ssl_verify_cert=self.verify_tls, timeout=self.timeout,
+                                enable_rfc6764=False)
+
+    def _connect(self) -> Any:
+        if self._client is not None:
+            return self._client
+        client = self._new_client()
+        self._open(client)
         self._client = client
         return client
 
-    def _request(self, call: Any, what: str) -> Any:
-        try:
-            response = call()
-        except Exception as exc:  # the caldav library raises a zoo of transport errors
-            raise self._explain(exc, what) from None
-        status = getattr(response, "status", 200)
-        if status in (401, 403):
-            raise AllianceError(f"the CalDAV server refused {self.username!r} at {self.url} "
-                                f"(HTTP {status}) — check caldav.username and the password")
-        if status == 404:
-            raise AllianceError(f"there is no calendar at {self.url} (HTTP 404) — caldav.url "
-                                "must be the calendar collection's URL; create the calendar "
-                                "first")
-        if status >= 400:
-            raise AllianceError(f"the CalDAV server could not {what} (HTTP {status}) — run the "
-                                "same command again later")
-        return response
+    def _call(self, call: Any, what: str, *, ok: tuple[int, ...],
+              collection: bool = False) -> Any:
+        """Run one request; a status outside `ok` or any exception becomes a RemoteError.
 
-    def _explain(self, exc: Exception, what: str) -> AllianceError:
-        text = f"{type(exc).__name__}: {exc}"
-        lowered = text.lower()
-        if "authoriz" in lowered or "401" in text:
-            return AllianceError(f"the CalDAV server refused {self.username!r} at {self.url} — "
-                                 "check caldav.username and the password")
-        if "notfound" in lowered or "404" in text:
-            return AllianceError(f"there is no calendar at {self.url} — caldav.url must be the "
-                                 "calendar collection's URL")
-        if "ssl" in lowered or "certificate" in lowered:
-            return AllianceError(f"TLS problem talking to {urlsplit(self.url).netloc} "
-                                 f"({type(exc).__name__}) — fix the server's certificate, or set "
-                                 "caldav.verify_tls = false for a server you trust")
-        if "connect" in lowered or "refused" in lowered or "timed out" in lowered or (
-                "timeout" in lowered):
-            return AllianceError(f"cannot reach the CalDAV server at "
-                                 f"{urlsplit(self.url).netloc} ({type(exc).__name__}) — is it "
-                                 "running, and is caldav.url right?")
-        return AllianceError(f"CalDAV could not {what}: {type(exc).__name__} — run the same "
-                             "command again; what was done is recorded")
+        A 429 or 5xx *answer* is retried with backoff (honouring Retry-After) within one
+        budget per run: every request we make is idempotent (PUT of a whole object, DELETE,
+        GET, PROPFIND, REPORT), so repeating one the server may have done is safe. A server
+        that does not answer at all is not waited for: it is reported at once.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                try:
+                    response = call()
+                except Exception as exc:  # the caldav library raises a zoo of transport errors
+                    raise self.classify(what, exc=exc, collection=collection) from None
+                status = getattr(response, "status", None)
+                if status is None or status not in ok:
+                    headers = getattr(response, "headers", None) or {}
+                    raise self.classify(what, status=status, collection=collection,
+                                        retry_after=headers.get("Retry-After"))
+                return response
+            except Throttled as exc:
+                if exc.status is None or not self._backoff.wait(attempt, exc.retry_after):
+                    raise
 
+    def classify(self, what: str, *, exc: BaseException | None = None,
+                 status: int | None = None, retry_after: str | None = None,
+                 collection: bool = False) -> RemoteError:
+        """The one translation of the caldav library's exceptions and HTTP statuses into the
+        typed errors of core/errors.py. `collection` says the request was for the calendar
+        itself, so a 404 means "no calendar here" rather than "no such event"."""
+        from caldav.lib import error as dav
+        from caldav.lib.http_sync import requests as http
+
+        host = urlsplit(self.where).netloc
+        if isinstance(exc, RemoteError):
+            return exc
+        if exc is not None:
+            if isinstance(exc, dav.RateLimitError):
+                status, retry_after = exc.status or 429, exc.retry_after
+            elif isinstance(exc, dav.UidConflictError):
+                return Conflict(f"another object in {self.where} already has this event's UID "
+                                f"— could not {what}", status=exc.status)
+            elif isinstance(exc, dav.NotFoundError):
+                status = 404
+            elif isinstance(exc, dav.DAVError):
+                status = exc.status
+                if status is None:
+                    return RemoteError(f"CalDAV could not {what}: {type(exc).__name__} — run "
+                                       "the same command again; what was done is recorded")
+            elif isinstance(exc, http.exceptions.SSLError | ssl.SSLError):
+                return Refused(f"TLS problem talking to {host} ({type(exc).__name__}) — fix "
+                               "the server's certificate, or set caldav.verify_tls = false "
+                               "for a server you trust")
+            elif isinstance(exc, http.exceptions.Timeout | TimeoutError):
+                return Unavailable(f"the CalDAV server at {host} did not answer in "
+                                   f"{self.timeout} s while trying to {what} — run the same "
+                                   "command again later", answer_lost=True)
+            elif isinstance(exc, http.exceptions.RequestException | OSError):
+                return Unavailable(f"cannot reach the CalDAV server at {host} "
+                                   f"({type(exc).__name__}) — is it running, and is caldav.url "
+                                   "right?", answer_lost=True)
+            else:
+                return RemoteError(f"CalDAV could not {what}: {type(exc).__name__} — run the "
+                                   "same command again; what was done is recorded")
+        if status == 401:
+            return AuthExpired(f"the CalDAV server refused {self.username!r} at {self.where} "
+                               f"(HTTP 401) — check caldav.username and the password",
+                               status=status)
+        if status == 403:
+            return Refused(f"the CalDAV server refused {self.username!r} access to "
+                           f"{self.where} (HTTP 403) — check caldav.username, the password and "
+                           "that this user may write to the calendar", status=status)
+        if status in (404, 410):
+            if collection:
+                return NotFound(f"there is no calendar at {self.where} (HTTP {status}) — "
+                                "caldav.url must be the calendar collection's URL; create the "
+                                "calendar first", status=status)
+            return NotFound(f"the CalDAV server has no such event (HTTP {status}) while trying "
+                            f"to {what}", status=status)
+        if status in (409, 412):
+            return Conflict(f"the CalDAV server reported a conflict (HTTP {status}) while "
+                            f"trying to {what}", status=status)
+        if status == 429:
+            return Throttled(f"the CalDAV server at {host} asks to slow down (HTTP 429) — run "
+                             "the same command again in a few minutes", retry_after=retry_after)
+        if status is not None and status >= 500:
+            return Unavailable(f"the CalDAV server could not {what} (HTTP {status}) — run the "
+                               "same command again later", status=status,
+                               retry_after=retry_after, answer_lost=True)
+        if status is not None and status >= 400:
+            return Refused(f"the CalDAV server refused to {what} (HTTP {status}) — check the "
+                           "event, or report it with the server's name", status=status)
+        return RemoteError(f"the CalDAV server gave an unexpected answer (HTTP {status}) "
+                           f"while trying to {what} — run the same command again")
+
+    # -- where objects live -------------------------------------------------------------------
     def href(self, uid: str) -> str:
+        """The href we give an object we create: the collection URL + `<uid>.ics`."""
         return self.url + quote(uid, safe="@") + ".ics"
+
+    def _in_collection(self, href: str) -> bool:
+        """True for an href inside our calendar collection (and on the same server): a
+        recorded remote id pointing anywhere else is never written to or deleted."""
+        ours, theirs = urlsplit(self.url), urlsplit(urljoin(self.url, href))
+        same_server = (theirs.hostname, theirs.port) == (ours.hostname, ours.port)
+        return (same_server and theirs.path.startswith(ours.path)
+                and theirs.path != ours.path and "/../" not in theirs.path)
+
+    def _known_href(self, change: Change, uid: str) -> str:
+        """Where this change's object is: the href lookup or a previous apply recorded."""
+        recorded = change.record.remote_id if change.record is not None else ""
+        if recorded and self._in_collection(recorded):
+            return urljoin(self.url, recorded)
+        return self.href(uid)
+
+    def find_uid(self, uid: str) -> str | None:
+        """The href of the object holding `uid`, asked of the server (a calendar-query
+        REPORT on UID), or None. Used when the href we know turned out to be wrong."""
+        client = self._connect()
+        query = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            '<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+            "<D:prop><D:getetag/><C:calendar-data/></D:prop>"
+            '<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
+            f'<C:prop-filter name="UID"><C:text-match collation="i;octet">{escape(uid)}'
+            "</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter>"
+            "</C:calendar-query>")
+        response = self._call(lambda: client.report(self.url, query, depth=1),
+                              "search the calendar", ok=(200, 207), collection=True)
+        import icalendar
+
+        tree = getattr(response, "tree", None)
+        if tree is None:
+            return None
+        for node in tree.iter(f"{DAV}response"):
+            href = node.findtext(f"{DAV}href")
+            data = next((d.text for d in node.iter(f"{CALDAV}calendar-data") if d.text), None)
+            if not href or not data:
+                continue
+            try:
+                cal = icalendar.Calendar.from_ical(data)
+            except ValueError:
+                continue
+            # text-match is a substring match (RFC 4791 §9.7.5): keep only the exact UID.
+            if any(str(c.get("uid", "")) == uid for c in cal.walk("VEVENT")):
+                found = urljoin(self.url, href)
+                if self._in_collection(found):
+                    return found
+        return None
 
     # -- lookup / apply -----------------------------------------------------------------------
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
-        import icalendar
-
         client = self._connect()
         calendar = client.calendar(url=self.url)
         try:
             objects = calendar.events()
         except Exception as exc:  # transport or server errors, explained in one line
-            raise self._explain(exc, "list the calendar") from None
+            raise self.classify("list the calendar", exc=exc, collection=True) from None
         found: dict[str, Remote] = {}
         for obj in objects:
-            try:
-                cal = icalendar.Calendar.from_ical(obj.data)
-            except ValueError:
-                continue
-            for component in cal.walk("VEVENT"):
-                remote = ical.remote_of(component, alliance_id, str(obj.url))
-                if remote is not None:
-                    found[remote.key] = remote
+            found.update(ical_remotes(obj.data, alliance_id, str(obj.url)))
         return found
+
+    def _put(self, client: Any, change: Change, uid: str) -> str:
+        assert isinstance(change.item, Event)
+        # A stored calendar object carries no METHOD (RFC 4791 §4.1).
+        data = ical.calendar([ical.vevent(change.item, change.sequence)], None).to_ical()
+        body = data.decode()
+        url = self._known_href(change, uid)
+        try:
+            # A PUT's 404 can only mean the calendar itself is gone.
+            self._call(lambda: client.put(url, body, ICS_HEADERS), "save an event",
+                       ok=(200, 201, 204), collection=True)
+            return url
+        except Conflict:
+            # The UID is taken at another href (an app imported our invite under its own
+            # name, or state is older than the object): write to the object that has it.
+            other = self.find_uid(uid)
+            if other is None or other == url:
+                raise
+        self._call(lambda: client.put(other, body, ICS_HEADERS), "save an event",
+                   ok=(200, 201, 204), collection=True)
+        return other
+
+    def _delete(self, client: Any, change: Change, uid: str) -> str:
+        url = self._known_href(change, uid)
+        response = self._call(lambda: client.delete(url), "delete an event",
+                              ok=(200, 204, 404, 410))
+        if response.status in (404, 410):
+            # Not at the href we know: make sure it is not somewhere else before calling it
+            # gone, or teardown would report success while the event stays.
+            other = self.find_uid(uid)
+            if other is None:
+                return url
+            url = other
+            self._call(lambda: client.delete(url), "delete an event", ok=(200, 204, 404, 410))
+        # Verify: a server that answers 2xx but keeps the object must not be believed.
+        check = self._call(lambda: client.request(url, "GET"), "check a deleted event",
+                           ok=(200, 404, 410))
+        if check.status == 200:
+            raise Conflict(f"the CalDAV server said it deleted {change.key} but still has it "
+                           f"at {redact_url(url)} — delete it in your calendar app, then run "
+                           "the same command again")
+        return url
 
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
         client = self._connect()
@@ -189,27 +408,22 @@ class CalDavTarget(Target):
             if change.action is Action.KEEP:
                 continue
             uid = item_uid(context.alliance.id, change.key)
-            url = self.href(uid)
             try:
                 if change.action is Action.CANCEL:
-                    response = client.delete(url)
-                    if getattr(response, "status", 204) not in (200, 204, 404, 410):
-                        self._request(lambda response=response: response, "delete an event")
+                    url = self._delete(client, change, uid)
                 else:
-                    assert isinstance(change.item, Event)
-                    # A stored calendar object carries no METHOD (RFC 4791 §4.1).
-                    data = ical.calendar([ical.vevent(change.item, change.sequence)], None)
-                    self._request(lambda data=data, url=url: client.put(
-                        url, data.to_ical().decode(),
-                        {"Content-Type": "text/calendar; charset=utf-8"}), "save an event")
-            except AllianceError as exc:
-                yield Applied(change, error=str(exc))
-                if "refused" in str(exc) or "cannot reach" in str(exc) or "no calendar" in (
-                        str(exc)):
-                    return  # nothing else will get through either
+                    url = self._put(client, change, uid)
+            except (Refused, Conflict) as exc:
+                if isinstance(exc, Refused) and exc.status in (None, 401, 403):
+                    yield Applied(change, error=str(exc))
+                    return  # a login or TLS problem: nothing else will get through either
+                yield Applied(change, error=str(exc))  # this object only: go on
                 continue
-            except Exception as exc:  # transport error mid-run: explain, keep what was done
-                yield Applied(change, error=str(self._explain(exc, "save an event")))
+            except RemoteError as exc:
+                # Auth, a missing calendar, throttling, a dead server or an unknown answer:
+                # the next request would fare no better. What was done is recorded.
+                yield Applied(change, error=str(exc))
                 return
             context.progress(self.options, f"caldav: {change.action.value} {change.key}")
             yield Applied(change, remote_id=url)
+

@@ -10,9 +10,23 @@ from designed_alliance.core.plan import Action, TargetPlan
 from designed_alliance.core.target import Applied, ApplyContext, Remote, Target
 
 from . import ical
-from .files import remove, safe_path, write_atomic
+from .files import read_regular, remove, safe_path, write_atomic
 
 WHOLE = "alliance.ics"
+
+
+def ical_remotes(data: bytes | str, alliance_id: str, remote_id: str) -> dict[str, Remote]:
+    """Tagged live events of this alliance in one stored calendar object, by key; nothing
+    for what cannot be read as ours — never adopt a damaged or forged object."""
+    import icalendar
+
+    try:
+        cal = icalendar.Calendar.from_ical(data)
+        remotes = [ical.remote_of(c, alliance_id, remote_id) for c in cal.walk("VEVENT")]
+    except ValueError:  # not iCalendar, or a tagged event with a SEQUENCE that is no number
+        return {}
+    # RFC 5545 integers are 32-bit: a bigger SEQUENCE is forged, and SQLite could not hold it.
+    return {r.key: r for r in remotes if r is not None and 0 <= r.sequence < 2**31}
 
 
 class IcsTarget(Target):
@@ -39,22 +53,15 @@ class IcsTarget(Target):
         return []
 
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
-        import icalendar
-
         found: dict[str, Remote] = {}
         if not self.folder.is_dir():
             return found
         for path in sorted(self.folder.glob("*.ics")):
             if path.name == WHOLE:
                 continue
-            try:
-                cal = icalendar.Calendar.from_ical(path.read_bytes())
-            except ValueError:
-                continue  # not ours, or damaged: never adopt what we cannot read
-            for component in cal.walk("VEVENT"):
-                remote = ical.remote_of(component, alliance_id, path.name)
-                if remote is not None:
-                    found[remote.key] = remote
+            # Never through a link, never a FIFO or a device, never unbounded: a link to
+            # /dev/zero named like an invite must not be read forever.
+            found.update(ical_remotes(read_regular(path), alliance_id, path.name))
         return found
 
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:

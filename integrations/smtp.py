@@ -11,6 +11,7 @@ import smtplib
 import ssl
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, ClassVar
 
 from designed_alliance.core.config import Config
@@ -52,6 +53,7 @@ class SmtpTarget(Target):
         self.security = "starttls"
         self.username = ""
         self.sender = ""
+        self.ca_file: str | None = None
         if self.section is not None:
             self.host = self.section.text("host", required=True)
             self.security = self.section.text("security") or "starttls"
@@ -62,6 +64,16 @@ class SmtpTarget(Target):
             self.port = self.section.get("port", int, default=default_port)
             self.username = self.section.text("username")
             self.sender = self.section.text("from")
+            ca_file = self.section.text("ca_file")
+            if ca_file:
+                # A private CA (a company relay, a test server): trusted in addition to none
+                # else — when it is given, only certificates it signed are accepted.
+                path = Path(ca_file).expanduser()
+                if not path.is_file():
+                    raise self.section.fail("ca_file", f"{ca_file!r} is not a file",
+                                            "give the path of the CA certificate (PEM) that "
+                                            "signed the SMTP server's certificate")
+                self.ca_file = str(path)
             for name in ("password_command", "password_env", "password_keyring"):
                 self.section.raw(name)
             self.section.done()
@@ -83,19 +95,30 @@ class SmtpTarget(Target):
                     "username": {"type": "string"},
                     "from": {"type": "string",
                              "description": "From header (default: the organizer)."},
+                    "ca_file": {"type": "string",
+                                "description": "A CA certificate (PEM) to trust for this "
+                                               "server instead of the system's CAs."},
                     **secret_schema("password")}}
 
     @classmethod
     def doctor_checks(cls, config: Config) -> list[Check]:
-        from designed_alliance.core.probe import missing_keys, password_check, server_check
+        from designed_alliance.core.probe import (
+            login_check,
+            missing_keys,
+            password_check,
+            server_check,
+        )
 
         first = missing_keys("smtp", config, ("host",))
         if first is not None:
             return [first]
         values = config.sections["smtp"]
         password = password_check("smtp", config)
-        return [*([password] if password else []),
-                server_check("smtp", values["host"], int(values.get("port", 587)))]
+        out = [*([password] if password else []),
+               server_check("smtp", values["host"], int(values.get("port", 587)))]
+        if all(c.status == "ok" for c in out):
+            out.append(login_check("smtp", cls, config, "TLS and login accepted"))
+        return out
 
     def check_ready(self) -> None:
         if self.section is None:
@@ -119,7 +142,7 @@ class SmtpTarget(Target):
 
     def _send(self, message: EmailMessage) -> None:
         password = self._password()
-        context = ssl.create_default_context()
+        context = self._tls_context()
         try:
             if self.security == "tls":
                 server: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port,
@@ -145,6 +168,61 @@ class SmtpTarget(Target):
             raise AllianceError(f"cannot send through {self.host}:{self.port} "
                                 f"({type(exc).__name__}) — check smtp.host and smtp.port, then "
                                 "run again; nothing was recorded as sent") from None
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Verifies the server's certificate and host name always; against `ca_file` when
+        given, else the system's CAs."""
+        try:
+            return ssl.create_default_context(cafile=self.ca_file)
+        except (ssl.SSLError, OSError) as exc:
+            raise AllianceError(f"smtp.ca_file {self.ca_file} is not a PEM CA certificate "
+                                f"({type(exc).__name__}) — give the CA's certificate file"
+                                ) from None
+
+    def verify(self) -> None:
+        """For `doctor`: connect, do TLS as smtp.security says, log in; send nothing.
+        Raises AllianceError with one line that says what to fix."""
+        if self.section is None:
+            raise AllianceError("no [smtp] section in the config — copy it from "
+                                "config.example.toml (host, port, username, password_command)")
+        password = self._password()
+        context = self._tls_context()
+        where = f"{self.host}:{self.port}"
+        try:
+            if self.security == "tls":
+                server: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port,
+                                                        timeout=self.timeout, context=context)
+            else:
+                server = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with server:
+                server.ehlo()
+                if self.security == "starttls":
+                    server.starttls(context=context)
+                    server.ehlo()
+                if self.username:
+                    server.login(self.username, password or "")
+        except smtplib.SMTPAuthenticationError:
+            raise AllianceError(f"the SMTP server {where} refused the login for "
+                                f"{self.username!r} — check smtp.username and the password"
+                                ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise AllianceError(f"the SMTP server {where} does not offer what smtp.security "
+                                f"= {self.security!r} needs — try \"tls\" (port 465) or "
+                                "\"starttls\" (port 587)") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise AllianceError(f"the SMTP server {where} has a certificate we cannot trust "
+                                f"({exc.verify_message}) — fix it, or give the CA that "
+                                "signed it as smtp.ca_file") from None
+        except ssl.SSLError as exc:
+            raise AllianceError(f"TLS problem with {where} ({exc.reason}) — check "
+                                "smtp.security and smtp.port") from None
+        except smtplib.SMTPServerDisconnected:
+            raise AllianceError(f"the SMTP server {where} hung up — check smtp.security "
+                                "(\"tls\" for port 465, \"starttls\" for 587)") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise AllianceError(f"cannot talk to the SMTP server {where} "
+                                f"({type(exc).__name__}) — check smtp.host and smtp.port"
+                                ) from None
 
     def _prepare(self, message: EmailMessage) -> EmailMessage:
         if self.sender:

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
+from designed_alliance.core.errors import AllianceError
+
+from .files import InTheWay, read_regular
+
 SERVICE = "designed-alliance"
+MAX_TOKEN_BYTES = 64 * 1024  # an OAuth token JSON is a few kB
 
 
 class TokenStore:
@@ -38,9 +44,18 @@ class TokenStore:
                 value = None
             if value:
                 return value
-        if self.path.exists():
-            return self.path.read_text(encoding="utf-8")
-        return None
+        if not os.path.lexists(self.path):
+            return None
+        # Never through a link, never a FIFO, never unbounded; a damaged file is "not signed
+        # in", said in one line, not a UnicodeDecodeError.
+        try:
+            return read_regular(self.path, MAX_TOKEN_BYTES).decode("utf-8")
+        except UnicodeDecodeError:
+            raise AllianceError(f"the stored sign-in {self.path} is damaged — remove it, then "
+                                f"sign in again (alliance auth {self.name})") from None
+        except InTheWay:
+            raise AllianceError(f"{self.path} is not a regular file — remove it, then sign in "
+                                f"again (alliance auth {self.name})") from None
 
     def set(self, value: str) -> str:
         """Store the value; returns where it went ("keyring" or the file path)."""
@@ -51,13 +66,27 @@ class TokenStore:
                 return "the system keyring"
             except Exception:
                 pass
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.path.parent, 0o700)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(value)
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(self.path.parent, 0o700)
+            # mkstemp: a fresh 0600 file (O_EXCL), so a link planted at a fixed temporary
+            # name cannot make us truncate or write through it.
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.name}.",
+                                       suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(value)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise AllianceError(f"cannot store the sign-in in {self.path.parent} "
+                                f"({exc.strerror or type(exc).__name__}) — check that folder, "
+                                "or use --config with a config file in a folder you own"
+                                ) from None
         return str(self.path)
 
     def delete(self) -> None:

@@ -196,3 +196,89 @@ def test_no_secret_in_any_output(cli, tmp_path: Path, monkeypatch, smtp_server,
             found.append((name, "plan"))
     assert runs == 24
     assert found == []
+
+
+def test_password_in_the_caldav_url_is_refused_and_never_printed_or_stored(
+        cli, tmp_path: Path, radicale, isolated: Path, state_file: Path) -> None:
+    """`https://user:pass@host` in [caldav] url: refused at config time, pointing to
+    password_command; the password is in no output, no error and no state byte."""
+    url = radicale.calendar_url.replace("http://", f"http://alice:{SENTINEL}@")
+    config = tmp_path / "dav-url.toml"
+    config.write_text(f'[caldav]\nurl = "{url}"\nusername = "alice"\n')
+    runs = [("plan", example("household"), "--to", "caldav"),
+            ("plan", example("household"), "--to", "caldav", "--json"),
+            ("setup", example("household"), "--to", "caldav", "--yes"),
+            ("setup", example("household"), "--to", "caldav", "--yes", "--json"),
+            ("setup", example("household"), "--to", "caldav", "--dry-run"),
+            ("teardown", example("household"), "--to", "caldav", "--yes")]
+    for args in runs:
+        result = cli("--config", config, *args)
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "caldav.url" in lines[0] and "password_command" in lines[0]
+        assert SENTINEL not in _outputs(result)
+    result = cli("--config", config, "doctor", "--json")
+    assert SENTINEL not in _outputs(result)
+    assert not state_file.exists()
+    assert radicale.report() == {}
+    leaked = [p for p in tmp_path.rglob("*") if p.is_file() and p != config
+              and SENTINEL.encode() in p.read_bytes()]
+    assert leaked == []
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://ana:pw@dav.example.com/cal/", "https://ana:***@dav.example.com/cal/"),
+    ("https://ana:p%40ss@dav.example.com/", "https://ana:***@dav.example.com/"),
+    ("https://ana:p@ss@dav.example.com/x", "https://ana:***@dav.example.com/x"),
+    ("http://:pw@[::1]:8080/c/", "http://:***@[::1]:8080/c/"),
+    ("https://ana@dav.example.com/", "https://ana@dav.example.com/"),
+    ("https://dav.example.com/u/ana@example.com/", "https://dav.example.com/u/ana@example.com/"),
+    ("https://dav.example.com/?next=a:b@c", "https://dav.example.com/?next=a:b@c"),
+    ("https://ana:pw@bad-port:99999999/", "https://ana:***@bad-port:99999999/"),
+    ("not a url at all", "not a url at all"),
+])
+def test_redact_url(url: str, shown: str) -> None:
+    from designed_alliance.core.secrets import redact_url, url_has_password
+
+    assert redact_url(url) == shown
+    assert url_has_password(url) == (":***@" in shown)
+
+
+def test_credentials_in_the_authority_url_are_not_printed(cli, tmp_path: Path) -> None:
+    config = tmp_path / "outlook.toml"
+    config.write_text('[outlook]\nclient_id = "11111111-2222-3333-4444-555555555555"\n'
+                      f'authority_host = "https://ana:{SENTINEL}@127.0.0.1:9"\n')
+    result = cli("--config", config, "auth", "outlook")
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert SENTINEL not in _outputs(result) and "ana:***@127.0.0.1:9" in result.stderr
+
+
+@pytest.mark.parametrize(("command", "code", "fragment"), [
+    ("yes", 1, "printed more than 64 kB"),
+    ("cat /dev/zero", 1, "printed more than 64 kB"),
+    ("pass show 'dav", 2, "check the quotes"),
+    ("{not_executable}", 2, "cannot be run"),
+    ("/", 2, "cannot be run"),
+], ids=["yes", "dev-zero", "unbalanced-quote", "not-executable", "a-folder"])
+def test_a_wrong_password_command_is_one_line_fast(cli, tmp_path: Path, smtp_server,
+                                                   command: str, code: int,
+                                                   fragment: str) -> None:
+    import time
+
+    script = tmp_path / "pw.sh"
+    script.write_text("#!/bin/sh\necho secret\n")
+    script.chmod(0o600)  # not executable
+    config = tmp_path / "smtp.toml"
+    command = command.format(not_executable=script)
+    config.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
+                      f'security = "none"\nusername = "alice"\n'
+                      f"password_command = {json.dumps(command)}\n")
+    started = time.monotonic()
+    result = cli("--config", config, "setup", example("household"), "--to", "ics", "--send",
+                 "--yes")
+    assert time.monotonic() - started < 15
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0] and "smtp.password_command" in lines[0]
+    assert smtp_server.messages == []

@@ -50,6 +50,13 @@ def run(config_path: Path | None, *, as_json: bool) -> int:
         status = "ok"
         if state.exists() and state.stat().st_mode & 0o077:
             status, detail = "warn", f"{state} is readable by others — run: chmod 600 {state}"
+        if state.exists():
+            from ..state import State
+
+            try:
+                State(state).verify()
+            except AllianceError as exc:
+                status, detail = "fail", str(exc)
         add(Check(status, "state", detail))
     else:
         add(Check("fail", "state", f"cannot write {folder} — set XDG_STATE_HOME to a folder "

@@ -100,6 +100,9 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
             click.echo(json.dumps({"plan": plan.as_dict(), "applied": [], "ok": True},
                                   indent=2))
         return
+    # Before anything reaches anyone: a state that cannot record what is done would make the
+    # next run do (and send) it all again.
+    state.ensure_writable()
     remote = [t.name for t in targets if t.is_remote]
     if (remote or teardown) and not yes:
         if not sys.stdin.isatty():

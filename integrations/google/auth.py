@@ -39,7 +39,7 @@ def credentials(config: Config, section: Reader) -> Any:
                             "(or set google.access_token_command in the config)")
     try:
         creds = Credentials.from_authorized_user_info(json.loads(stored), SCOPES)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError, AttributeError):  # not JSON, or not a token
         raise AllianceError("the stored Google token is damaged — run: alliance auth google"
                             ) from None
     if not creds.valid:
@@ -48,7 +48,7 @@ def credentials(config: Config, section: Reader) -> Any:
 
 
 def refresh(config: Config, creds: Any) -> None:
-    from google.auth.exceptions import RefreshError
+    from google.auth.exceptions import RefreshError, TransportError
     from google.auth.transport.requests import Request
 
     if not creds.refresh_token:
@@ -58,6 +58,11 @@ def refresh(config: Config, creds: Any) -> None:
     except RefreshError:
         raise AllianceError("Google refused the stored token (revoked or expired) — run: "
                             "alliance auth google") from None
+    except TransportError as exc:
+        # No network, or the token endpoint is down: the sign-in itself may be fine.
+        raise AllianceError(f"cannot reach Google to refresh the sign-in "
+                            f"({type(exc).__name__}) — check the network, then run again"
+                            ) from None
     token_store(config).set(creds.to_json())
 
 
@@ -74,14 +79,37 @@ def authorize(config: Config, *, open_browser: bool = True) -> str:
         raise BadInput("client secrets file not found", file=secrets_file,
                        hint="download it from the Google Cloud console (Credentials → OAuth "
                        "client ID → Desktop app) and save it there")
+    if not secrets_file.is_file():  # a folder, a FIFO (would hang), a device
+        raise BadInput("is not a file", file=secrets_file, key="google.client_secrets",
+                       hint="give the path of the client JSON you downloaded")
     try:
         from google_auth_oauthlib.flow import InstalledAppFlow
     except ImportError:
         raise MissingExtra("google", "google-auth-oauthlib") from None
-    flow = InstalledAppFlow.from_client_secrets_file(str(secrets_file), SCOPES)
-    creds = flow.run_local_server(host="127.0.0.1", port=0, open_browser=open_browser,
-                                  authorization_prompt_message="Open this URL to allow "
-                                  "designed-alliance to use your calendar: {url}",
-                                  success_message="Done. You can close this tab.",
-                                  timeout_seconds=300)
+    try:
+        flow = InstalledAppFlow.from_client_secrets_file(str(secrets_file), SCOPES)
+    except (ValueError, KeyError) as exc:
+        raise BadInput(f"is not an OAuth client secrets file ({type(exc).__name__})",
+                       file=secrets_file, hint="download the Desktop app client JSON from the "
+                       "Google Cloud console again") from None
+    import requests
+    from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+
+    try:
+        creds = _run_flow(flow, open_browser)
+    except requests.exceptions.RequestException as exc:
+        raise AllianceError(f"cannot reach Google to finish the sign-in "
+                            f"({type(exc).__name__}) — check the network, then run: "
+                            "alliance auth google") from None
+    except OAuth2Error as exc:
+        raise AllianceError(f"Google refused the sign-in ({exc.error}) — check the client "
+                            "secrets file, then run: alliance auth google") from None
     return token_store(config).set(creds.to_json())
+
+
+def _run_flow(flow: Any, open_browser: bool) -> Any:
+    return flow.run_local_server(host="127.0.0.1", port=0, open_browser=open_browser,
+                                 authorization_prompt_message="Open this URL to allow "
+                                 "designed-alliance to use your calendar: {url}",
+                                 success_message="Done. You can close this tab.",
+                                 timeout_seconds=300)
