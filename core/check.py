@@ -85,11 +85,12 @@ def check(alliance: Alliance, *, today: date | None = None) -> list[Finding]:
         # The predecessor's due plus `takes`, ignoring a hard `due` (sequence.computed_due,
         # from the dues computed once above: calling it per commitment made check quadratic).
         before = dues.get(commitment.after) if commitment.after else None
-        planned = before + commitment.takes if before and commitment.takes else None
-        if commitment.due and planned and planned > commitment.due:
+        takes = commitment.takes
+        planned = before + takes if before and takes else None
+        if commitment.due and takes and planned and planned > commitment.due:
             add(("sequence-too-tight", f"commitments[{i}].due",
                  f"commitment {commitment.id!r} is due {commitment.due}, but "
-                 f"{commitment.after!r} plus {commitment.takes.days} days ends {planned}"))
+                 f"{commitment.after!r} plus {takes.days} days ends {planned}"))
 
     if alliance.checkins is None:
         add(("no-checkin", "checkins", "there is no check-in: when do you talk about progress?"))
@@ -204,7 +205,7 @@ def night_meetings(alliance: Alliance, today: date) -> Raised:
             continue
         what, key = (("check-in", "checkins.time") if event.key == "checkins"
                      else ("alliance review", "review.time"))
-        length = (event.end - event.start).total_seconds() / 60  # type: ignore[operator]
+        length = (event.end - event.start).total_seconds() / 60
         starts: list[datetime] = []
         for occurrence in _occurrences(event.rrule, event.start):
             starts.append(occurrence.astimezone(UTC))

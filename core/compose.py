@@ -151,7 +151,7 @@ class Context:
             commitments.append({
                 "id": c.id, "what": c.what, "notes": c.notes,
                 "owner": members[c.owner].name if c.owner else "",
-                "due": long_date(dues[c.id]) if dues.get(c.id) else "",
+                "due": long_date(due) if (due := dues.get(c.id)) else "",
                 "hard": c.due is not None,
                 "after": alliance.commitment(c.after).what if c.after else "",
                 "takes": describe_duration(c.takes) if c.takes else "",
@@ -258,7 +258,7 @@ def _local_times(alliance: Alliance, at: Any) -> list[str]:
                     stretches[-1][2].append(f"{local:%A}")
             else:
                 stretches.append((key, local.date(), [f"{local:%A}"]))
-        phrases = []
+        phrases: list[str] = []
         for (clock, shift), since, days in stretches:
             order = sorted(days, key=list(DAY_NAMES.values()).index)
             text = f"{_join(order)} {clock:%H:%M}" if shift else f"{clock:%H:%M}"
@@ -278,7 +278,7 @@ def _checkin_moments(alliance: Alliance, at: Any) -> list[datetime]:
     assert alliance.checkins is not None
     start = datetime.combine(alliance.starts, at)
     end = datetime.combine(alliance.deadline, datetime.max.time())
-    found = []
+    found: list[datetime] = []
     rule = checkin_rule(alliance.checkins, alliance.starts)
     for moment in rrulestr(rule, dtstart=start, ignoretz=True):
         if moment > end or len(found) >= 10_000:

@@ -398,9 +398,10 @@ def _sequence_limits(readers: list[Reader], commitments: list[Commitment]) -> No
                               f"commitments, each after the previous one")
                 return
             result = item.due
-            if result is None and before and item.takes is not None and due[before]:
+            start = due[before] if before else None
+            if result is None and start is not None and item.takes is not None:
                 try:
-                    result = due[before] + item.takes  # type: ignore[operator]
+                    result = start + item.takes
                 except OverflowError:
                     result = date.max
                 if result.year > limits.MAX_YEAR:

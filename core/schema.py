@@ -223,9 +223,9 @@ class _TracingReader(Reader):
         self._note(key, "table", required)
         return super().table(key, required=required)
 
-    def tables(self, key: str) -> list[Reader]:
+    def tables(self, key: str, *, limit: int | None = None) -> list[Reader]:
         self._note(key, "array of tables")
-        return super().tables(key)
+        return super().tables(key, limit=limit)
 
 
 def schema() -> list[Key]:

@@ -182,7 +182,8 @@ class CalDavTarget(Target):
         assert self.section is not None
         password = resolve(self.section, "password", service=KEYRING_SERVICE,
                            user=self.username)
-        return caldav.DAVClient(url=self.url, username=self.username, password=password,
+        client: Any = caldav.DAVClient  # the library's types say too little here
+        return client(url=self.url, username=self.username, password=password,
                                 ssl_verify_cert=self.verify_tls, timeout=self.timeout,
                                 enable_rfc6764=False)
 

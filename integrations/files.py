@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from designed_alliance.core.errors import AllianceError
 from designed_alliance.core.items import slug
@@ -170,26 +171,26 @@ def _signals_unwind() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
-    previous: dict[int, object] = {}
+    previous: dict[int, Any] = {}
 
     def handler(signum: int, frame: object) -> None:
         raise _Terminated(signum)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        current = signal.getsignal(signum)
+    for wanted in (signal.SIGTERM, signal.SIGHUP):
+        current = signal.getsignal(wanted)
         if current is signal.SIG_DFL:  # a handler someone else installed stays theirs
-            previous[signum] = signal.signal(signum, handler)
+            previous[wanted] = signal.signal(wanted, handler)
     try:
         yield
     except _Terminated as exc:
         for signum, old in previous.items():
-            signal.signal(signum, old)  # type: ignore[arg-type]
+            signal.signal(signum, old)
         previous.clear()
         os.kill(os.getpid(), exc.signum)  # die as the signal asked, temporary file gone
         raise SystemExit(128 + exc.signum) from None  # if the default was changed meanwhile
     finally:
         for signum, old in previous.items():
-            signal.signal(signum, old)  # type: ignore[arg-type]
+            signal.signal(signum, old)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -64,7 +64,7 @@ class MailPolicy(EmailPolicy):
         text = str(value)
         if name.lower() in _OWN_FOLDING and not self.utf8 and not text.isascii():
             return _encoded_words(name, text, self.linesep)
-        return super()._fold(name, value, refold_binary)
+        return super()._fold(name, value, refold_binary)  # type: ignore[misc]
 
 
 POLICY = MailPolicy(linesep="\r\n")
@@ -94,7 +94,8 @@ def _calendar_part(invite: Invite) -> EmailMessage:
 
     base64, so the iCalendar object's CRLF line ends and folding arrive byte for byte.
     """
-    part = MIMEPart(policy=POLICY)
+    # A part, not a message: no MIME-Version of its own (the type stubs know only one class).
+    part: Any = MIMEPart(policy=POLICY)
     part.set_content(invite.data, maintype="text", subtype="calendar", disposition=None,
                      params={"method": invite.method, "charset": "utf-8"})
     return part

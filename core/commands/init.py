@@ -561,7 +561,7 @@ def _transcript(data: Any, path: Path) -> list[list[str]] | None:
 def _need(answers: dict[str, Any], key: str, kind: type, where: Path) -> Any:
     value = answers.get(key)
     if not isinstance(value, kind):
-        names = {str: "a string", list: "a list", dict: "an object"}
+        names: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
         raise BadInput(f"must be {names.get(kind, kind.__name__)}", file=where, key=key,
                        hint="see `alliance init --help` for the answers format")
     return value
@@ -614,10 +614,11 @@ def shape(answers: dict[str, Any], source: Path) -> dict[str, Any]:
                    **(answers.get("celebration") or {"how": "Celebrate"})}
     measures = []
     for m in _dicts(answers, "measures", source):
-        owner = m.get("owner")
+        measure_owner = m.get("owner")
         measures.append({"baseline": None, "target": None, "unit": "", "by": None,
                          "inspect": "", **m,
-                         "owner": by_name.get(str(owner), str(owner)) if owner else "",
+                         "owner": by_name.get(str(measure_owner), str(measure_owner))
+                         if measure_owner else "",
                          "baseline_value": number(m.get("baseline")),
                          "target_value": number(m.get("target"))})
     # Every optional answer gets its empty default, so the template can test for it.
