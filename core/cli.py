@@ -389,5 +389,75 @@ def status(file: Path, on: str | None, as_json: bool) -> None:
     click.echo(show_status(file, on=on, as_json=as_json), nl=False)
 
 
+def _mail_options(func):
+    func = click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")(func)
+    func = click.option("--dry-run", is_flag=True,
+                        help="Show what would be written or sent; write nothing.")(func)
+    func = click.option("--send", is_flag=True,
+                        help="Really send it by email (smtp), once per member.")(func)
+    return _run_options(func)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--on", "on", metavar="DATE",
+              help="The agenda of the next check-in or review on or after DATE (default: "
+              "today).")
+@_mail_options
+@click.pass_context
+def agenda(ctx: click.Context, file: Path, on: str | None, to: tuple[str, ...],
+           out: Path | None, send: bool, dry_run: bool, as_json: bool) -> None:
+    """Write the next meeting's agenda: the agreed questions, each measure against its
+    target line, what is overdue or due soon, what was done since the last check-in.
+
+    \b
+    Writes agenda-YYYY-MM-DD.eml (or a draft with --to google/outlook); running it again for
+    the same meeting updates it, never duplicates it. Examples:
+      alliance agenda team.toml
+      alliance agenda team.toml --on 2027-02-01 --send
+    """
+    from .commands.remind import run_agenda
+
+    click.echo(run_agenda(file, _config(ctx), on=on, to=_targets(to), out=out, send=send,
+                          dry_run=dry_run, as_json=as_json), nl=False)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--on", "on", metavar="WHEN",
+              help="Act as if it were this date or date-time (default: now), e.g. "
+              "2027-02-01T08:00.")
+@click.option("--days-before", default=2, show_default=True, type=click.IntRange(0, 30),
+              help="Nudge a member this many days before their own deadline.")
+@_mail_options
+@click.pass_context
+def remind(ctx: click.Context, file: Path, on: str | None, days_before: int,
+           to: tuple[str, ...], out: Path | None, send: bool, dry_run: bool,
+           as_json: bool) -> None:
+    """The hourly job: the agenda the day before each meeting, and nudges to each member
+    whose deadline is near or whose reading is missing. Each goes out once.
+
+    \b
+    Safe to run every hour. cron (crontab -e):
+      0 * * * *  alliance remind /path/to/team.toml --send
+    systemd (a user timer):
+      ~/.config/systemd/user/alliance-remind.service:
+        [Service]
+        Type=oneshot
+        ExecStart=%h/.local/bin/alliance remind %h/team.toml --send
+      ~/.config/systemd/user/alliance-remind.timer:
+        [Timer]
+        OnCalendar=hourly
+        Persistent=true
+        [Install]
+        WantedBy=timers.target
+      systemctl --user enable --now alliance-remind.timer
+    """
+    from .commands.remind import run_remind
+
+    click.echo(run_remind(file, _config(ctx), on=on, to=_targets(to), out=out, send=send,
+                          dry_run=dry_run, as_json=as_json, days_before=days_before), nl=False)
+
+
 def main() -> None:
     cli(prog_name="alliance")

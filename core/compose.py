@@ -304,7 +304,7 @@ def kickoff(alliance: Alliance, events: list, sender: Any) -> Any:
 
 
 def changes(alliance: Alliance, target_changes: list, sender: Any, *,
-            teardown: bool = False) -> Any | None:
+            teardown: bool = False, reasons: dict[str, str] | None = None) -> Any | None:
     """The change summary for an alliance applied again: what moved, was added, was dropped.
 
     `target_changes` are the plan's changes for one mail target; None when nothing changed.
@@ -324,7 +324,8 @@ def changes(alliance: Alliance, target_changes: list, sender: Any, *,
             continue
         was = change.record.summary if change.record else {}
         entry = {"title": change.title, "when": change.when,
-                 "was_when": was.get("when", ""), "was_title": was.get("title", "")}
+                 "was_when": was.get("when", ""), "was_title": was.get("title", ""),
+                 "why": (reasons or {}).get(change.key, "")}
         if change.action is Action.CREATE:
             added.append(entry)
         elif change.action is Action.UPDATE:

@@ -23,7 +23,8 @@ SENT = "sent"  # status of a one-off message's record: history, never cancelled
 
 def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change],
                   records: dict[str, Record], *, sender: Person, teardown: bool,
-                  writes_events: bool) -> list[Change]:
+                  writes_events: bool, reasons: dict[str, str] | None = None
+                  ) -> list[Change]:
     """The event changes (each now `announced_by` its message) followed by the messages.
 
     On teardown a target that writes events tells the members through the calendar's own
@@ -51,7 +52,8 @@ def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change]
     if not pending and kick is None:
         return [*events, Change(Action.KEEP, KICKOFF, kickoff, record, record.sequence,
                                 kind="message")]
-    summary = compose.changes(alliance, [*pending, *([kick] if kick else [])], sender)
+    summary = compose.changes(alliance, [*pending, *([kick] if kick else [])], sender,
+                              reasons=reasons or {})
     if summary is None:  # nothing the members need to hear about
         out = [*events]
         if kick is not None:

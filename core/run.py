@@ -13,6 +13,7 @@ from . import compose
 from .config import Config
 from .errors import AllianceError, NeedsForce
 from .items import Event, Item, Message, Person
+from .journal import Journal
 from .messages import KICKOFF, SENT, plan_messages
 from .model import Alliance
 from .plan import Action, Change, Plan, TargetPlan, plan_target
@@ -25,16 +26,47 @@ from .target import Applied, ApplyContext, Options, Target, load_target
 class Desired:
     events: tuple[Event, ...]
     messages: tuple[Message, ...]
+    reasons: dict[str, str] = field(default_factory=dict)  # key → why it moved (journal)
 
     @property
     def items(self) -> tuple[Item, ...]:
         return (*self.events, *self.messages)
 
 
-def desired(alliance: Alliance, config: Config) -> Desired:
-    events = schedule(alliance, config.defaults.organizer)
+def desired(alliance: Alliance, config: Config, journal: Journal | None = None) -> Desired:
+    """What should exist: the events (following the journal, when given) and the kickoff."""
+    events = schedule(alliance, config.defaults.organizer, journal)
     sender = organizer_for(alliance, config.defaults.organizer)
-    return Desired(tuple(events), (compose.kickoff(alliance, events, sender),))
+    reasons = why_moved(alliance, journal) if journal is not None else {}
+    return Desired(tuple(events), (compose.kickoff(alliance, events, sender),), reasons)
+
+
+def why_moved(alliance: Alliance, journal: Journal) -> dict[str, str]:
+    """For each deadline the journal moved or removed, the words the change summary uses
+    ("moved because design was done on Fri 12 Feb 2027")."""
+    from .sequence import due_dates
+
+    done = journal.done_dates()
+    moved = journal.redated_dues()
+    planned = due_dates(alliance.commitments)
+    actual = due_dates(alliance.commitments, done, moved)
+    reasons: dict[str, str] = {}
+    for commitment in alliance.commitments:
+        key = f"commitment:{commitment.id}"
+        dropped = journal.dropped_entry(commitment.id)
+        if dropped is not None:
+            reasons[key] = f"dropped: {dropped.reason}"
+        elif commitment.id in moved:
+            entry = next(r for r in reversed(journal.redated) if r.commitment == commitment.id)
+            reasons[key] = f"re-dated: {entry.reason}"
+        elif planned.get(commitment.id) != actual.get(commitment.id) and commitment.after:
+            before = commitment.after
+            if before in done:
+                reasons[key] = (f"moved because {before} was done on "
+                                f"{compose.long_date(done[before])}")
+            else:
+                reasons[key] = f"moved because {before} moved"
+    return reasons
 
 
 def default_out_dir(alliance: Alliance, config: Config) -> Path:
@@ -92,10 +124,39 @@ def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], stat
             assert sender is not None
             changes = plan_messages(alliance, want.messages[0], events, records,
                                     sender=sender, teardown=teardown,
-                                    writes_events="event" in target.handles)
+                                    writes_events="event" in target.handles,
+                                    reasons=want.reasons)
         parts.append(TargetPlan(target.name, target.instance, tuple(changes), tuple(notes),
                                 writes_events="event" in target.handles))
     return Plan(alliance.id, alliance.title, tuple(parts), teardown=teardown)
+
+
+def plan_mail(alliance: Alliance, messages: Sequence[Message], targets: Sequence[Target],
+              state: State) -> Plan:
+    """Plan one-off messages (agendas, nudges) for the targets that deliver mail.
+
+    Each key is delivered once per target; where the delivered copy can be rewritten (a
+    file, a draft: `updates_kickoff`) a message whose content changed updates it, and sent
+    mail is never sent again. No event is touched: that is `setup`'s work.
+    """
+    parts: list[TargetPlan] = []
+    for target in targets:
+        if "message" not in target.handles:
+            continue
+        records = state.records(alliance.id, target.instance)
+        changes: list[Change] = []
+        for message in messages:
+            record = records.get(message.key)
+            if record is None:
+                action = Action.CREATE
+            elif record.fingerprint != message.fingerprint and target.updates_kickoff:
+                action = Action.UPDATE
+            else:
+                action = Action.KEEP
+            changes.append(Change(action, message.key, message, record, 0, kind="message"))
+        parts.append(TargetPlan(target.name, target.instance, tuple(changes),
+                                writes_events="event" in target.handles))
+    return Plan(alliance.id, alliance.title, tuple(parts))
 
 
 @dataclass
@@ -135,8 +196,9 @@ def check_safe(plan: Plan, force: bool) -> None:
             "with --force if that is what you want")
 
 
-def apply_plan(alliance: Alliance, want: Desired, plan: Plan, targets: Sequence[Target],
-               state: State, progress: Callable[[str], None] | None = None) -> Report:
+def apply_plan(alliance: Alliance, want: Desired | None, plan: Plan,
+               targets: Sequence[Target], state: State,
+               progress: Callable[[str], None] | None = None) -> Report:
     report = Report(plan)
     by_instance = {t.instance: t for t in targets}
     for part in plan.targets:
@@ -151,7 +213,8 @@ def apply_plan(alliance: Alliance, want: Desired, plan: Plan, targets: Sequence[
             continue
         sequences = {c.key: c.sequence for c in part.changes if c.item is not None}
         context = ApplyContext(
-            alliance=alliance, events=want.events, messages=want.messages, sequences=sequences,
+            alliance=alliance, events=want.events if want else (),
+            messages=want.messages if want else (), sequences=sequences,
             teardown=plan.teardown, plan=part,
             fresh=all(c.record is None for c in part.changes),
         )

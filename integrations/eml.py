@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from designed_alliance.core.items import Message
+from designed_alliance.core.items import Message, slug
 from designed_alliance.core.plan import Action, Change
 from designed_alliance.core.target import ApplyContext, Remote, Target
 
@@ -77,7 +77,10 @@ class EmlTarget(Target):
         message = change.item
         assert isinstance(message, Message)
         invites = mail.invites_for_changes(context.alliance.id, context.announced(change.key))
-        name = self._changes_name(message.message_id)
+        # Change summaries are numbered in order; agendas and nudges are named by their key
+        # (agenda-2027-01-18.eml), so writing one again rewrites it, never a second copy.
+        name = (self._changes_name(message.message_id) if change.key.startswith("changes-")
+                else f"{slug(change.key)}.eml")
         write_atomic(safe_path(self.folder, name), bytes(mail.build(message, invites)))
         context.progress(self.options, f"wrote {name}")
         return name

@@ -66,7 +66,9 @@ def test_reachable_and_unreachable_servers(cli, tmp_path: Path, open_port: int,
     result, checks = run(cli, good)
     assert checks["caldav server"]["status"] == "ok"
     assert checks["caldav password"]["status"] == "ok"
-    assert result.exit_code == 0 and SENTINEL not in result.output
+    # A port that answers TCP is not a CalDAV server: doctor really logs in, and says so.
+    assert checks["caldav login"]["status"] == "fail"
+    assert result.exit_code == 1 and SENTINEL not in result.output
     port = closed_port()
     bad = write(tmp_path, f'[smtp]\nhost = "127.0.0.1"\nport = {port}\n')
     result, checks = run(cli, bad)
@@ -133,3 +135,26 @@ def test_config_schema_describes_the_example(cli) -> None:
                 assert isinstance(value, kinds[expected]), (section, key)
             if "enum" in allowed[key]:
                 assert value in allowed[key]["enum"]
+
+
+def test_doctor_logs_in_to_caldav_and_smtp(cli, tmp_path: Path, radicale, smtp_server,
+                                           monkeypatch) -> None:
+    monkeypatch.setenv("DAV_PASSWORD", radicale.password)
+    monkeypatch.setenv("SMTP_PASSWORD", smtp_server.password)
+    config = write(tmp_path, f'[caldav]\nurl = "{radicale.calendar_url}"\n'
+                             f'username = "{radicale.username}"\n'
+                             'password_env = "DAV_PASSWORD"\n'
+                             f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
+                             f'security = "none"\nusername = "{smtp_server.username}"\n'
+                             'password_env = "SMTP_PASSWORD"\n')
+    result, checks = run(cli, config)
+    assert checks["caldav login"]["status"] == "ok", checks["caldav login"]
+    assert checks["smtp login"]["status"] == "ok", checks["smtp login"]
+    assert result.exit_code == 0
+    monkeypatch.setenv("DAV_PASSWORD", "wrong")
+    monkeypatch.setenv("SMTP_PASSWORD", "wrong")
+    result, checks = run(cli, config)
+    assert checks["caldav login"]["status"] == "fail"
+    assert checks["smtp login"]["status"] == "fail"
+    assert result.exit_code == 1
+    assert all(len(c["detail"].splitlines()) == 1 for c in checks.values())

@@ -10,6 +10,7 @@ import click
 
 from ..config import Config
 from ..errors import AllianceError
+from ..journal import load_journal
 from ..load import load
 from ..run import (
     apply_plan,
@@ -41,7 +42,8 @@ def plan_only(file: Path, config: Config, to: list[str] | None, out: Path | None
     alliance = load(file)
     targets = make_targets(to or list(config.defaults.targets), config,
                            _options(alliance, config, out, None, False))
-    plan = make_plan(alliance, desired(alliance, config), targets, State())
+    want = desired(alliance, config, load_journal(alliance))
+    plan = make_plan(alliance, want, targets, State())
     if as_json:
         click.echo(json.dumps(plan.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -80,7 +82,7 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
     targets = make_targets(names, config, options)
     for target in targets:
         target.check_ready()
-    want = desired(alliance, config)
+    want = desired(alliance, config, load_journal(alliance))
     state = State()
     plan = make_plan(alliance, want, targets, state, teardown=teardown,
                      reconcile=not dry_run)
