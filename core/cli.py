@@ -438,6 +438,9 @@ def remind(ctx: click.Context, file: Path, on: str | None, days_before: int,
     whose deadline is near or whose reading is missing. Each goes out once.
 
     \b
+    Examples:
+      alliance remind team.toml --dry-run          # what would go out now
+      alliance remind team.toml --on 2027-02-01T08:00
     Safe to run every hour. cron (crontab -e):
       0 * * * *  alliance remind /path/to/team.toml --send
     systemd (a user timer):

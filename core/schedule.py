@@ -145,6 +145,8 @@ def schedule(alliance: Alliance, organizer: str | None = None,
         ))
 
     if alliance.celebration is not None:
+        from .celebrate import achievements
+
         celebration = alliance.celebration
         day = alliance.celebration_date
         assert day is not None
@@ -161,7 +163,9 @@ def schedule(alliance: Alliance, organizer: str | None = None,
             alliance_id=alliance.id, key="celebration", title=title,
             start=start_value, end=end_value, timezone=alliance.timezone,
             location=celebration.where,
-            description=compose.render("celebration.txt.j2", context),
+            description=compose.render(
+                "celebration.txt.j2", context,
+                **(achievements(alliance, journal) if journal is not None else {})),
             organizer=host, attendees=attendees_for(alliance), alarms_minutes=(60,),
             categories=("Designed alliance",),
             when=when,

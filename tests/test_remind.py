@@ -123,3 +123,29 @@ def test_bad_when_is_one_line_exit_2(cli, alliance_file: Path, state_file: Path)
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "--on" in result.stderr
     assert not state_file.exists()
+
+
+def test_the_celebration_names_what_was_achieved_and_who_did_it(cli, alliance_file: Path,
+                                                                tmp_path: Path) -> None:
+    import vobject
+
+    out = tmp_path / "out"
+    assert cli("setup", alliance_file, "--out", out).exit_code == 0
+    invite = vobject.readOne((out / "celebration.ics").read_text())
+    description = invite.vevent.description.value
+    assert "Who did what:" in description
+    assert "Ben Okafor: Page templates for the new brand (done Tue 12 Jan 2027)" in description
+    result = cli("remind", alliance_file, "--on", "2027-03-31T09:00", "--out", out)
+    assert result.exit_code == 0, result.output
+    mail = email.message_from_bytes((out / "celebration-mail.eml").read_bytes(),
+                                    policy=email.policy.default)
+    assert mail["Subject"] == "We celebrate today: Website relaunch"
+    text = mail.get_body(("plain",)).get_content()
+    assert "- Ben Okafor: Page templates for the new brand" in text
+    assert "Pages migrated: 15 (target 42)" in text
+    assert "Still open, for another day: Write the homepage copy." in text
+    html = mail.get_body(("html",)).get_content()
+    assert "<strong>Ben Okafor</strong>" in html
+    # Once: the next hourly run sends nothing new.
+    again = cli("remind", alliance_file, "--on", "2027-03-31T10:00", "--out", out)
+    assert "Nothing to do" in again.output

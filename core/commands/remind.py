@@ -54,6 +54,11 @@ def due_messages(alliance: Alliance, at: datetime, days_before: int) -> list[Mes
         if message is not None:
             out.append(message)
     out.extend(nudges(alliance, journal, at, days_before=days_before))
+    if alliance.celebration is not None and at.date() == alliance.celebration_date:
+        from ..celebrate import celebration_message
+        from ..schedule import organizer_for
+
+        out.append(celebration_message(alliance, journal, organizer_for(alliance)))
     return out
 
 
