@@ -187,27 +187,22 @@ def night_meetings(alliance: Alliance, today: date) -> Raised:
     moves into the night only while one zone is on summer time (Europe and America switch
     weeks apart) is found too; each DST period of each zone is covered, not only the start.
     """
-    from dataclasses import replace
-
     from .limits import MAX_OCCURRENCES
-    from .schedule import schedule
+    from .schedule import meeting_series
 
     if alliance.checkins is None and alliance.review is None:
         return
-    # Only the series matter here: leave out what is costly to render and has no time.
-    events = schedule(replace(alliance, commitments=(), celebration=None))
     zones: dict[str, list[str]] = {}
     for member in alliance.members:
         zones.setdefault(member.timezone or alliance.timezone, []).append(member.name)
     opens, closes = (t.hour * 60 + t.minute for t in WAKING_HOURS)
-    for event in events:
-        if event.key not in ("checkins", "review") or not isinstance(event.start, datetime):
-            continue
-        what, key = (("check-in", "checkins.time") if event.key == "checkins"
+    # Only the times matter here: nothing is rendered (check stays free of templates).
+    for series_key, first, duration, rule in meeting_series(alliance):
+        what, key = (("check-in", "checkins.time") if series_key == "checkins"
                      else ("alliance review", "review.time"))
-        length = (event.end - event.start).total_seconds() / 60
+        length = duration.total_seconds() / 60
         starts: list[datetime] = []
-        for occurrence in _occurrences(event.rrule, event.start):
+        for occurrence in _occurrences(rule, first):
             starts.append(occurrence.astimezone(UTC))
             if len(starts) >= MAX_OCCURRENCES:
                 break

@@ -267,3 +267,27 @@ def _review_event(alliance: Alliance, host: Person, context: compose.Context,
         categories=("Designed alliance",),
         when=compose.describe_series(local, review.duration, rule, alliance.timezone),
     )]
+
+
+def meeting_series(alliance: Alliance) -> list[tuple[str, datetime, timedelta, str]]:
+    """(key, aware start, duration, RRULE with UNTIL) of the check-ins and the review —
+    the same times `schedule` gives them, without rendering anything (for `check` and the
+    agenda, which only need the times)."""
+    zone = ZoneInfo(alliance.timezone)
+    until = until_utc(alliance)
+    out: list[tuple[str, datetime, timedelta, str]] = []
+    if alliance.checkins is not None:
+        checkins = alliance.checkins
+        rule = checkin_rule(checkins, alliance.starts)
+        first = first_occurrence(rule, datetime.combine(alliance.starts, checkins.time),
+                                 datetime.combine(alliance.deadline, time(23, 59, 59)))
+        if first is not None:
+            out.append(("checkins", first.replace(tzinfo=zone), checkins.duration,
+                        with_until(rule, until)))
+    if alliance.review is not None:
+        series = review_series(alliance)
+        if series is not None:
+            start, base_rule, _ = series
+            out.append(("review", start.replace(tzinfo=zone), alliance.review.duration,
+                        f"{base_rule};UNTIL={until}"))
+    return out

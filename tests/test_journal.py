@@ -311,7 +311,9 @@ def test_loads_journal_orders_entries_as_written() -> None:
     assert journal.done_dates() == {"design": date(2027, 1, 19)}
 
 
-_NOTES = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+# Control characters (Cc) and line/paragraph separators are refused by the loader: a note
+# must not smuggle them into mail or invites (tested below).
+_NOTES = st.text(st.characters(exclude_categories=("Cs", "Cc", "Zl", "Zp")), max_size=40)
 _VALUES = st.integers(-(2**63) + 1, 2**63 - 1) | st.floats(allow_nan=False,
                                                            allow_infinity=False)
 
@@ -334,6 +336,15 @@ def test_any_value_and_note_round_trips_through_tomllib(tmp_path: Path, entries)
         (value, note.strip()) for value, note, _ in entries]
     assert all(type(r["value"]) is type(v) for r, (v, _, _) in zip(data["reading"], entries,
                                                                     strict=True))
+
+
+def test_a_note_with_a_control_character_is_refused_and_nothing_written(cli, team: Path
+                                                                       ) -> None:
+    before = journal_path(team).read_bytes() if journal_path(team).exists() else None
+    result = cli("log", team, "pages", "3", "--on", "2026-12-14", "--note", "bell\x07")
+    one_line_exit_2(result, "control character")
+    after = journal_path(team).read_bytes() if journal_path(team).exists() else None
+    assert after == before
 
 
 def test_numbers_other_tools_could_not_read_are_refused(cli, team: Path) -> None:
