@@ -32,15 +32,18 @@ def achievements(alliance: Alliance, journal: Journal) -> dict[str, Any]:
     measures = []
     for measure in alliance.measures:
         latest = journal.latest(measure)
-        if latest is None or measure.target is None:
+        target = measure.target
+        if latest is None or target is None:
             continue
-        better_up = measure.baseline is None or float(measure.target) >= float(
-            measure.baseline)
-        reached = (latest.value >= float(measure.target) if better_up
-                   else latest.value <= float(measure.target))
+        reached = None  # a target in words ("a happy team") is not judged by a number
+        if isinstance(target, int | float):
+            baseline = measure.baseline
+            better_up = not isinstance(baseline, int | float) or target >= baseline
+            reached = latest.value >= target if better_up else latest.value <= target
         measures.append({"name": measure.name, "unit": measure.unit,
-                         "value": charts.fmt(latest.value), "target": charts.fmt(measure.target),
-                         "reached": reached})
+                         "value": charts.fmt(latest.value),
+                         "target": charts.fmt(target) if isinstance(target, int | float)
+                         else str(target), "reached": reached})
     open_items = [c.what for c in alliance.commitments
                   if journal.done_entry(c.id) is None and journal.dropped_entry(c.id) is None]
     return {"done": done, "results": measures, "still_open": open_items}

@@ -149,3 +149,15 @@ def test_the_celebration_names_what_was_achieved_and_who_did_it(cli, alliance_fi
     # Once: the next hourly run sends nothing new.
     again = cli("remind", alliance_file, "--on", "2027-03-31T10:00", "--out", out)
     assert "Nothing to do" in again.output
+
+
+def test_a_target_in_words_is_shown_not_judged(alliance_file: Path) -> None:
+    from designed_alliance.core.celebrate import celebration_message
+    from designed_alliance.core.journal import load_journal
+    from designed_alliance.core.schedule import organizer_for
+
+    alliance_file.write_text(alliance_file.read_text().replace(
+        "target = 42", 'target = "every page on the new brand"'))
+    alliance = load(alliance_file)
+    message = celebration_message(alliance, load_journal(alliance), organizer_for(alliance))
+    assert "Pages migrated: 15 (target every page on the new brand)\n" in message.text
