@@ -51,6 +51,7 @@ DESCRIPTIONS: dict[str, str] = {
     "members[].offers": "What they offer in return (whatever you ask, be ready to offer).",
     "measures": "How progress is measured: inspect what you expect.",
     "measures[].name": "What you count.",
+    "measures[].id": "A short handle for it: `alliance log FILE <id> VALUE`.",
     "measures[].baseline": "Where you are today (a number, or words).",
     "measures[].target": "What means success (a number, or words).",
     "measures[].unit": 'The unit of the numbers ("pages", "kg").',
@@ -82,17 +83,31 @@ DESCRIPTIONS: dict[str, str] = {
     "checkins.duration": 'How long: "30 minutes" (the default), "1 hour".',
     "checkins.where": "A room or a video link.",
     "checkins.questions": "Questions every check-in asks.",
+    "checkins.video": 'The video call: "google-meet" (Google makes a Meet link, with --to '
+                      'google), "teams" (a Teams meeting, with --to outlook) or a meeting URL '
+                      '("https://zoom.us/j/123", written into every calendar and mail).',
+    "checkins.color": 'How check-ins look in the calendar: a CSS3 colour name (default '
+                      '"royalblue"); Google and Outlook show their nearest colour.',
     "celebration": "How you celebrate success.",
     "celebration.how": "How you will celebrate.",
     "celebration.on": 'A date, or "deadline" (the default).',
     "celebration.time": 'Start time "HH:MM"; leave it out for an all-day celebration.',
     "celebration.duration": 'How long, when it has a time (default "2 hours").',
     "celebration.where": "Where.",
+    "celebration.video": 'A video call for those who join from afar: "google-meet", "teams" '
+                         "or a meeting URL.",
+    "celebration.color": 'Its colour in the calendar, a CSS3 name (default "gold").',
     "review": "The review of the alliance itself, when it needs more than `review_every`.",
     "review.every": "How often, when [alliance] has no `review_every`.",
     "review.duration": 'How long (default "30 minutes").',
     "review.time": '"HH:MM"; without it the review follows the check-in on that day.',
     "review.questions": "Questions for the review (default: the coach's review questions).",
+    "review.video": 'Its video call, when not the check-ins\' one: "google-meet", "teams" or '
+                    "a meeting URL.",
+    "review.color": 'Its colour in the calendar, a CSS3 name (default "darkorchid").',
+    "colors": "Colours of the events that have no table of their own.",
+    "colors.deadlines": 'The colour of every commitment\'s deadline, a CSS3 name (default '
+                        '"crimson").',
     "reflection": "Questions to take with you, shown in the agreement.",
 }
 
@@ -108,7 +123,8 @@ EXAMPLES: dict[str, str] = {
     "members[].email": '"<you@example.com>"', "members[].timezone": '"Europe/Berlin"',
     "members[].role": '"organizer"', "members[].needs": '["<What you need>"]',
     "members[].offers": '["<What you offer in return>"]',
-    "measures[].name": '"<What you count>"', "measures[].baseline": "0",
+    "measures[].name": '"<What you count>"', "measures[].id": '"pages"',
+    "measures[].baseline": "0",
     "measures[].target": "10", "measures[].unit": '"pages"', "measures[].by": "{deadline}",
     "measures[].inspect": '"At every check-in"', "measures[].owner": '"me"',
     "commitments[].id": '"first-step"', "commitments[].what": '"<The first thing to do>"',
@@ -123,6 +139,10 @@ EXAMPLES: dict[str, str] = {
     "checkins.day": '"monday"', "checkins.time": '"09:30"',
     "checkins.duration": '"30 minutes"', "checkins.where": '"<Video link or room>"',
     "checkins.questions": '["What moved since last time?", "What is in the way?"]',
+    "checkins.video": '"https://meet.example.com/our-alliance"', "checkins.color": '"royalblue"',
+    "celebration.video": '"google-meet"', "celebration.color": '"gold"',
+    "review.video": '"teams"', "review.color": '"darkorchid"',
+    "colors.deadlines": '"crimson"',
     "celebration.how": '"<How you will celebrate>"', "celebration.on": '"deadline"',
     "celebration.time": '"18:00"', "celebration.duration": '"2 hours"',
     "celebration.where": '"<Where>"',
@@ -168,6 +188,7 @@ every = "week"
 how = "x"
 [review]
 every = "4 weeks"
+[colors]
 """
 
 _KINDS = {"text": "text", "texts": "list of text", "date": "date", "clock": "time",
