@@ -141,6 +141,11 @@ def message_id(alliance_id: str, key: str) -> str:
     return f"<{key}.{digest}@{UID_DOMAIN}>"
 
 
+def video_key(key: str) -> str:
+    """The alliance-file key an event's `video` comes from (for errors that point at it)."""
+    return f"{key}.video" if key in ("checkins", "review") else "celebration.video"
+
+
 def fingerprint(content: dict[str, Any]) -> str:
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]

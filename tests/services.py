@@ -85,7 +85,8 @@ OUTLOOK = Service("outlook", OutlookTarget, "graph_emulator", "graph_root",
                   ('tenant = "common"',), "graph-token", graph_view,
                   lambda emulator: emulator.messages(),
                   (("POST", "/me/events"), ("POST", "/me/messages")), "/me/events",
-                  (("GET", "/me/events"), ("POST", "/$batch"), ("POST", "/me/messages")))
+                  (("GET", "/me/events"), ("GET", "/me/outlook/masterCategories"),
+                   ("POST", "/$batch"), ("POST", "/$batch"), ("POST", "/me/messages")))
 SERVICES = {"google": GOOGLE, "outlook": OUTLOOK}
 
 
