@@ -239,3 +239,22 @@ def test_outlook_refuses_google_meet(cli, tmp_path: Path, graph_emulator) -> Non
     result = setup(cli, config, alliance_file(tmp_path, "google-meet"), "outlook")
     assert result.exit_code == 2
     assert "--to google" in result.stderr and graph_emulator.events() == []
+
+
+def test_a_category_refused_for_now_is_made_on_the_retry(cli, tmp_path: Path, graph_emulator,
+                                                         slept: list[float]) -> None:
+    graph_emulator.faults.push(status=503, retry_after="3", method="POST",
+                               path_contains="/masterCategories")
+    # Made, then the whole batch's connection drops: the next round meets a 409.
+    graph_emulator.faults.push(kind="drop_after_apply", method="POST",
+                               path_contains="/masterCategories")
+    config = OUTLOOK.config(tmp_path, graph_emulator)
+    path = tmp_path / "a.toml"
+    path.write_text(BASE)
+    result = setup(cli, config, path, "outlook")
+    assert result.exit_code == 0, result.output
+    names = sorted(c["displayName"] for c in graph_emulator.master_categories)
+    assert names == ["Designed alliance: celebration", "Designed alliance: check-ins",
+                     "Designed alliance: deadlines", "Designed alliance: reviews"]
+    assert slept  # waited before trying again
+    assert sum(1 for r in graph_emulator.requests if r.batch_part and r.status == 409) >= 1

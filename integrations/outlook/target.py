@@ -24,6 +24,7 @@ from designed_alliance.core.errors import (
     BadInput,
     Conflict,
     RemoteError,
+    Throttled,
     Unavailable,
 )
 from designed_alliance.core.items import Event, Item, Message, video_key
@@ -228,14 +229,33 @@ class OutlookTarget(RemoteTarget):
         todo = {n: c for n, c in missing.items() if n.lower() not in self._categories}
         if not todo:
             return  # made before (by us, or by hand): never a second one
-        requests = [{"method": "POST", "url": CATEGORIES_PATH, "headers": JSON,
-                     "body": {"displayName": name, "color": colors.nearest(colour, PRESETS)}}
-                    for name, colour in todo.items()]
-        for name, answer in zip(todo, self.execute_batch(requests), strict=True):
-            # A 409: made meanwhile (or by a run whose answer was lost): it exists, as wanted.
-            if isinstance(answer, RemoteError) and not isinstance(answer, Conflict):
-                raise answer
-            self._categories.add(name.lower())
+        attempt = 0
+        while todo:
+            attempt += 1
+            requests = [{"method": "POST", "url": CATEGORIES_PATH, "headers": JSON,
+                         "body": {"displayName": name,
+                                  "color": colors.nearest(colour, PRESETS)}}
+                        for name, colour in todo.items()]
+            try:
+                answers: list[Any] = self.execute_batch(requests)
+            except Throttled as exc:  # the whole batch (Unavailable is a Throttled too)
+                answers = [exc] * len(requests)
+            again: dict[str, str] = {}
+            retry_after: str | None = None
+            for (name, colour), answer in zip(todo.items(), answers, strict=True):
+                # A 409: made meanwhile, or by a request whose answer was lost: it exists.
+                if isinstance(answer, RemoteError) and not isinstance(answer, Conflict):
+                    if not answer.retryable:
+                        raise answer
+                    again[name] = colour
+                    if isinstance(answer, Throttled):
+                        retry_after = answer.retry_after or retry_after
+                    continue
+                self._categories.add(name.lower())
+            if again and not backoff.wait(attempt, retry_after):
+                raise Unavailable(f"{self.service}: could not make the calendar categories "
+                                  "— run the same command again later")
+            todo = again
 
     # -- HTTP ---------------------------------------------------------------------------------
     def open(self) -> None:
