@@ -258,3 +258,16 @@ def test_a_category_refused_for_now_is_made_on_the_retry(cli, tmp_path: Path, gr
                      "Designed alliance: deadlines", "Designed alliance: reviews"]
     assert slept  # waited before trying again
     assert sum(1 for r in graph_emulator.requests if r.batch_part and r.status == 409) >= 1
+
+
+def test_a_teams_meeting_no_longer_wanted_is_turned_off_even_after_lost_state(
+        cli, tmp_path: Path, graph_emulator, state_file: Path) -> None:
+    config = OUTLOOK.config(tmp_path, graph_emulator)
+    path = alliance_file(tmp_path, "teams")
+    assert setup(cli, config, path, "outlook").exit_code == 0
+    state_file.unlink()  # rebuilt from the tagged events, which say they are online meetings
+    path.write_text(path.read_text().replace('video = "teams"\n', ""))
+    assert setup(cli, config, path, "outlook").exit_code == 0
+    events = services.graph_events(graph_emulator)
+    for key in MEET_KEYS:
+        assert events[key]["isOnlineMeeting"] is False and "onlineMeeting" not in events[key]

@@ -321,7 +321,8 @@ class OutlookTarget(RemoteTarget):
         params: dict[str, str] | None = {
             "$filter": (f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP_ALLIANCE}' "
                         f"and ep/value eq '{_odata(alliance_id)}')"),
-            "$expand": expand, "$top": "100", "$select": "id,subject,isCancelled"}
+            "$expand": expand, "$top": "100",
+            "$select": "id,subject,isCancelled,isOnlineMeeting"}
         path = self.events_path
         while True:
             payload = self.call(functools.partial(tuple, ("GET", path, None, params)), backoff)
@@ -331,9 +332,11 @@ class OutlookTarget(RemoteTarget):
                 key = _prop(props, PROP_KEY)
                 if not key or event.get("isCancelled"):
                     continue
+                summary: dict[str, Any] = {"title": event.get("subject", "")}
+                if event.get("isOnlineMeeting"):
+                    summary["video"] = "teams"  # so dropping it later turns it off
                 found[key] = Remote(key, event["id"], _prop(props, PROP_FINGERPRINT),
-                                    int(_prop(props, PROP_SEQUENCE) or 0),
-                                    {"title": event.get("subject", "")})
+                                    int(_prop(props, PROP_SEQUENCE) or 0), summary)
             next_link = payload.get("@odata.nextLink")
             if not next_link:
                 return found
