@@ -138,6 +138,7 @@ def agenda(alliance: Alliance, journal: Journal, on: date) -> Message | None:
         "title": alliance.title, "goal": alliance.goal.statement, "kind": kind,
         "day": compose.long_date(day), "time": at.strftime("%H:%M") if at else "",
         "timezone": alliance.timezone, "where": checkins.where if checkins else "",
+        "video": _video_link(alliance, kind),
         "questions": list(checkins.questions) if checkins else [],
         "measures": _measure_rows(alliance, result),
         "attention": [_commitment_row(alliance, c) for c in result.commitments
@@ -154,6 +155,15 @@ def agenda(alliance: Alliance, journal: Journal, on: date) -> Message | None:
         html=compose.render("agenda.html.j2", None, **values),
         sender=sender, to=tuple(_person(m) for m in alliance.members),
     )
+
+
+def _video_link(alliance: Alliance, kind: str) -> str:
+    """How to join this meeting: its URL, or the service that makes the link."""
+    checkins = alliance.checkins
+    video = checkins.video if checkins else ""
+    if kind == "review" and alliance.review is not None and alliance.review.video:
+        video = alliance.review.video
+    return video
 
 
 def _local_day(alliance: Alliance, now: datetime) -> date:

@@ -312,3 +312,25 @@ def journal_findings(alliance: Alliance, journal: Journal) -> list[Finding]:
             f"{start + commitment.takes}: move the date, cut the scope, or get help",
             None))
     return _with_lines(alliance, findings)
+
+
+_VIDEO_WORDS = ("video", "zoom", "meet", "teams", "webex", "jitsi", "whereby", "hangout")
+
+
+@buster
+def video_without_link(alliance: Alliance, today: date) -> Raised:
+    """The members agreed to talk by video, but the check-ins say nowhere how to join."""
+    import re
+
+    checkins = alliance.checkins
+    if checkins is None or checkins.video or re.search(r"https?://", checkins.where):
+        return
+    for i, use in enumerate(alliance.communication.use):
+        words = f"{use.channel} {use.purpose}".lower()
+        found = next((w for w in _VIDEO_WORDS if re.search(rf"\b{w}s?\b", words)), None)
+        if found:
+            yield ("video-no-link", "checkins.video",
+                   f"communication.use[{i}] ({use.channel!r}) says you talk by video, but "
+                   'the check-ins have no link: add video = "google-meet", "teams" or the '
+                   "meeting's URL to [checkins]")
+            return

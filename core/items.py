@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from .colors import default_for as default_color
+
 UID_DOMAIN = "designed-alliance"
+VIDEO_SERVICES = ("google-meet", "teams")  # meetings the calendar service makes itself
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,20 @@ class Event:
     alarms_minutes: tuple[int, ...] = ()  # minutes before start
     categories: tuple[str, ...] = ()
     when: str = field(default="", compare=False)  # in words, for plans and change emails
+    # "google-meet" / "teams" (the calendar service makes the meeting) or a meeting URL.
+    video: str = ""
+    color: str = ""  # a CSS3 colour name (RFC 7986 COLOR); schedule fills the kind's default
 
     kind = "event"
 
     @property
     def all_day(self) -> bool:
         return not isinstance(self.start, datetime)
+
+    @property
+    def video_url(self) -> str:
+        """The meeting link when the file gave one ("" for a service-made meeting or none)."""
+        return self.video if self.video not in ("", *VIDEO_SERVICES) else ""
 
     @property
     def uid(self) -> str:
@@ -65,11 +76,13 @@ class Event:
             "end": self.end.isoformat(), "timezone": self.timezone, "rrule": self.rrule,
             "organizer": [self.organizer.name, self.organizer.email],
             "attendees": [[p.name, p.email] for p in self.attendees],
+            # Kept so an update knows the service already made the meeting (never twice).
+            **({"video": self.video} if self.video else {}),
         }
 
     def content(self) -> dict[str, Any]:
         """Everything that, when changed, the members must hear about (SEQUENCE + 1)."""
-        return {
+        content: dict[str, Any] = {
             "title": self.title, "start": self.start.isoformat(), "end": self.end.isoformat(),
             "timezone": self.timezone, "rrule": self.rrule, "location": self.location,
             "description": self.description,
@@ -77,6 +90,13 @@ class Event:
             "attendees": [[p.name, p.email, p.role] for p in self.attendees],
             "alarms": list(self.alarms_minutes), "categories": list(self.categories),
         }
+        # Only when set or not the kind's default: events written before these fields existed
+        # keep their fingerprint, so adding the feature does not re-send every invitation.
+        if self.video:
+            content["video"] = self.video
+        if self.color and self.color != default_color(self.key):
+            content["color"] = self.color
+        return content
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,11 @@ def message_id(alliance_id: str, key: str) -> str:
     """The Message-ID of an alliance's message with this key (e.g. the kickoff)."""
     digest = hashlib.sha256(f"{alliance_id}\0{key}".encode()).hexdigest()[:24]
     return f"<{key}.{digest}@{UID_DOMAIN}>"
+
+
+def video_key(key: str) -> str:
+    """The alliance-file key an event's `video` comes from (for errors that point at it)."""
+    return f"{key}.video" if key in ("checkins", "review") else "celebration.video"
 
 
 def fingerprint(content: dict[str, Any]) -> str:

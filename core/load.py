@@ -15,9 +15,10 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from . import limits
+from . import colors, limits
 from .durations import Cadence, parse_cadence, parse_duration
 from .errors import BadInput
+from .items import VIDEO_SERVICES
 from .locate import find_line, index_lines
 from .model import (
     Alliance,
@@ -25,6 +26,7 @@ from .model import (
     ChannelAvoid,
     ChannelUse,
     Checkins,
+    Colors,
     Commitment,
     Communication,
     Goal,
@@ -42,6 +44,10 @@ EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za
 WEEKDAYS = {"monday": "MO", "tuesday": "TU", "wednesday": "WE", "thursday": "TH",
             "friday": "FR", "saturday": "SA", "sunday": "SU"}
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
+VIDEO_HINT = 'use "google-meet", "teams" or the meeting\'s URL, like "https://zoom.us/j/123"'
+_VIDEO_ALIASES = {"meet": "google-meet", "googlemeet": "google-meet", "google meet": "google-meet",
+                  "hangouts": "google-meet", "msteams": "teams", "microsoft teams": "teams",
+                  "ms teams": "teams"}
 ID_HINT = "use letters, digits, '-', '_' or '.', starting with a letter or digit (max 64)"
 
 
@@ -211,11 +217,13 @@ def _alliance(root: Reader, path: Path) -> Alliance:
     celebration = _celebration(root)
     review = _review(root, review_cadence, span)
     reflection = root.texts("reflection")
+    colors_table = _colors(root)
     return Alliance(
         id=alliance_id, title=title, timezone=timezone or "UTC", starts=starts or date.min,
         deadline=deadline or date.max, goal=goal, members=members, measures=measures,
         commitments=commitments, communication=communication, checkins=checkins,
-        celebration=celebration, review=review, reflection=reflection, source=path,
+        celebration=celebration, review=review, reflection=reflection,
+        colors=colors_table, source=path,
     )
 
 
@@ -601,6 +609,8 @@ def _checkins(root: Reader, span: tuple[date, date] | None) -> Checkins | None:
         rrule=validate_rrule(reader, "rrule", rule) if rule is not None else None,
         where=reader.text("where"),
         questions=reader.texts("questions"),
+        video=_video(reader),
+        color=_color(reader, "color"),
     )
     reader.done()
     if span is not None and (result.cadence is not None or result.rrule is not None):
@@ -636,7 +646,60 @@ def _celebration(root: Reader) -> Celebration | None:
         time=reader.clock("time"),
         duration=reader.parsed("duration", CELEBRATION) or timedelta(hours=2),
         where=reader.text("where"),
+        video=_video(reader),
+        color=_color(reader, "color"),
     )
+    reader.done()
+    return result
+
+
+def _video(reader: Reader) -> str:
+    """`video`: a meeting the calendar service makes ("google-meet", "teams"), or a URL."""
+    text = reader.text("video").strip()
+    if not text:
+        return ""
+    lowered = text.lower()
+    if lowered in VIDEO_SERVICES:
+        return lowered
+    if lowered in _VIDEO_ALIASES:
+        reader.report("video", f"{text!r} is not a video value",
+                      f'write "{_VIDEO_ALIASES[lowered]}" (or the meeting\'s URL)')
+        return ""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        scheme, host = parts.scheme.lower(), parts.hostname
+    except ValueError:  # e.g. a bracketed host that is no IPv6 address
+        scheme, host = "", None
+    if not (scheme in ("https", "http") and host and " " not in text):
+        reader.report("video", f"{text!r} is neither a meeting service nor a URL", VIDEO_HINT)
+        return ""
+    return text
+
+
+def _color(reader: Reader, key: str) -> str:
+    """A CSS3 colour name (RFC 7986 COLOR), lower case; "" when not given."""
+    text = reader.text(key).strip()
+    if not text:
+        return ""
+    name = text.lower()
+    if name not in colors.CSS3:
+        close = colors.suggest(name)
+        hint = (f"did you mean {' or '.join(repr(c) for c in close)}? " if close else "")
+        reader.report(key, f"{text!r} is not a CSS3 colour name",
+                      hint + 'use a name like "tomato", "steelblue" or "gold" (CSS3 colour '
+                      "keywords)")
+        return ""
+    return name
+
+
+def _colors(root: Reader) -> Colors:
+    """[colors]: colours of the kinds that have no table of their own."""
+    reader = root.table("colors")
+    if reader is None:
+        return Colors()
+    result = Colors(deadlines=_color(reader, "deadlines"))
     reader.done()
     return result
 
@@ -674,6 +737,8 @@ def _review(root: Reader, cadence: Cadence | None, span: tuple[date, date] | Non
             duration=reader.parsed("duration", MEETING) or timedelta(minutes=30),
             time=reader.clock("time"),
             questions=reader.texts("questions"),
+            video=_video(reader),
+            color=_color(reader, "color"),
         )
         reader.done()
     if result is not None and span is not None and (

@@ -101,6 +101,8 @@ class Checkins:
     rrule: str | None = None  # the user's raw RRULE, validated
     where: str = ""
     questions: tuple[str, ...] = ()
+    video: str = ""  # "google-meet", "teams" or a meeting URL (items.VIDEO_SERVICES)
+    color: str = ""  # a CSS3 colour name; "" means the kind's default (core.colors)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class Celebration:
     time: time | None = None  # None: an all-day celebration
     duration: timedelta = timedelta(hours=2)
     where: str = ""
+    video: str = ""
+    color: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,15 @@ class Review:
     duration: timedelta = timedelta(minutes=30)
     time: time | None = None  # None: right after the check-in on that day
     questions: tuple[str, ...] = ()
+    video: str = ""  # "" means the check-ins' video (the same people meet the same way)
+    color: str = ""
+
+
+@dataclass(frozen=True)
+class Colors:
+    """Colours of the kinds that have no table of their own (deadlines); CSS3 names."""
+
+    deadlines: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,7 @@ class Alliance:
     celebration: Celebration | None = None
     review: Review | None = None
     reflection: tuple[str, ...] = ()
+    colors: Colors = field(default_factory=Colors)
     source: Path | None = field(default=None, compare=False)
 
     # Lookups by id are indexed once per alliance: templates and schedule call them for every

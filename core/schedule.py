@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from . import compose
+from . import colors, compose
 from .items import Event, Person
 from .model import Alliance, Checkins
 from .sequence import due_dates
@@ -119,6 +119,8 @@ def schedule(alliance: Alliance, organizer: str | None = None,
                 categories=("Designed alliance",),
                 when=compose.describe_series(start, checkins.duration, full_rule,
                                                          alliance.timezone),
+                video=checkins.video,
+                color=checkins.color or colors.DEFAULTS[colors.CHECKINS],
             ))
 
     if alliance.review is not None:
@@ -142,6 +144,7 @@ def schedule(alliance: Alliance, organizer: str | None = None,
             attendees=attendees_for(alliance, {commitment.owner} if commitment.owner else None),
             alarms_minutes=(24 * 60,), categories=("Designed alliance", "Deadline"),
             when=compose.long_date(due),
+            color=alliance.colors.deadlines or colors.DEFAULTS[colors.DEADLINE],
         ))
 
     if alliance.celebration is not None:
@@ -169,6 +172,8 @@ def schedule(alliance: Alliance, organizer: str | None = None,
             organizer=host, attendees=attendees_for(alliance), alarms_minutes=(60,),
             categories=("Designed alliance",),
             when=when,
+            video=celebration.video,
+            color=celebration.color or colors.DEFAULTS[colors.CELEBRATION],
         ))
     return events
 
@@ -266,6 +271,9 @@ def _review_event(alliance: Alliance, host: Person, context: compose.Context,
         organizer=host, attendees=attendees_for(alliance), alarms_minutes=(10,),
         categories=("Designed alliance",),
         when=compose.describe_series(local, review.duration, rule, alliance.timezone),
+        # The same people meet the same way: the check-ins' video unless the review has one.
+        video=review.video or (checkins.video if checkins else ""),
+        color=review.color or colors.DEFAULTS[colors.REVIEW],
     )]
 
 

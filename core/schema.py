@@ -83,17 +83,31 @@ DESCRIPTIONS: dict[str, str] = {
     "checkins.duration": 'How long: "30 minutes" (the default), "1 hour".',
     "checkins.where": "A room or a video link.",
     "checkins.questions": "Questions every check-in asks.",
+    "checkins.video": 'The video call: "google-meet" (Google makes a Meet link, with --to '
+                      'google), "teams" (a Teams meeting, with --to outlook) or a meeting URL '
+                      '("https://zoom.us/j/123", written into every calendar and mail).',
+    "checkins.color": 'How check-ins look in the calendar: a CSS3 colour name (default '
+                      '"royalblue"); Google and Outlook show their nearest colour.',
     "celebration": "How you celebrate success.",
     "celebration.how": "How you will celebrate.",
     "celebration.on": 'A date, or "deadline" (the default).',
     "celebration.time": 'Start time "HH:MM"; leave it out for an all-day celebration.',
     "celebration.duration": 'How long, when it has a time (default "2 hours").',
     "celebration.where": "Where.",
+    "celebration.video": 'A video call for those who join from afar: "google-meet", "teams" '
+                         "or a meeting URL.",
+    "celebration.color": 'Its colour in the calendar, a CSS3 name (default "gold").',
     "review": "The review of the alliance itself, when it needs more than `review_every`.",
     "review.every": "How often, when [alliance] has no `review_every`.",
     "review.duration": 'How long (default "30 minutes").',
     "review.time": '"HH:MM"; without it the review follows the check-in on that day.',
     "review.questions": "Questions for the review (default: the coach's review questions).",
+    "review.video": 'Its video call, when not the check-ins\' one: "google-meet", "teams" or '
+                    "a meeting URL.",
+    "review.color": 'Its colour in the calendar, a CSS3 name (default "darkorchid").',
+    "colors": "Colours of the events that have no table of their own.",
+    "colors.deadlines": 'The colour of every commitment\'s deadline, a CSS3 name (default '
+                        '"crimson").',
     "reflection": "Questions to take with you, shown in the agreement.",
 }
 
@@ -125,6 +139,10 @@ EXAMPLES: dict[str, str] = {
     "checkins.day": '"monday"', "checkins.time": '"09:30"',
     "checkins.duration": '"30 minutes"', "checkins.where": '"<Video link or room>"',
     "checkins.questions": '["What moved since last time?", "What is in the way?"]',
+    "checkins.video": '"https://meet.example.com/our-alliance"', "checkins.color": '"royalblue"',
+    "celebration.video": '"google-meet"', "celebration.color": '"gold"',
+    "review.video": '"teams"', "review.color": '"darkorchid"',
+    "colors.deadlines": '"crimson"',
     "celebration.how": '"<How you will celebrate>"', "celebration.on": '"deadline"',
     "celebration.time": '"18:00"', "celebration.duration": '"2 hours"',
     "celebration.where": '"<Where>"',
@@ -170,6 +188,7 @@ every = "week"
 how = "x"
 [review]
 every = "4 weeks"
+[colors]
 """
 
 _KINDS = {"text": "text", "texts": "list of text", "date": "date", "clock": "time",

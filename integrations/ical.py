@@ -64,8 +64,17 @@ def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None,
         out.add("rrule", icalendar.vRecur.from_ical(event.rrule))
     if event.description:
         out.add("description", event.description)
-    if event.location:
-        out.add("location", event.location)
+    link = event.video_url
+    # A room when the file names one, else the link: LOCATION is what every client shows.
+    if event.location or link:
+        out.add("location", event.location or link)
+    if link:
+        # RFC 7986 §5.11, for clients that offer a "join" button; URL for the older ones.
+        out.add("conference", icalendar.vUri(link),
+                parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Join the call"})
+        out.add("url", icalendar.vUri(link))
+    if event.color:
+        out.add("color", event.color)  # RFC 7986 §5.9: a CSS3 colour name
     out.add("status", "CONFIRMED")
     out.add("organizer", _person(event.organizer.email, event.organizer.name, {}))
     for person in event.attendees:
@@ -85,6 +94,21 @@ def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None,
         out.add_component(alarm)
     _tag(out, event.alliance_id, event.key, event.fingerprint)
     return out
+
+
+def refuse_service_video(items: Sequence[Any], target: str) -> None:
+    """Refuse (at plan time) a meeting only a calendar service can make: a file or CalDAV
+    server has no "google-meet" or "teams" to create, and a link-less invite helps nobody."""
+    from designed_alliance.core.errors import BadInput
+    from designed_alliance.core.items import VIDEO_SERVICES, video_key
+
+    for item in items:
+        video = getattr(item, "video", "")
+        if video in VIDEO_SERVICES:
+            service = "google" if video == "google-meet" else "outlook"
+            raise BadInput(f'"{video}" needs a calendar service to make the meeting, and the '
+                           f"{target} target has none", key=video_key(item.key),
+                           hint=f"set video to the meeting's URL, or use --to {service}")
 
 
 def _trigger(event: Event, minutes: int) -> timedelta:

@@ -50,6 +50,7 @@ class IcsTarget(Target):
         return f"ics:{self.folder.resolve()}"
 
     def validate(self, items: Sequence[Item]) -> list[str]:
+        ical.refuse_service_video(items, self.name)
         return []
 
     def lookup(self, alliance_id: str) -> dict[str, Remote]:

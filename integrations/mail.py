@@ -18,6 +18,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from designed_alliance.core.items import Event, Message, Person, slug
+from designed_alliance.core.items import message_id as item_message_id
 from designed_alliance.core.plan import Action, Change
 
 from . import ical
@@ -83,6 +84,12 @@ def _headers(message: Message, *, draft: bool, message_id: str | None,
     mail["Subject"] = message.subject
     mail["Date"] = format_datetime(date or datetime.now(UTC))
     mail["Message-ID"] = message_id or message.message_id
+    if message.key != "kickoff":
+        # One thread per alliance: change summaries, agendas and nudges answer the kickoff
+        # (RFC 5322 §3.6.4), so every client files them under it.
+        kickoff = item_message_id(message.alliance_id, "kickoff")
+        mail["In-Reply-To"] = kickoff
+        mail["References"] = kickoff
     if draft:
         # Outlook, Thunderbird and Apple Mail open an X-Unsent message as a draft to send.
         mail["X-Unsent"] = "1"

@@ -62,3 +62,13 @@ def vobject_occurrences(path: Path) -> dict[str, list[datetime]]:
 def unix(value: datetime) -> int:
     assert value.tzinfo is not None, value
     return int(value.astimezone(UTC).timestamp())
+
+
+def icaljs_properties(*files: Path) -> dict[str, dict]:
+    """UID → CONFERENCE (value, value type, params), COLOR, LOCATION and URL, as ical.js
+    reads them."""
+    node = node_or_skip()
+    done = subprocess.run([node, str(JS / "properties.mjs"), *map(str, files)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

@@ -61,7 +61,9 @@ class Service:
     drafts: Callable[[Any], list[Any]]
     creates: tuple[tuple[str, str], ...]  # (method, path) of requests that make something
     batch_fault: str  # a path that only event writes in a batch contain
-    fresh_requests: tuple[tuple[str, str], ...]  # a first setup: lookup, one batch, one draft
+    # A first setup: lookup, one batch of events, one draft (Outlook: and its categories,
+    # looked up once and made in one batch).
+    fresh_requests: tuple[tuple[str, str], ...]
 
     def config(self, tmp_path: Path, emulator: Any, *, command: str | None = "default"
                ) -> Path:
@@ -85,7 +87,8 @@ OUTLOOK = Service("outlook", OutlookTarget, "graph_emulator", "graph_root",
                   ('tenant = "common"',), "graph-token", graph_view,
                   lambda emulator: emulator.messages(),
                   (("POST", "/me/events"), ("POST", "/me/messages")), "/me/events",
-                  (("GET", "/me/events"), ("POST", "/$batch"), ("POST", "/me/messages")))
+                  (("GET", "/me/events"), ("GET", "/me/outlook/masterCategories"),
+                   ("POST", "/$batch"), ("POST", "/$batch"), ("POST", "/me/messages")))
 SERVICES = {"google": GOOGLE, "outlook": OUTLOOK}
 
 
@@ -120,7 +123,7 @@ def module_helpers(service: Service) -> tuple[Any, Any, Any, Any]:
 
 
 def fresh_setup(cli: Any, service: Service, tmp_path: Path, emulator: Any, name: str) -> Path:
-    """A first setup of an example: exactly one lookup, one batch and one draft; an unchanged
+    """A first setup of an example: exactly the service's `fresh_requests`; an unchanged
     re-run then sends no request at all (the state says everything is in place)."""
     from .conftest import example
 

@@ -94,7 +94,8 @@ def test_batches_hold_at_most_twenty(config: Config, graph_emulator, slept,
                     f"due = 2027-02-{i + 1:02d}\n" for i in range(25))
     alliance = alliance_from(text.replace("[communication]", extra + "\n[communication]"))
     run(OutlookTarget(config, Options(out_dir=tmp_path)), alliance, State(tmp_path / "s.db"))
-    batches = [r for r in graph_emulator.requests if r.path == "/$batch"]
+    batches = [r for r in graph_emulator.requests if r.path == "/$batch"
+               and all("/events" in q["url"] for q in r.body["requests"])]  # not categories
     assert len(batches) == 2
     assert max(len(r.body["requests"]) for r in batches) == 20
     assert len(graph_emulator.events()) == 30

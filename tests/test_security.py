@@ -62,7 +62,7 @@ EXPECTED_HEADERS = {"From", "To", "Subject", "Date", "Message-ID", "X-Unsent", "
                     "Content-Type"}
 EVENT_PROPS = {"UID", "DTSTAMP", "SEQUENCE", "SUMMARY", "DTSTART", "DTEND", "RRULE",
                "DESCRIPTION", "LOCATION", "STATUS", "ORGANIZER", "ATTENDEE", "CATEGORIES",
-               "TRANSP", "X-DESIGNED-ALLIANCE-ID", "X-DESIGNED-ALLIANCE-KEY",
+               "TRANSP", "COLOR", "X-DESIGNED-ALLIANCE-ID", "X-DESIGNED-ALLIANCE-KEY",
                "X-DESIGNED-ALLIANCE-FINGERPRINT"}
 
 

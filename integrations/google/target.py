@@ -11,19 +11,20 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from designed_alliance.core.config import Config
 from designed_alliance.core.errors import (
     AuthExpired,
+    BadInput,
     RemoteError,
     Throttled,
     Unavailable,
 )
-from designed_alliance.core.items import Event, Message
+from designed_alliance.core.items import Event, Item, Message, video_key
 from designed_alliance.core.plan import Action, Change
-from designed_alliance.core.target import Check, Options, Remote
+from designed_alliance.core.target import Applied, ApplyContext, Check, Options, Remote
 
 from .. import mail
 from ..remote import DoctorSpec, RemoteTarget, error_for_status
@@ -36,6 +37,7 @@ AUTH_HINT = "run: alliance auth google, or check google.access_token_command"
 REFUSED = f"Google refused the credentials (revoked or expired) — {AUTH_HINT}"
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
 SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
+MEET_POLLS = 5  # follow-up gets of a Meet link still being made, 1 s, 2 s, … apart
 
 
 class GoogleTarget(RemoteTarget):
@@ -64,6 +66,9 @@ class GoogleTarget(RemoteTarget):
         self._calendar: Any = None
         self._gmail: Any = None
         self._http: Any = None
+        # Item key → the Meet link Google made (read from the write's answer or a later get).
+        self.video_links: dict[str, str] = {}
+        self._pending_meet: set[str] = set()
 
     @property
     def instance(self) -> str:
@@ -103,6 +108,17 @@ class GoogleTarget(RemoteTarget):
             return "Forgot the stored Google sign-in."
         where = authorize(config, open_browser=browser is not False)
         return f"Signed in to Google; the token is kept in {where}."
+
+    # -- plan time ----------------------------------------------------------------------------
+    def validate(self, items: Sequence[Item]) -> list[str]:
+        """Refuse a Teams meeting: only Microsoft makes those."""
+        for item in items:
+            if isinstance(item, Event) and item.video == "teams":
+                raise BadInput("a Teams meeting cannot be made in Google Calendar",
+                               key=video_key(item.key),
+                               hint='use video = "google-meet" or a meeting URL, or set it up '
+                               "with --to outlook")
+        return []
 
     # -- connection ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -191,9 +207,14 @@ class GoogleTarget(RemoteTarget):
                 key = private.get(resources.TAG_KEY)
                 if not key or item.get("status") == "cancelled":
                     continue
+                summary: dict[str, Any] = {"title": item.get("summary", "")}
+                if item.get("conferenceData"):
+                    # Rebuilt state must know the meeting exists, or an update would ask for
+                    # a second one.
+                    summary["video"] = "google-meet"
+                    summary["video_url"] = resources.meet_link(item)
                 found[key] = Remote(key, item["id"], private.get(resources.TAG_FINGERPRINT, ""),
-                                    int(private.get(resources.TAG_SEQUENCE, "0") or 0),
-                                    {"title": item.get("summary", "")})
+                                    int(private.get(resources.TAG_SEQUENCE, "0") or 0), summary)
             page = response.get("nextPageToken")
             if not page:
                 return found
@@ -208,12 +229,58 @@ class GoogleTarget(RemoteTarget):
         item = change.item
         assert isinstance(item, Event)
         body = resources.body(item, change.sequence)
+        # Only an update meets a meeting made before: a create (also one made again after
+        # the event was deleted by hand) asks for its own.
+        had_meet = mode is Action.UPDATE and change.record is not None and (
+            change.record.summary.get("video") == "google-meet")
+        body.update(resources.conference(item, change.sequence, exists=had_meet))
         event_id = resources.event_id(alliance_id, item.key)
+        # conferenceDataVersion=1 on every write: without it Google drops conferenceData.
         if mode is Action.CREATE:
             return events.insert(calendarId=self.calendar_id, sendUpdates=send_updates,
-                                 body={"id": event_id, **body})
+                                 conferenceDataVersion=1, body={"id": event_id, **body})
         return events.patch(calendarId=self.calendar_id, eventId=event_id,
-                            sendUpdates=send_updates, body=body)
+                            sendUpdates=send_updates, conferenceDataVersion=1, body=body)
+
+    def remote_id(self, answer: Any, change: Change) -> str:
+        if isinstance(answer, dict) and isinstance(change.item, Event):
+            self._note_meeting(change.key, answer)
+        return super().remote_id(answer, change)
+
+    def _note_meeting(self, key: str, resource: dict[str, Any]) -> None:
+        status = resources.conference_status(resource)
+        link = resources.meet_link(resource)
+        if link:
+            self.video_links[key] = link
+        if status == "pending":
+            self._pending_meet.add(key)
+        else:
+            self._pending_meet.discard(key)
+
+    def write_events(self, changes: Sequence[Change], context: ApplyContext
+                     ) -> Iterator[Applied]:
+        """The shared workflow, then for each Meet still being made a few follow-up gets
+        (Google answers "pending" first) until it has its link."""
+        for applied in super().write_events(changes, context):
+            key = applied.change.key
+            if applied.ok and key in self._pending_meet:
+                self._await_meeting(applied)
+            if key in self.video_links:
+                context.progress(self.options, f"google: {key} meets at {self.video_links[key]}")
+            yield applied
+
+    def _await_meeting(self, applied: Applied) -> None:
+        key = applied.change.key
+        backoff = getattr(self, "_backoff", None) or self.backoff()
+        for attempt in range(1, MEET_POLLS + 1):
+            type(self).sleep(float(attempt))
+            answer = self.call(functools.partial(
+                self._calendar.events().get, calendarId=self.calendar_id,
+                eventId=applied.remote_id), backoff)
+            self._note_meeting(key, answer)
+            if key not in self._pending_meet:
+                return
+        # Still pending: Google finishes it on its own and puts the link in the invitation.
 
     def find_drafts(self, message_id: str) -> list[tuple[str, str]]:
         backoff = self.backoff()

@@ -12,16 +12,24 @@ from __future__ import annotations
 import base64
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from designed_alliance.core import colors
 from designed_alliance.core.config import Config
-from designed_alliance.core.errors import AllianceError, RemoteError, Unavailable
-from designed_alliance.core.items import Event, Item, Message
+from designed_alliance.core.errors import (
+    AllianceError,
+    BadInput,
+    Conflict,
+    RemoteError,
+    Throttled,
+    Unavailable,
+)
+from designed_alliance.core.items import Event, Item, Message, video_key
 from designed_alliance.core.plan import Action, Change
-from designed_alliance.core.target import Options, Remote
+from designed_alliance.core.target import Applied, ApplyContext, Options, Remote
 
 from .. import mail
 from ..remote import DoctorSpec, RemoteTarget, error_for_status
@@ -38,6 +46,29 @@ PROP_FINGERPRINT = f"String {_PSET} Name designedAllianceFingerprint"
 PROP_SEQUENCE = f"String {_PSET} Name designedAllianceSequence"
 TX_NAMESPACE = uuid.UUID("2f0c6a54-8d3e-4b71-a9c2-5e8f1d0b3a67")
 JSON = {"Content-Type": "application/json"}
+TEAMS = "teamsForBusiness"
+CATEGORIES_PATH = "/me/outlook/masterCategories"
+# Outlook's 25 category colours (preset0 Red … preset24 DarkCranberry), approximately as
+# Outlook draws them; a CSS3 colour becomes the nearest one.
+PRESETS = {
+    "preset0": 0xE7343F, "preset1": 0xF7630C, "preset2": 0xAB6F40, "preset3": 0xFFC800,
+    "preset4": 0x49B349, "preset5": 0x00B294, "preset6": 0x8EA03C, "preset7": 0x0078D7,
+    "preset8": 0x8764B8, "preset9": 0xC50F50, "preset10": 0xA0AEB2, "preset11": 0x50636B,
+    "preset12": 0xA0A0A0, "preset13": 0x696969, "preset14": 0x000000, "preset15": 0x8B0000,
+    "preset16": 0xCA5010, "preset17": 0x5C3A20, "preset18": 0xC19C00, "preset19": 0x106010,
+    "preset20": 0x006354, "preset21": 0x556B2F, "preset22": 0x002D78, "preset23": 0x4B006E,
+    "preset24": 0x780028,
+}
+_KIND_WORDS = {colors.CHECKINS: "check-ins", colors.REVIEW: "reviews",
+               colors.DEADLINE: "deadlines", colors.CELEBRATION: "celebration"}
+
+
+def category_name(event: Event) -> str:
+    """The Outlook category that colours this kind of event. A colour other than the
+    default is part of the name: categories are shared by every alliance in the mailbox,
+    and one alliance's choice must not repaint another's."""
+    name = f"Designed alliance: {_KIND_WORDS.get(colors.kind_of(event.key), 'events')}"
+    return name if event.color == colors.default_for(event.key) else f"{name} ({event.color})"
 
 
 def transaction_id(alliance_id: str, key: str, sequence: int) -> str:
@@ -81,6 +112,8 @@ class OutlookTarget(RemoteTarget):
             section.done()
         self._session: Any = None
         self.requests_made = 0
+        self._providers: list[str] | None = None  # the calendar's allowedOnlineMeetingProviders
+        self._categories: set[str] = set()  # master categories known to exist (lower case)
 
     @property
     def instance(self) -> str:
@@ -132,13 +165,97 @@ class OutlookTarget(RemoteTarget):
         from .recurrence import to_patterned_recurrence
         from .timezones import iana_to_windows
 
+        teams: list[Event] = []
         for item in items:
             if isinstance(item, Event):
                 iana_to_windows(item.timezone)
                 if item.rrule:
                     to_patterned_recurrence(item.rrule, item.start, item.timezone,
                                             key=_rule_key(item.key))
+                if item.video == "google-meet":
+                    raise BadInput("a Google Meet cannot be made in Outlook",
+                                   key=video_key(item.key),
+                                   hint='use video = "teams" or a meeting URL, or set it up '
+                                   "with --to google")
+                if item.video == "teams":
+                    teams.append(item)
+        if teams and getattr(self, "_opened", False):
+            # setup (signed in by check_ready): one GET of the calendar now, before anything
+            # is written. `plan` stays offline; its first apply would ask instead.
+            self._require_teams(teams[0])
+        elif teams:
+            return ["Teams meetings: setup first checks that this calendar offers them"]
         return []
+
+    def _calendar_path(self) -> str:
+        return f"/me/calendars/{quote(self.calendar_id)}" if self.calendar_id else "/me/calendar"
+
+    def _require_teams(self, event: Event) -> None:
+        if self._providers is None:
+            params = {"$select": "allowedOnlineMeetingProviders,defaultOnlineMeetingProvider"}
+            answer = self.call(lambda: ("GET", self._calendar_path(), None, params),
+                               self.backoff())
+            self._providers = [str(p) for p in (answer or {}).get(
+                "allowedOnlineMeetingProviders", [])]
+        if TEAMS not in self._providers:
+            offered = ", ".join(p for p in self._providers if p != "unknown") or "none"
+            raise BadInput(f"this Outlook calendar cannot hold Teams meetings (it offers: "
+                           f"{offered})", key=video_key(event.key),
+                           hint="use the meeting's URL as video (a personal Microsoft "
+                           'account has no Teams for business), or "google-meet" with '
+                           "--to google")
+
+    def write_events(self, changes: Sequence[Change], context: ApplyContext
+                     ) -> Iterator[Applied]:
+        """Before the shared workflow: Teams allowed (unless validate asked already), and the
+        category of each colour there, each made once and found again by its name."""
+        written = [c.item for c in changes
+                   if c.action is not Action.CANCEL and isinstance(c.item, Event)]
+        teams = [e for e in written if e.video == "teams"]
+        if teams:
+            self._require_teams(teams[0])
+        self._ensure_categories([e for e in written if e.color])
+        yield from super().write_events(changes, context)
+
+    def _ensure_categories(self, events: Sequence[Event]) -> None:
+        wanted = {category_name(e): e.color for e in events}
+        missing = {n: c for n, c in wanted.items() if n.lower() not in self._categories}
+        if not missing:
+            return
+        backoff = getattr(self, "_backoff", None) or self.backoff()
+        answer = self.call(lambda: ("GET", CATEGORIES_PATH, None, None), backoff)
+        self._categories |= {str(c.get("displayName", "")).lower()
+                             for c in (answer or {}).get("value", [])}
+        todo = {n: c for n, c in missing.items() if n.lower() not in self._categories}
+        if not todo:
+            return  # made before (by us, or by hand): never a second one
+        attempt = 0
+        while todo:
+            attempt += 1
+            requests = [{"method": "POST", "url": CATEGORIES_PATH, "headers": JSON,
+                         "body": {"displayName": name,
+                                  "color": colors.nearest(colour, PRESETS)}}
+                        for name, colour in todo.items()]
+            try:
+                answers: list[Any] = self.execute_batch(requests)
+            except Throttled as exc:  # the whole batch (Unavailable is a Throttled too)
+                answers = [exc] * len(requests)
+            again: dict[str, str] = {}
+            retry_after: str | None = None
+            for (name, colour), answer in zip(todo.items(), answers, strict=True):
+                # A 409: made meanwhile, or by a request whose answer was lost: it exists.
+                if isinstance(answer, RemoteError) and not isinstance(answer, Conflict):
+                    if not answer.retryable:
+                        raise answer
+                    again[name] = colour
+                    if isinstance(answer, Throttled):
+                        retry_after = answer.retry_after or retry_after
+                    continue
+                self._categories.add(name.lower())
+            if again and not backoff.wait(attempt, retry_after):
+                raise Unavailable(f"{self.service}: could not make the calendar categories "
+                                  "— run the same command again later")
+            todo = again
 
     # -- HTTP ---------------------------------------------------------------------------------
     def open(self) -> None:
@@ -204,7 +321,8 @@ class OutlookTarget(RemoteTarget):
         params: dict[str, str] | None = {
             "$filter": (f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP_ALLIANCE}' "
                         f"and ep/value eq '{_odata(alliance_id)}')"),
-            "$expand": expand, "$top": "100", "$select": "id,subject,isCancelled"}
+            "$expand": expand, "$top": "100",
+            "$select": "id,subject,isCancelled,isOnlineMeeting"}
         path = self.events_path
         while True:
             payload = self.call(functools.partial(tuple, ("GET", path, None, params)), backoff)
@@ -214,9 +332,11 @@ class OutlookTarget(RemoteTarget):
                 key = _prop(props, PROP_KEY)
                 if not key or event.get("isCancelled"):
                     continue
+                summary: dict[str, Any] = {"title": event.get("subject", "")}
+                if event.get("isOnlineMeeting"):
+                    summary["video"] = "teams"  # so dropping it later turns it off
                 found[key] = Remote(key, event["id"], _prop(props, PROP_FINGERPRINT),
-                                    int(_prop(props, PROP_SEQUENCE) or 0),
-                                    {"title": event.get("subject", "")})
+                                    int(_prop(props, PROP_SEQUENCE) or 0), summary)
             next_link = payload.get("@odata.nextLink")
             if not next_link:
                 return found
@@ -232,6 +352,9 @@ class OutlookTarget(RemoteTarget):
         item = change.item
         assert isinstance(item, Event)
         body = event_body(item, change.sequence)
+        if (change.record is not None and change.record.summary.get("video") == "teams"
+                and item.video != "teams"):
+            body["isOnlineMeeting"] = False  # the Teams meeting is no longer wanted
         if mode is Action.UPDATE and change.record is not None and change.record.remote_id:
             return {"method": "PATCH", "headers": JSON,
                     "url": f"/me/events/{quote(change.record.remote_id)}", "body": body}
@@ -294,7 +417,8 @@ def event_body(event: Event, sequence: int) -> dict[str, Any]:
         "start": {"dateTime": _local(event.start), "timeZone": zone},
         "end": {"dateTime": _local(event.end), "timeZone": zone},
         "isAllDay": event.all_day,
-        "location": {"displayName": event.location},
+        # A room when the file names one, else the meeting URL.
+        "location": {"displayName": event.location or event.video_url},
         "attendees": [{"emailAddress": {"address": p.email, "name": p.name},
                        "type": "optional" if p.role == "OPT-PARTICIPANT" else "required"}
                       for p in event.attendees
@@ -311,6 +435,13 @@ def event_body(event: Event, sequence: int) -> dict[str, Any]:
             {"id": PROP_SEQUENCE, "value": str(sequence)},
         ],
     }
+    if event.video == "teams":
+        # Graph makes the meeting (and its join link) when the event is created; sent again
+        # on an update it keeps the same one.
+        body["isOnlineMeeting"] = True
+        body["onlineMeetingProvider"] = TEAMS
+    if event.color:
+        body["categories"] = [category_name(event)]
     if event.rrule:
         body["recurrence"] = to_patterned_recurrence(event.rrule, event.start, event.timezone,
                                                      key=_rule_key(event.key))

@@ -42,6 +42,8 @@ DOCS = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache"
 STANDARD_PARAMS = {"alt", "fields", "key", "oauth_token", "prettyPrint", "quotaUser", "userIp",
                    "uploadType", "upload_protocol", "callback", "access_token", "$.xgafv"}
 EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
+COLOR_IDS = {str(i) for i in range(1, 12)}  # colors.get: the event palette is "1"–"11"
+CONFERENCE_TYPES = {"hangoutsMeet"}  # allowedConferenceSolutionTypes of a Workspace calendar
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -197,10 +199,15 @@ class GoogleEmulator:
     http_calls: int = 0
     faults: Faults = field(default_factory=Faults)
     base_url: str = ""
+    # Gets of an event whose Meet is being made that still answer "pending" (Google answers
+    # a createRequest with "pending" and finishes it a moment later).
+    pending_gets: int = 0
+    meetings_made: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
+        self._meeting_gets: dict[str, int] = {}  # event id → gets while its Meet is pending
 
     # -- observability ------------------------------------------------------------------------
     def events(self, calendar_id: str = "primary") -> list[dict[str, Any]]:
@@ -276,7 +283,7 @@ class GoogleEmulator:
             store = self.calendars.setdefault(calendar_id, {})
             if event_id is None and method == "POST":
                 self._params(CALENDAR, ("events", "insert"), query)
-                return 200, self._insert(store, body, calendar_id)
+                return 200, self._insert(store, body, calendar_id, query)
             if event_id is None and method == "GET":
                 self._params(CALENDAR, ("events", "list"), query)
                 return 200, self._list(store, query)
@@ -286,7 +293,7 @@ class GoogleEmulator:
                 if names is None:
                     raise ApiError(405, "Method not allowed")
                 self._params(CALENDAR, ("events", names), query)
-                return self._one(store, event_id, method, body)
+                return self._one(store, event_id, method, body, query)
         match = re.fullmatch(r"/gmail/v1/users/([^/]+)/drafts(?:/([^/]+))?", path)
         if match:
             return self._drafts(method, match.group(2), query, body)
@@ -300,9 +307,14 @@ class GoogleEmulator:
                 raise ApiError(400, f"Invalid parameter: {name}")
 
     # -- calendar -----------------------------------------------------------------------------
-    def _insert(self, store: dict[str, dict[str, Any]], body: Any, calendar_id: str
-                ) -> dict[str, Any]:
+    def _insert(self, store: dict[str, dict[str, Any]], body: Any, calendar_id: str,
+                query: dict[str, list[str]]) -> dict[str, Any]:
         validate(body, {"$ref": "Event"}, CALENDAR["schemas"], "")
+        _check_color(body)
+        body = dict(body)
+        conference = self._conference(None, body.pop("conferenceData", None), query)
+        if conference:
+            body["conferenceData"] = conference
         event_id = body.get("id") or uuid.uuid4().hex
         if not EVENT_ID.match(event_id):
             raise ApiError(400, "Invalid resource id value.", "invalid")
@@ -317,12 +329,13 @@ class GoogleEmulator:
         store[event_id] = event
         return event
 
-    def _one(self, store: dict[str, dict[str, Any]], event_id: str, method: str, body: Any
-             ) -> tuple[int, Any]:
+    def _one(self, store: dict[str, dict[str, Any]], event_id: str, method: str, body: Any,
+             query: dict[str, list[str]]) -> tuple[int, Any]:
         event = store.get(event_id)
         if event is None:
             raise ApiError(404, "Not Found", "notFound")
         if method == "GET":
+            self._progress_meeting(event)
             return 200, event
         if method == "DELETE":
             if event["status"] == "cancelled":
@@ -330,7 +343,27 @@ class GoogleEmulator:
             event["status"] = "cancelled"
             event["updated"] = _now()
             return 204, None
+        body = dict(body)
+        cleared = [k for k, v in body.items() if v is None] if method == "PATCH" else []
+        for key in cleared:  # PATCH semantics: a null clears the field
+            del body[key]
         validate(body, {"$ref": "Event"}, CALENDAR["schemas"], "")
+        _check_color(body)
+        had = event.get("conferenceData")
+        wanted = body.pop("conferenceData", None)
+        if "conferenceData" in cleared:
+            cleared.remove("conferenceData")
+            if _version(query) == 1:
+                event.pop("conferenceData", None)
+                event.pop("hangoutLink", None)
+        elif wanted is not None:
+            conference = self._conference(had, wanted, query)
+            if conference is not None:
+                if conference is not had:
+                    self._meeting_gets.pop(event_id, None)  # a new meeting, pending again
+                event["conferenceData"] = conference
+        for key in cleared:
+            event.pop(key, None)
         if method == "PUT":
             kept = {k: event[k] for k in ("id", "kind", "created", "iCalUID", "htmlLink",
                                           "organizer")}
@@ -348,6 +381,45 @@ class GoogleEmulator:
         event["etag"] = f'"{next(self._ids)}"'
         event["updated"] = _now()
         return 200, event
+
+    def _conference(self, had: dict[str, Any] | None, wanted: Any,
+                    query: dict[str, list[str]]) -> dict[str, Any] | None:
+        """What Google makes of a write's conferenceData: dropped without
+        conferenceDataVersion=1; a createRequest repeating the last requestId is ignored;
+        another one makes a new meeting, "pending" at first."""
+        if wanted is None or _version(query) != 1:
+            return had
+        request = wanted.get("createRequest")
+        if request is None:
+            return had
+        kind = (request.get("conferenceSolutionKey") or {}).get("type")
+        if kind not in CONFERENCE_TYPES:
+            raise ApiError(400, "Invalid conference type value.", "invalid")
+        if not request.get("requestId"):
+            raise ApiError(400, "Missing conference request id.", "invalid")
+        if had and (had.get("createRequest") or {}).get("requestId") == request["requestId"]:
+            return had
+        self.meetings_made += 1
+        return {"createRequest": {**request, "status": {"statusCode": "pending"}}}
+
+    def _progress_meeting(self, event: dict[str, Any]) -> None:
+        data = event.get("conferenceData")
+        if not data or data.get("createRequest", {}).get("status", {}).get(
+                "statusCode") != "pending":
+            return
+        seen = self._meeting_gets.get(event["id"], 0)
+        self._meeting_gets[event["id"]] = seen + 1
+        if seen < self.pending_gets:
+            return
+        code = f"abc-{next(self._ids):04d}-xyz"
+        data["createRequest"]["status"] = {"statusCode": "success"}
+        data.update({"conferenceId": code,
+                     "conferenceSolution": {"key": {"type": "hangoutsMeet"},
+                                            "name": "Google Meet"},
+                     "entryPoints": [{"entryPointType": "video",
+                                      "uri": f"https://meet.google.com/{code}",
+                                      "label": f"meet.google.com/{code}"}]})
+        event["hangoutLink"] = f"https://meet.google.com/{code}"
 
     def _list(self, store: dict[str, dict[str, Any]], query: dict[str, list[str]]
               ) -> dict[str, Any]:
@@ -460,6 +532,18 @@ class GoogleEmulator:
             raise Dropped()
         body_text = "".join(out) + f"--{boundary}--\r\n"
         return 200, {"Content-Type": f"multipart/mixed; boundary={boundary}"}, body_text.encode()
+
+
+def _version(query: dict[str, list[str]]) -> int:
+    try:
+        return int(query.get("conferenceDataVersion", ["0"])[0])
+    except ValueError:
+        raise ApiError(400, "Invalid conferenceDataVersion", "invalid") from None
+
+
+def _check_color(body: dict[str, Any]) -> None:
+    if "colorId" in body and body["colorId"] not in COLOR_IDS:
+        raise ApiError(400, "Invalid color id value.", "invalid")
 
 
 _REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",

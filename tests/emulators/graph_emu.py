@@ -30,8 +30,10 @@ EVENT_FIELDS = {
     "reminderMinutesBeforeStart": int, "transactionId": str,
     "singleValueExtendedProperties": list, "showAs": str, "categories": list,
     "allowNewTimeProposals": bool, "responseRequested": bool, "importance": str,
-    "sensitivity": str,
+    "sensitivity": str, "isOnlineMeeting": bool, "onlineMeetingProvider": str,
 }
+CATEGORY_COLORS = {"none", *(f"preset{i}" for i in range(25))}
+PROVIDERS = {"unknown", "skypeForBusiness", "skypeForConsumer", "teamsForBusiness"}
 MESSAGE_FIELDS = {"subject": str, "body": dict, "toRecipients": list, "ccRecipients": list,
                   "internetMessageId": str, "attachments": list,
                   "singleValueExtendedProperties": list, "importance": str}
@@ -99,6 +101,9 @@ class GraphEmulator:
     http_calls: int = 0
     faults: Faults = field(default_factory=Faults)
     base_url: str = ""
+    # What the calendar offers: a work account has Teams; a personal one skypeForConsumer.
+    allowed_providers: list[str] = field(default_factory=lambda: ["teamsForBusiness"])
+    master_categories: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -158,6 +163,13 @@ class GraphEmulator:
     # -- routing ------------------------------------------------------------------------------
     def _route(self, method: str, path: str, query: dict[str, str], body: Any
                ) -> tuple[int, Any]:
+        if re.fullmatch(r"/me/calendar|/me/calendars/[^/]+", path) and method == "GET":
+            return 200, {"id": "cal1", "name": "Calendar", "canEdit": True,
+                         "allowedOnlineMeetingProviders": list(self.allowed_providers),
+                         "defaultOnlineMeetingProvider": (self.allowed_providers or
+                                                          ["unknown"])[0]}
+        if path == "/me/outlook/masterCategories":
+            return self._categories(method, body)
         if re.fullmatch(r"/me(/calendars/[^/]+)?/events", path):
             if method == "POST":
                 return self._create(body)
@@ -182,6 +194,7 @@ class GraphEmulator:
                 _check(body, EVENT_FIELDS, "event")
                 if "transactionId" in body:
                     raise GraphError(400, "ErrorInvalidRequest", "transactionId is read-only")
+                self._online_meeting(body, event)
                 props = {p["id"]: p for p in event.get("singleValueExtendedProperties", [])}
                 for prop in body.pop("singleValueExtendedProperties", []):
                     props[prop["id"]] = prop
@@ -227,8 +240,48 @@ class GraphEmulator:
         event_id = f"AAMk{next(self._ids):06d}"
         event = {**body, "id": event_id, "changeKey": f"ck{next(self._ids)}",
                  "isCancelled": False, "iCalUId": f"040000008200E{event_id}"}
+        self._online_meeting(body, event)
         self.store[event_id] = event
         return 201, self._shape(event, {})
+
+    def _online_meeting(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """isOnlineMeeting makes a meeting with the calendar's provider (or the one named,
+        which the calendar must allow); an update keeps the meeting it has."""
+        provider = body.get("onlineMeetingProvider")
+        if provider is not None and (provider not in PROVIDERS
+                                     or provider not in self.allowed_providers):
+            raise GraphError(400, "ErrorInvalidArgument",
+                             f"The online meeting provider '{provider}' is not allowed for "
+                             "this calendar.")
+        if body.get("isOnlineMeeting") is True:
+            if not event.get("onlineMeeting"):
+                made = provider or (self.allowed_providers or ["unknown"])[0]
+                event["onlineMeetingProvider"] = made
+                event["onlineMeeting"] = {
+                    "joinUrl": f"https://teams.microsoft.com/l/meetup-join/{event['id']}"}
+        elif body.get("isOnlineMeeting") is False:
+            event.pop("onlineMeeting", None)
+            event["onlineMeetingProvider"] = "unknown"
+
+    def _categories(self, method: str, body: Any) -> tuple[int, Any]:
+        if method == "GET":
+            return 200, {"value": [dict(c) for c in self.master_categories]}
+        if method != "POST":
+            raise GraphError(405, "MethodNotAllowed", "not allowed")
+        if not isinstance(body, dict) or set(body) - {"displayName", "color"}:
+            raise GraphError(400, "RequestBodyRead", "bad outlookCategory")
+        name = body.get("displayName")
+        if not isinstance(name, str) or not name:
+            raise GraphError(400, "ErrorInvalidArgument", "displayName is required")
+        if body.get("color", "none") not in CATEGORY_COLORS:
+            raise GraphError(400, "ErrorInvalidArgument", "Invalid category color")
+        if any(c["displayName"].lower() == name.lower() for c in self.master_categories):
+            raise GraphError(409, "ErrorDuplicateCategory",
+                             "A category with that display name already exists.")
+        made = {"id": f"cat{next(self._ids)}", "displayName": name,
+                "color": body.get("color", "none")}
+        self.master_categories.append(made)
+        return 201, dict(made)
 
     def _list(self, query: dict[str, str]) -> dict[str, Any]:
         events = list(self.store.values())
