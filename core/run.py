@@ -6,7 +6,7 @@ The CLI only parses options and calls these; tests call them directly too.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import compose
@@ -93,9 +93,30 @@ def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], stat
             changes = plan_messages(alliance, want.messages[0], events, records,
                                     sender=sender, teardown=teardown,
                                     writes_events="event" in target.handles)
+        if records and not teardown:
+            changes, healed = _heal(changes, target.missing(alliance.id, records))
+            if healed:
+                notes = [*notes, f"{len(healed)} recorded item(s) are missing or changed here "
+                         f"and are written again as they were ({', '.join(healed)}); the "
+                         "members are told nothing new"]
         parts.append(TargetPlan(target.name, target.instance, tuple(changes), tuple(notes),
                                 writes_events="event" in target.handles))
     return Plan(alliance.id, alliance.title, tuple(parts), teardown=teardown)
+
+
+def _heal(changes: Sequence[Change], missing: set[str]) -> tuple[list[Change], list[str]]:
+    """KEEP → UPDATE at the same SEQUENCE for what the target no longer has as written.
+
+    Done after the messages are planned, so no change summary announces it: to the members
+    nothing changed; only our copy is written again."""
+    out: list[Change] = []
+    healed: list[str] = []
+    for change in changes:
+        if change.action is Action.KEEP and change.key in missing and change.item is not None:
+            change = replace(change, action=Action.UPDATE)
+            healed.append(change.key)
+        out.append(change)
+    return out, healed
 
 
 @dataclass
