@@ -175,6 +175,7 @@ def apply_plan(alliance: Alliance, want: Desired, plan: Plan, targets: Sequence[
             alliance=alliance, events=want.events, messages=want.messages, sequences=sequences,
             teardown=plan.teardown, plan=part,
             fresh=all(c.record is None for c in part.changes),
+            deliveries=state.log_for(alliance.id, part.instance),
         )
         todo = sum(1 for c in part.changes if c.action is not Action.KEEP)
         done = 0

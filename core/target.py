@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .errors import AllianceError, BadInput, Refused, RemoteError
 from .items import Event, Item, Message, Person
 from .plan import Action, Change, TargetPlan
-from .state import Record
+from .state import DeliveryLog, Record
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -83,6 +83,7 @@ class Options:
     out_dir: Path
     notify: str = "all"  # all | external | none: whom remote calendars notify
     send: bool = False  # really send mail (smtp); drafts otherwise
+    resend: bool = False  # send again where an earlier attempt's outcome is unknown
     organizer: Person | None = None
     progress: Callable[[str], None] | None = None
 
@@ -107,6 +108,9 @@ class ApplyContext:
     teardown: bool = False
     plan: TargetPlan | None = None
     fresh: bool = False  # nothing was recorded for this target before: nothing to look for
+    # Per-recipient delivery records (a mail target records its intent before it sends and
+    # the outcome after, so an unknown outcome is never silently sent again).
+    deliveries: DeliveryLog | None = None
 
     def progress(self, options: Options, text: str) -> None:
         if options.progress:
