@@ -208,10 +208,14 @@ class SmtpTarget(Target):
                     return refused
                 mark(accepted, SENDING)  # durable before DATA
                 try:
-                    server.data(data)
+                    code, reply = server.data(data)
+                    if code != 250:  # data() returns the final reply; it raises only at 354
+                        raise smtplib.SMTPDataError(code, reply)
                 except smtplib.SMTPResponseException as exc:
                     # The server answered with an error: it did not take the mail.
-                    said = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+                    error = exc.smtp_error
+                    said = f"{exc.smtp_code} " + (error.decode(errors="replace")
+                                                  if isinstance(error, bytes) else str(error))
                     refused.update(dict.fromkeys(accepted, said))
                     mark(accepted, REFUSED)
                     return refused
