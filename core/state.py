@@ -355,17 +355,20 @@ class State:
         return DeliveryLog(self, alliance_id, instance)
 
     # -- one run per alliance at a time ---------------------------------------------------------
-    def lock_path(self, alliance_id: str) -> Path:
+    def lock_path(self, alliance_id: str, scope: str = "run") -> Path:
         from .items import slug
 
-        return self.path.parent / f"{self.path.name}.{slug(alliance_id)}.lock"
+        suffix = "" if scope == "run" else f".{scope}"
+        return self.path.parent / f"{self.path.name}.{slug(alliance_id)}{suffix}.lock"
 
     @contextmanager
-    def locked(self, alliance_id: str, wait: float | None = None) -> Iterator[None]:
+    def locked(self, alliance_id: str, wait: float | None = None, *,
+               scope: str = "run") -> Iterator[None]:
         """Hold an OS lock (flock) on a file beside the state, per alliance, until the block
         ends — the kernel releases it when the process dies, so a killed run never leaves a
         stale lock. A second run waits up to `wait` seconds ($ALLIANCE_LOCK_WAIT, else 10),
-        then fails with one line: two runs planning from the same state would both send."""
+        then fails with one line: two runs planning from the same state would both send.
+        `scope` "journal" serializes the journal commands' check-then-append instead."""
         import fcntl
         import time
 
@@ -374,7 +377,8 @@ class State:
                 wait = float(os.environ.get("ALLIANCE_LOCK_WAIT", LOCK_WAIT_SECONDS))
             except ValueError:
                 wait = LOCK_WAIT_SECONDS
-        path = self.lock_path(alliance_id)
+        path = self.lock_path(alliance_id, scope)
+        what = "run" if scope == "run" else f"{scope} write"
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
@@ -392,7 +396,7 @@ class State:
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
                         raise AllianceError(
-                            f"another alliance run for {alliance_id} is active (it holds "
+                            f"another alliance {what} for {alliance_id} is active (it holds "
                             f"{path}) — wait for it to finish, then run again") from None
                     time.sleep(0.05)
             yield

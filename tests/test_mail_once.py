@@ -299,3 +299,23 @@ def test_two_concurrent_send_runs_mail_each_member_once(config: Path, coach: Pat
     assert [code for _, code in results] == [0, 0], results
     assert smtp.received() == {JORDAN: 1, PRIYA: 1}
     assert sum("Nothing to do" in out for (out, _), _ in results) == 1
+
+
+def test_a_journal_command_waits_for_another_and_writes_nothing_meanwhile(
+        cli, tmp_path: Path, state_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "household.toml"
+    path.write_text(example("household").read_text())
+    journal = tmp_path / "household.progress.toml"
+    monkeypatch.setenv("ALLIANCE_LOCK_WAIT", "0.3")
+    with State(state_file).locked("home-reset-h7w1", scope="journal"):
+        line = one_line(cli("done", path, "quotes", "--on", "2027-03-10"))
+        assert "another alliance journal write" in line
+        assert not journal.exists()
+        # A setup is not a journal write: it does not wait for this lock.
+        assert cli("setup", path, "--out", tmp_path / "out").exit_code == 0
+    result = cli("done", path, "quotes", "--on", "2027-03-10")
+    assert result.exit_code == 0, result.output
+    import tomllib
+
+    entries = tomllib.loads(journal.read_text())
+    assert [e["commitment"] for e in entries.get("done", [])] == ["quotes"]
