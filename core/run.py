@@ -214,6 +214,10 @@ def require_success(report: Report) -> None:
     failures = report.failures
     if failures:
         target, first = failures[0]
+        # An error that already says what to do next (e.g. "check the mailbox, then
+        # --resend") is not followed by a contradicting "run the same command again".
+        then = ("" if getattr(first.failure, "says_what_next", False) else
+                " — run the same command again; what was done is recorded")
         raise AllianceError(
             f"{len(failures)} change(s) failed, first: {target} {first.change.key}: "
-            f"{first.reason} — run the same command again; what was done is recorded")
+            f"{first.reason}{then}")

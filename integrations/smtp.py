@@ -3,6 +3,17 @@
 It announces every event, like `eml`: its state is "what the members were sent", so a re-run
 with no change sends nothing, and an edit sends one summary with exactly the changed invites.
 The messages are planned and composed in core; this target only sends them.
+
+Never twice, never dropped silently:
+- one transaction per mail; a recipient the server refuses (at RCPT or DATA) fails the run
+  with their address, and the next run sends only to whoever has not confirmed it;
+- per recipient, the intent ("sending") is committed to the state before DATA and the
+  outcome ("sent") after it. A run killed in between, a state that cannot record the
+  outcome, or a server that answers after the timeout leaves "sending": the mail may have
+  arrived, so it is not sent again without `--resend` (the error names the Message-ID);
+- a copy of each mail it sent and an index (Message-ID, fingerprint, who confirmed, the
+  invites it carried) are kept in `sent/` beside the state file; `lookup` reads them, so a
+  deleted state file does not send the kickoff to everyone again.
 """
 
 from __future__ import annotations
@@ -33,6 +44,13 @@ from designed_alliance.core.target import (
 from . import mail
 
 SECURITY = ("starttls", "tls", "none")
+
+
+class MaybeDelivered(Refused):
+    """The server may have the mail (no answer after DATA): not sent again without
+    --resend. The message names the Message-ID to look for."""
+
+    says_what_next = True
 KEYRING_SERVICE = "designed-alliance-smtp"
 
 
@@ -222,7 +240,7 @@ class SmtpTarget(Target):
                 except (OSError, smtplib.SMTPException) as exc:
                     # Sent, but no answer: it may have arrived. The "sending" rows stay, so
                     # no later run sends it again unless told to (--resend).
-                    raise Refused(
+                    raise MaybeDelivered(
                         f"{where} did not confirm the mail to {', '.join(accepted)} "
                         f"({type(exc).__name__}) — it may already have been delivered: look "
                         f"for Message-ID {message_id} in that mailbox, then run again with "
@@ -339,7 +357,7 @@ class SmtpTarget(Target):
         unknown = [r for r in recipients if r not in have and earlier.get(r, ("", ""))[1]
                    == SENDING and earlier[r][0] == message_id]
         if unknown and not self.options.resend:
-            raise Refused(
+            raise MaybeDelivered(
                 f"an earlier run sent {change.key} to {', '.join(unknown)} without a "
                 f"confirmation from the server — it may already have been delivered: look "
                 f"for Message-ID {message_id} there; if it did not arrive, run again with "
