@@ -455,19 +455,35 @@ def sent_remotes(folder: Path) -> dict[str, Remote]:
         data = SentCopy(folder, path.stem).read()
         if data is None or not data.get("delivered_to"):
             continue
-        key = str(data.get("key", ""))
-        if key and set(data.get("to", [])) <= set(data.get("delivered_to", [])):
-            found[key] = Remote(key, str(data.get("message_id", "")),
-                                str(data.get("fingerprint", "")), 0,
-                                dict(data.get("summary") or {"kind": "message"}))
-        for event_key, told in (data.get("told") or {}).items():
-            sequence = int(told.get("sequence", 0))
-            if event_key in latest and latest[event_key][0] > sequence:
-                continue
-            latest[event_key] = (sequence, str(told.get("status")), Remote(
-                event_key, "", str(told.get("fingerprint", "")), sequence,
-                dict(told.get("summary") or {})))
+        try:
+            _read_index(data, found, latest)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # an index edited by hand or damaged: not proof that anything was sent
     for event_key, (_, status, remote) in latest.items():
         if status == "active":
             found[event_key] = remote
     return found
+
+
+def _read_index(data: dict[str, Any], found: dict[str, Remote],
+                latest: dict[str, tuple[int, str, Remote]]) -> None:
+    """Merge one index; all of it or nothing (raises on anything malformed first)."""
+    key, message_id = data["key"], data["message_id"]
+    to, delivered = data["to"], data["delivered_to"]
+    if not (isinstance(key, str) and key and isinstance(message_id, str) and message_id
+            and isinstance(to, list) and to and isinstance(delivered, list)):
+        raise ValueError("not an index of ours")
+    told: dict[str, tuple[int, str, Remote]] = {}
+    for event_key, entry in dict(data.get("told") or {}).items():
+        sequence = int(entry["sequence"])
+        if not 0 <= sequence < 2**31:  # RFC 5545 integers; SQLite could not hold more
+            raise ValueError("SEQUENCE out of range")
+        told[str(event_key)] = (sequence, str(entry["status"]), Remote(
+            str(event_key), "", str(entry["fingerprint"]), sequence,
+            dict(entry.get("summary") or {})))
+    if set(to) <= set(delivered):
+        found[key] = Remote(key, message_id, str(data["fingerprint"]), 0,
+                            dict(data.get("summary") or {"kind": "message"}))
+    for event_key, value in told.items():
+        if event_key not in latest or latest[event_key][0] <= value[0]:
+            latest[event_key] = value

@@ -319,3 +319,19 @@ def test_a_journal_command_waits_for_another_and_writes_nothing_meanwhile(
 
     entries = tomllib.loads(journal.read_text())
     assert [e["commitment"] for e in entries.get("done", [])] == ["quotes"]
+
+
+@pytest.mark.parametrize("garbage", ["not json", '{"key": "kickoff", "delivered_to": ["x"], '
+                                     '"told": {"checkins": {"sequence": "many"}}}', "[]"])
+def test_a_damaged_sent_index_is_no_proof_and_no_traceback(cli, config: Path, coach: Path,
+                                                           smtp, state_file: Path,
+                                                           garbage: str) -> None:
+    assert send(cli, config, coach).exit_code == 0
+    (sent_dir(state_file, smtp) / "kickoff.json").write_text(garbage)
+    for path in state_file.parent.glob("state.sqlite*"):
+        path.unlink()
+    result = send(cli, config, coach)  # nothing says it was sent: it is sent (not lost)
+    assert result.exit_code == 0, result.output
+    assert smtp.received() == {JORDAN: 2, PRIYA: 2}
+    index = json.loads((sent_dir(state_file, smtp) / "kickoff.json").read_text())
+    assert sorted(index["delivered_to"]) == [JORDAN, PRIYA]
