@@ -335,3 +335,11 @@ def test_a_damaged_sent_index_is_no_proof_and_no_traceback(cli, config: Path, co
     assert smtp.received() == {JORDAN: 2, PRIYA: 2}
     index = json.loads((sent_dir(state_file, smtp) / "kickoff.json").read_text())
     assert sorted(index["delivered_to"]) == [JORDAN, PRIYA]
+
+
+def test_resend_without_send_is_a_usage_error_and_sends_nothing(cli, config: Path,
+                                                                coach: Path, smtp,
+                                                                state_file: Path) -> None:
+    result = cli("--config", config, "setup", coach, "--to", "ics", "--resend", "--yes")
+    assert result.exit_code == 2 and "--resend" in result.stderr
+    assert smtp.messages == [] and not state_file.exists()
