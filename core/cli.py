@@ -150,14 +150,17 @@ def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
 @click.option("--notify", type=click.Choice(["all", "external", "none"]),
               help="Whom remote calendars notify of changes (default: all).")
 @click.option("--send", is_flag=True, help="Really send the kickoff / change email (smtp).")
+@click.option("--resend", is_flag=True,
+              help="With --send: send again to members for whom an earlier run could not "
+              "tell whether the mail arrived (check their mailbox first).")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--force", is_flag=True, help="Allow a plan that cancels more than a third.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report (no progress).")
 @click.pass_context
 def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
-          notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
-          as_json: bool) -> None:
+          notify: str | None, send: bool, resend: bool, yes: bool, dry_run: bool,
+          force: bool, as_json: bool) -> None:
     """Create or update everything the alliance needs, and only what changed.
 
     \b
@@ -168,8 +171,10 @@ def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
     """
     from .commands.setup import run
 
+    if resend and not send:
+        raise click.UsageError("--resend only makes sense with --send")
     run(file, _config(ctx), _targets(to), out, notify=notify, send=send, yes=yes,
-        dry_run=dry_run, force=force, as_json=as_json)
+        dry_run=dry_run, force=force, as_json=as_json, resend=resend)
 
 
 @cli.command()

@@ -6,7 +6,7 @@ The CLI only parses options and calls these; tests call them directly too.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import compose
@@ -126,6 +126,12 @@ def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], stat
                                     sender=sender, teardown=teardown,
                                     writes_events="event" in target.handles,
                                     reasons=want.reasons)
+        if records and not teardown:
+            changes, healed = _heal(changes, target.missing(alliance.id, records))
+            if healed:
+                notes = [*notes, f"{len(healed)} recorded item(s) are missing or changed here "
+                         f"and are written again as they were ({', '.join(healed)}); the "
+                         "members are told nothing new"]
         parts.append(TargetPlan(target.name, target.instance, tuple(changes), tuple(notes),
                                 writes_events="event" in target.handles))
     return Plan(alliance.id, alliance.title, tuple(parts), teardown=teardown)
@@ -157,6 +163,21 @@ def plan_mail(alliance: Alliance, messages: Sequence[Message], targets: Sequence
         parts.append(TargetPlan(target.name, target.instance, tuple(changes),
                                 writes_events="event" in target.handles))
     return Plan(alliance.id, alliance.title, tuple(parts))
+
+
+def _heal(changes: Sequence[Change], missing: set[str]) -> tuple[list[Change], list[str]]:
+    """KEEP → UPDATE at the same SEQUENCE for what the target no longer has as written.
+
+    Done after the messages are planned, so no change summary announces it: to the members
+    nothing changed; only our copy is written again."""
+    out: list[Change] = []
+    healed: list[str] = []
+    for change in changes:
+        if change.action is Action.KEEP and change.key in missing and change.item is not None:
+            change = replace(change, action=Action.UPDATE)
+            healed.append(change.key)
+        out.append(change)
+    return out, healed
 
 
 @dataclass
@@ -217,6 +238,7 @@ def apply_plan(alliance: Alliance, want: Desired | None, plan: Plan,
             messages=want.messages if want else (), sequences=sequences,
             teardown=plan.teardown, plan=part,
             fresh=all(c.record is None for c in part.changes),
+            deliveries=state.log_for(alliance.id, part.instance),
         )
         todo = sum(1 for c in part.changes if c.action is not Action.KEEP)
         done = 0
@@ -255,6 +277,10 @@ def require_success(report: Report) -> None:
     failures = report.failures
     if failures:
         target, first = failures[0]
+        # An error that already says what to do next (e.g. "check the mailbox, then
+        # --resend") is not followed by a contradicting "run the same command again".
+        then = ("" if getattr(first.failure, "says_what_next", False) else
+                " — run the same command again; what was done is recorded")
         raise AllianceError(
             f"{len(failures)} change(s) failed, first: {target} {first.change.key}: "
-            f"{first.reason} — run the same command again; what was done is recorded")
+            f"{first.reason}{then}")

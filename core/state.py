@@ -29,7 +29,10 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 APPLICATION_ID = 0x44416C31  # "DAl1": marks the SQLite file as designed-alliance state
 COLUMNS = ("alliance_id", "instance", "key", "remote_id", "fingerprint", "sequence", "status",
            "summary", "updated_at")
-OUR_TABLES = frozenset({"records", "probe"})
+OUR_TABLES = frozenset({"records", "probe", "deliveries"})
+# A mail's delivery to one recipient: the intent is committed before DATA, the outcome after.
+SENDING, DELIVERED, REFUSED, UNSENT = "sending", "sent", "refused", "unsent"
+LOCK_WAIT_SECONDS = 10.0  # how long a second run of one alliance waits ($ALLIANCE_LOCK_WAIT)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     alliance_id TEXT NOT NULL,
@@ -44,6 +47,16 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (alliance_id, instance, key)
 );
 CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (
+    alliance_id TEXT NOT NULL,
+    instance    TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    recipient   TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    PRIMARY KEY (alliance_id, instance, key, recipient)
+);
 """
 
 
@@ -306,3 +319,103 @@ class State:
                 "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
                 (alliance_id, instance, record.key, record.remote_id, record.fingerprint,
                  record.sequence, record.status, json.dumps(record.summary, sort_keys=True)))
+
+    # -- deliveries: mail to each recipient, intent before sending and outcome after ----------
+    def deliveries(self, alliance_id: str, instance: str, key: str
+                   ) -> dict[str, tuple[str, str]]:
+        """recipient → (Message-ID, status) for one message of one mail target."""
+        conn = self._connect(create=False)
+        if conn is None:
+            return {}
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                            "name = 'deliveries'").fetchone() is None:
+                return {}
+            rows = conn.execute(
+                "SELECT recipient, message_id, status FROM deliveries WHERE alliance_id = ? "
+                "AND instance = ? AND key = ?", (alliance_id, instance, key))
+            return {row[0]: (row[1], row[2]) for row in rows}
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def mark_deliveries(self, alliance_id: str, instance: str, key: str,
+                        recipients: list[str], message_id: str, status: str) -> None:
+        """Committed before it returns: the intent must be durable before DATA is sent."""
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO deliveries (alliance_id, instance, key, recipient, message_id, "
+                "status) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (alliance_id, instance, key, "
+                "recipient) DO UPDATE SET message_id = excluded.message_id, "
+                "status = excluded.status, "
+                "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                [(alliance_id, instance, key, recipient, message_id, status)
+                 for recipient in recipients])
+
+    def log_for(self, alliance_id: str, instance: str) -> DeliveryLog:
+        return DeliveryLog(self, alliance_id, instance)
+
+    # -- one run per alliance at a time ---------------------------------------------------------
+    def lock_path(self, alliance_id: str, scope: str = "run") -> Path:
+        from .items import slug
+
+        suffix = "" if scope == "run" else f".{scope}"
+        return self.path.parent / f"{self.path.name}.{slug(alliance_id)}{suffix}.lock"
+
+    @contextmanager
+    def locked(self, alliance_id: str, wait: float | None = None, *,
+               scope: str = "run") -> Iterator[None]:
+        """Hold an OS lock (flock) on a file beside the state, per alliance, until the block
+        ends — the kernel releases it when the process dies, so a killed run never leaves a
+        stale lock. A second run waits up to `wait` seconds ($ALLIANCE_LOCK_WAIT, else 10),
+        then fails with one line: two runs planning from the same state would both send.
+        `scope` "journal" serializes the journal commands' check-then-append instead."""
+        import fcntl
+        import time
+
+        if wait is None:
+            try:
+                wait = float(os.environ.get("ALLIANCE_LOCK_WAIT", LOCK_WAIT_SECONDS))
+            except ValueError:
+                wait = LOCK_WAIT_SECONDS
+        path = self.lock_path(alliance_id, scope)
+        what = "run" if scope == "run" else f"{scope} write"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+                         | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as exc:
+            raise StateError(f"cannot create the lock file {path} ({exc.strerror or exc}) — "
+                             f"check the permissions of {path.parent}, or set "
+                             "ALLIANCE_STATE to a file you can write") from None
+        try:
+            deadline = time.monotonic() + max(wait, 0.0)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise AllianceError(
+                            f"another alliance {what} for {alliance_id} is active (it holds "
+                            f"{path}) — wait for it to finish, then run again") from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+
+@dataclass(frozen=True)
+class DeliveryLog:
+    """The deliveries of one alliance on one mail target, handed to the target at apply."""
+
+    state: State
+    alliance_id: str
+    instance: str
+
+    def get(self, key: str) -> dict[str, tuple[str, str]]:
+        return self.state.deliveries(self.alliance_id, self.instance, key)
+
+    def mark_many(self, key: str, recipients: list[str], message_id: str, status: str
+                  ) -> None:
+        self.state.mark_deliveries(self.alliance_id, self.instance, key, recipients,
+                                   message_id, status)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .errors import AllianceError, BadInput, Refused, RemoteError
 from .items import Event, Item, Message, Person
 from .plan import Action, Change, TargetPlan
+from .state import DeliveryLog, Record
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -82,6 +83,7 @@ class Options:
     out_dir: Path
     notify: str = "all"  # all | external | none: whom remote calendars notify
     send: bool = False  # really send mail (smtp); drafts otherwise
+    resend: bool = False  # send again where an earlier attempt's outcome is unknown
     organizer: Person | None = None
     progress: Callable[[str], None] | None = None
 
@@ -106,6 +108,9 @@ class ApplyContext:
     teardown: bool = False
     plan: TargetPlan | None = None
     fresh: bool = False  # nothing was recorded for this target before: nothing to look for
+    # Per-recipient delivery records (a mail target records its intent before it sends and
+    # the outcome after, so an unknown outcome is never silently sent again).
+    deliveries: DeliveryLog | None = None
 
     def progress(self, options: Options, text: str) -> None:
         if options.progress:
@@ -148,6 +153,12 @@ class Target(abc.ABC):
       lost state file is rebuilt; it must find every object a previous ``apply`` made,
       including ones whose write the client never saw acknowledged. A target that cannot
       look anything up returns ``{}`` and sets ``can_lookup = False``.
+    - ``missing(alliance_id, records)`` returns the keys of recorded items whose copy on
+      this target's side is gone or is no longer what was written (a file deleted or
+      replaced by hand). Planning turns each such KEEP into an UPDATE with the same
+      SEQUENCE: the object is written again as it was, and no change summary is planned for
+      it — the members never had a change. Called at plan time, so it reads only local
+      files; remote targets keep the default (nothing missing: drift is read back instead).
     - ``apply(plan, context)`` executes CREATE/UPDATE/CANCEL changes (KEEP needs nothing) and
       yields, as soon as it is durable on the remote side, either one `Applied` or a tuple of
       `Applied` that is one unit: it is recorded in a single transaction (a message and the
@@ -217,6 +228,10 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
         """Tagged remote objects of this alliance, by item key ({} when it cannot look)."""
+
+    def missing(self, alliance_id: str, records: dict[str, Record]) -> set[str]:
+        """Keys of recorded items no longer there as written (to be written again)."""
+        return set()
 
     def apply(self, plan: TargetPlan, context: ApplyContext
               ) -> Iterator[Applied | tuple[Applied, ...]]:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from designed_alliance.core.items import Message, slug
 from designed_alliance.core.plan import Action, Change
+from designed_alliance.core.state import Record
 from designed_alliance.core.target import ApplyContext, Remote, Target
 
 from . import mail
-from .files import remove, safe_path, write_atomic
+from .files import read_regular, remove, safe_path, write_atomic
 
 KICKOFF = "kickoff.eml"
 
@@ -42,6 +43,26 @@ class EmlTarget(Target):
         # lost state means "tell them again": the next run writes a fresh kickoff.
         return {}
 
+    def missing(self, alliance_id: str, records: dict[str, Record]) -> set[str]:
+        """The kickoff when `kickoff.eml` is gone or is no longer our draft (another
+        Message-ID, or not a mail). Change summaries are history: a deleted one is not
+        written again (what it said was planned from the state of that day)."""
+        import email.parser
+        import email.policy
+
+        record = records.get("kickoff")
+        if record is None or not record.active:
+            return set()
+        path = safe_path(self.folder, KICKOFF)
+        if not path.exists() and not path.is_symlink():
+            return {"kickoff"}
+        headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(
+            read_regular(path))
+        wanted = record.summary.get("message_id")
+        if wanted and str(headers.get("Message-ID", "")).strip() != wanted:
+            return {"kickoff"}
+        return set()
+
     def _changes_name(self, message_id: str) -> str:
         """changes-<n>.eml, numbered in order; the same summary keeps its file (a run that
         was interrupted after writing it must not write it twice)."""
@@ -56,9 +77,10 @@ class EmlTarget(Target):
             if not match:
                 continue
             highest = max(highest, int(match.group(1)))
-            with path.open("rb") as handle:
-                headers = email.parser.BytesHeaderParser(policy=email.policy.default).parse(
-                    handle)
+            # Never through a link, never a FIFO (opening one would wait for a writer
+            # forever): read_regular names what is in the way in one line.
+            headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(
+                read_regular(path))
             if str(headers.get("Message-ID", "")) == message_id:
                 return path.name
         return f"changes-{highest + 1}.eml"

@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from designed_alliance.core.items import Item, slug
-from designed_alliance.core.plan import Action, TargetPlan
+from designed_alliance.core.plan import Action, TargetPlan, record_kind
+from designed_alliance.core.state import Record
 from designed_alliance.core.target import Applied, ApplyContext, Remote, Target
 
 from . import ical
@@ -64,6 +65,30 @@ class IcsTarget(Target):
             # /dev/zero named like an invite must not be read forever.
             found.update(ical_remotes(read_regular(path), alliance_id, path.name))
         return found
+
+    def missing(self, alliance_id: str, records: dict[str, Record]) -> set[str]:
+        """Recorded live events whose file is gone or no longer holds what we wrote (its
+        fingerprint and SEQUENCE); all of them when `alliance.ics` (which holds every event)
+        is gone or incomplete. Something that is not a regular file there is named
+        (InTheWay), never read."""
+        live = {key: r for key, r in records.items()
+                if r.active and record_kind(r) == "event"}
+        if not live:
+            return set()
+
+        def matches(name: str, keys: dict[str, Record]) -> bool:
+            path = safe_path(self.folder, name)
+            if not path.exists() and not path.is_symlink():
+                return False
+            found = ical_remotes(read_regular(path), alliance_id, name)
+            return all(key in found and found[key].fingerprint == r.fingerprint
+                       and found[key].sequence == r.sequence for key, r in keys.items())
+
+        if not matches(WHOLE, live):
+            return set(live)
+        return {key for key, r in live.items()
+                if not matches(r.remote_id if r.remote_id.endswith(".ics")
+                               else f"{slug(key)}.ics", {key: r})}
 
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
         alliance_id = context.alliance.id

@@ -3,21 +3,35 @@
 It announces every event, like `eml`: its state is "what the members were sent", so a re-run
 with no change sends nothing, and an edit sends one summary with exactly the changed invites.
 The messages are planned and composed in core; this target only sends them.
+
+Never twice, never dropped silently:
+- one transaction per mail; a recipient the server refuses (at RCPT or DATA) fails the run
+  with their address, and the next run sends only to whoever has not confirmed it;
+- per recipient, the intent ("sending") is committed to the state before DATA and the
+  outcome ("sent") after it. A run killed in between, a state that cannot record the
+  outcome, or a server that answers after the timeout leaves "sending": the mail may have
+  arrived, so it is not sent again without `--resend` (the error names the Message-ID);
+- a copy of each mail it sent and an index (Message-ID, fingerprint, who confirmed, the
+  invites it carried) are kept in `sent/` beside the state file; `lookup` reads them, so a
+  deleted state file does not send the kickoff to everyone again.
 """
 
 from __future__ import annotations
 
+import json
 import smtplib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
+from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from designed_alliance.core.config import Config
-from designed_alliance.core.errors import AllianceError
+from designed_alliance.core.errors import AllianceError, Refused
 from designed_alliance.core.items import Message
 from designed_alliance.core.plan import Action, Change, TargetPlan
+from designed_alliance.core.state import DELIVERED, REFUSED, SENDING, DeliveryLog
 from designed_alliance.core.target import (
     Applied,
     ApplyContext,
@@ -30,6 +44,13 @@ from designed_alliance.core.target import (
 from . import mail
 
 SECURITY = ("starttls", "tls", "none")
+
+
+class MaybeDelivered(Refused):
+    """The server may have the mail (no answer after DATA): not sent again without
+    --resend. The message names the Message-ID to look for."""
+
+    says_what_next = True
 KEYRING_SERVICE = "designed-alliance-smtp"
 
 
@@ -40,10 +61,10 @@ class SmtpTarget(Target):
     handles = frozenset({"message"})
     announces = True
     updates_kickoff = False  # sent mail stays sent: the change summary tells what changed
-    can_lookup = False
+    can_lookup = True  # from the copies of what it sent (sent/ beside the state)
     is_remote = True
     sends_mail = True
-    timeout: ClassVar[float] = 30.0
+    timeout: float = 30.0  # seconds; smtp.timeout in the config
 
     def __init__(self, config: Config, options: Options) -> None:
         super().__init__(config, options)
@@ -64,6 +85,13 @@ class SmtpTarget(Target):
             self.port = self.section.get("port", int, default=default_port)
             self.username = self.section.text("username")
             self.sender = self.section.text("from")
+            timeout = self.section.get("timeout", (int, float), default=self.timeout)
+            if isinstance(timeout, bool) or not 0 < timeout <= 600:
+                raise self.section.fail("timeout", f"{timeout!r} is not a number of seconds",
+                                        "give how long to wait for the server, e.g. 30")
+            # How long to wait for each answer; past it after DATA the outcome is unknown
+            # (the mail may have arrived) and the member is not sent it again without --resend.
+            self.timeout = float(timeout)
             ca_file = self.section.text("ca_file")
             if ca_file:
                 # A private CA (a company relay, a test server): trusted in addition to none
@@ -95,6 +123,8 @@ class SmtpTarget(Target):
                     "username": {"type": "string"},
                     "from": {"type": "string",
                              "description": "From header (default: the organizer)."},
+                    "timeout": {"type": "number", "default": 30,
+                                "description": "Seconds to wait for each server answer."},
                     "ca_file": {"type": "string",
                                 "description": "A CA certificate (PEM) to trust for this "
                                                "server instead of the system's CAs."},
@@ -129,8 +159,9 @@ class SmtpTarget(Target):
                                 "confirm, or use --to eml for drafts")
 
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
-        # Sent mail cannot be looked up; without state we would rather send again than never.
-        return {}
+        """What the members were sent, from the copies kept in the sent folder: a lost state
+        file must not send the kickoff to everyone again."""
+        return sent_remotes(self.sent_folder(alliance_id))
 
     def _password(self) -> str | None:
         if not self.username:
@@ -140,21 +171,82 @@ class SmtpTarget(Target):
         assert self.section is not None
         return resolve(self.section, "password", service=KEYRING_SERVICE, user=self.username)
 
-    def _send(self, message: EmailMessage) -> None:
+    def _connect(self) -> smtplib.SMTP:
         password = self._password()
         context = self._tls_context()
+        if self.security == "tls":
+            server: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                                    context=context)
+        else:
+            server = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         try:
-            if self.security == "tls":
-                server: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port,
-                                                        timeout=self.timeout, context=context)
-            else:
-                server = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with server:
-                if self.security == "starttls":
-                    server.starttls(context=context)
-                if self.username:
-                    server.login(self.username, password or "")
-                server.send_message(message)
+            server.ehlo()
+            if self.security == "starttls":
+                server.starttls(context=context)
+                server.ehlo()
+            if self.username:
+                server.login(self.username, password or "")
+        except BaseException:
+            server.close()
+            raise
+        return server
+
+    def _send(self, message: EmailMessage, recipients: list[str], key: str,
+              log: DeliveryLog | None, copy: Callable[[list[str]], None]) -> dict[str, str]:
+        """Send `message` in one transaction to the recipients the server accepts, and
+        return those it refused (with its reason) — never ignore them. The intent
+        ("sending", per recipient) is committed before DATA and the outcome after; then
+        `copy(accepted)` keeps the sent copy."""
+        message_id = str(message["Message-ID"])
+        sender = parseaddr(str(message.get("Sender") or message["From"]))[1]
+        data = bytes(message)  # CRLF line ends (mail.POLICY); Bcc never set by us
+        refused: dict[str, str] = {}
+        where = f"{self.host}:{self.port}"
+
+        def mark(who: list[str], status: str) -> None:
+            if log is not None and who:
+                log.mark_many(key, who, message_id, status)
+
+        try:
+            with self._connect() as server:
+                options = ["SMTPUTF8"] if not "".join([sender, *recipients]).isascii() else []
+                code, reply = server.mail(sender, options)
+                if code != 250:
+                    raise smtplib.SMTPSenderRefused(code, reply, sender)
+                accepted: list[str] = []
+                for recipient in recipients:
+                    code, reply = server.rcpt(recipient)
+                    if code in (250, 251):
+                        accepted.append(recipient)
+                    else:
+                        refused[recipient] = f"{code} {reply.decode(errors='replace')}"
+                mark(list(refused), REFUSED)
+                if not accepted:
+                    server.rset()
+                    return refused
+                mark(accepted, SENDING)  # durable before DATA
+                try:
+                    code, reply = server.data(data)
+                    if code != 250:  # data() returns the final reply; it raises only at 354
+                        raise smtplib.SMTPDataError(code, reply)
+                except smtplib.SMTPResponseException as exc:
+                    # The server answered with an error: it did not take the mail.
+                    error = exc.smtp_error
+                    said = f"{exc.smtp_code} " + (error.decode(errors="replace")
+                                                  if isinstance(error, bytes) else str(error))
+                    refused.update(dict.fromkeys(accepted, said))
+                    mark(accepted, REFUSED)
+                    return refused
+                except (OSError, smtplib.SMTPException) as exc:
+                    # Sent, but no answer: it may have arrived. The "sending" rows stay, so
+                    # no later run sends it again unless told to (--resend).
+                    raise MaybeDelivered(
+                        f"{where} did not confirm the mail to {', '.join(accepted)} "
+                        f"({type(exc).__name__}) — it may already have been delivered: look "
+                        f"for Message-ID {message_id} in that mailbox, then run again with "
+                        "--resend only if it did not arrive") from None
+                mark(accepted, DELIVERED)
+                copy(accepted)
         except smtplib.SMTPAuthenticationError:
             raise AllianceError(f"the SMTP server refused the login for {self.username!r} — "
                                 "check smtp.username and the password") from None
@@ -165,9 +257,11 @@ class SmtpTarget(Target):
             raise AllianceError(f"TLS problem with {self.host}:{self.port} ({exc.reason}) — "
                                 "check smtp.security and smtp.port") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise AllianceError(f"cannot send through {self.host}:{self.port} "
+            # Only before DATA (an unanswered DATA is handled above): nothing was taken.
+            raise AllianceError(f"cannot send through {where} "
                                 f"({type(exc).__name__}) — check smtp.host and smtp.port, then "
-                                "run again; nothing was recorded as sent") from None
+                                "run again; nothing unconfirmed was recorded as sent") from None
+        return refused
 
     def _tls_context(self) -> ssl.SSLContext:
         """Verifies the server's certificate and host name always; against `ca_file` when
@@ -244,8 +338,152 @@ class SmtpTarget(Target):
             return ""  # sent mail cannot be withdrawn; the cancellation notice says it
         if change.key == "kickoff":
             invites = mail.invites_for_all(context.events, context.sequences)
+            told = {e.key: (e.fingerprint, context.sequences.get(e.key, 0), "active",
+                            e.summary) for e in context.events}
         else:
-            invites = mail.invites_for_changes(context.alliance.id,
-                                               context.announced(change.key))
-        self._send(self._prepare(mail.build(message, invites, draft=False)))
-        return message.message_id
+            announced = context.announced(change.key)
+            invites = mail.invites_for_changes(context.alliance.id, announced)
+            told = {c.key: _told(c) for c in announced
+                    if c.kind == "event" and c.action is not Action.KEEP}
+        built = self._prepare(mail.build(message, invites, draft=False))
+        message_id = message.message_id
+        recipients = list(dict.fromkeys(p.email for p in message.to))
+        log = context.deliveries
+        earlier = log.get(change.key) if log is not None else {}
+        copy = SentCopy(self.sent_folder(context.alliance.id), change.key)
+        have = copy.delivered_to(message_id)  # survives a lost state file
+        have |= {r for r, (mid, status) in earlier.items()
+                 if mid == message_id and status == DELIVERED}
+        unknown = [r for r in recipients if r not in have and earlier.get(r, ("", ""))[1]
+                   == SENDING and earlier[r][0] == message_id]
+        if unknown and not self.options.resend:
+            raise MaybeDelivered(
+                f"an earlier run sent {change.key} to {', '.join(unknown)} without a "
+                f"confirmation from the server — it may already have been delivered: look "
+                f"for Message-ID {message_id} there; if it did not arrive, run again with "
+                "--resend")
+        todo = [r for r in recipients if r not in have]
+        if not todo:
+            return message_id  # every member has it: record it, send nothing
+
+        def keep(accepted: list[str]) -> None:
+            have.update(accepted)
+            copy.write(built, message, recipients, sorted(have), told)
+
+        refused = self._send(built, todo, change.key, log, keep)
+        if refused:
+            first = next(iter(refused.values()))
+            raise Refused(
+                f"the SMTP server refused {', '.join(refused)} ({first}) — {change.key} was "
+                f"not delivered to them (the others have it); fix the address in the "
+                "alliance file or ask the mail admin, then run again: only they get it")
+        return message_id
+
+    def sent_folder(self, alliance_id: str) -> Path:
+        """`sent/<alliance>/<host-port>/` beside the state file: a lost or moved state file
+        leaves it (and the output folder, which setup may rewrite, is not where a record of
+        what the members received belongs)."""
+        from designed_alliance.core.items import slug
+        from designed_alliance.core.state import default_path
+
+        return (default_path().parent / "sent" / slug(alliance_id)
+                / slug(f"{self.host}-{self.port}"))
+
+
+def _told(change: Change) -> tuple[str, int, str, dict[str, Any]]:
+    if change.action is Action.CANCEL:
+        assert change.record is not None
+        return (change.record.fingerprint, change.sequence, "cancelled",
+                dict(change.record.summary))
+    assert change.item is not None
+    return (change.item.fingerprint, change.sequence, "active", dict(change.item.summary))
+
+
+class SentCopy:
+    """The copy of one sent mail (`<key>.eml`, as sent) and its index (`<key>.json`: the
+    Message-ID, fingerprint, recipients that confirmed, and the invites it carried), which
+    `lookup` reads when the state file is gone."""
+
+    def __init__(self, folder: Path, key: str) -> None:
+        from designed_alliance.core.items import slug
+
+        self.folder = folder
+        self.key = key
+        self.eml = folder / f"{slug(key)}.eml"
+        self.index = folder / f"{slug(key)}.json"
+
+    def read(self) -> dict[str, Any] | None:
+        from .files import read_regular
+
+        if not self.index.exists():
+            return None
+        try:
+            data = json.loads(read_regular(self.index))
+        except ValueError:
+            return None  # damaged: as if not sent (the state, when there is one, says more)
+        return data if isinstance(data, dict) else None
+
+    def delivered_to(self, message_id: str) -> set[str]:
+        data = self.read()
+        if data is None or data.get("message_id") != message_id:
+            return set()
+        return {str(r) for r in data.get("delivered_to", [])}
+
+    def write(self, built: EmailMessage, message: Message, recipients: list[str],
+              delivered: list[str], told: dict[str, tuple[str, int, str, dict[str, Any]]]
+              ) -> None:
+        from .files import write_atomic
+
+        write_atomic(self.eml, bytes(built))
+        index = {"key": self.key, "message_id": message.message_id,
+                 "fingerprint": message.fingerprint, "summary": message.summary,
+                 "to": recipients, "delivered_to": delivered,
+                 "told": {k: {"fingerprint": f, "sequence": n, "status": st, "summary": sm}
+                          for k, (f, n, st, sm) in told.items()}}
+        write_atomic(self.index, json.dumps(index, indent=1, sort_keys=True).encode())
+
+
+def sent_remotes(folder: Path) -> dict[str, Remote]:
+    """What the members were told, from the sent copies: each message every recipient
+    confirmed, and per event the latest invite any mail carried (the highest SEQUENCE; a
+    cancellation removes it)."""
+    if not folder.is_dir():
+        return {}
+    found: dict[str, Remote] = {}
+    latest: dict[str, tuple[int, str, Remote]] = {}
+    for path in sorted(folder.glob("*.json")):
+        data = SentCopy(folder, path.stem).read()
+        if data is None or not data.get("delivered_to"):
+            continue
+        try:
+            _read_index(data, found, latest)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # an index edited by hand or damaged: not proof that anything was sent
+    for event_key, (_, status, remote) in latest.items():
+        if status == "active":
+            found[event_key] = remote
+    return found
+
+
+def _read_index(data: dict[str, Any], found: dict[str, Remote],
+                latest: dict[str, tuple[int, str, Remote]]) -> None:
+    """Merge one index; all of it or nothing (raises on anything malformed first)."""
+    key, message_id = data["key"], data["message_id"]
+    to, delivered = data["to"], data["delivered_to"]
+    if not (isinstance(key, str) and key and isinstance(message_id, str) and message_id
+            and isinstance(to, list) and to and isinstance(delivered, list)):
+        raise ValueError("not an index of ours")
+    told: dict[str, tuple[int, str, Remote]] = {}
+    for event_key, entry in dict(data.get("told") or {}).items():
+        sequence = int(entry["sequence"])
+        if not 0 <= sequence < 2**31:  # RFC 5545 integers; SQLite could not hold more
+            raise ValueError("SEQUENCE out of range")
+        told[str(event_key)] = (sequence, str(entry["status"]), Remote(
+            str(event_key), "", str(entry["fingerprint"]), sequence,
+            dict(entry.get("summary") or {})))
+    if set(to) <= set(delivered):
+        found[key] = Remote(key, message_id, str(data["fingerprint"]), 0,
+                            dict(data.get("summary") or {"kind": "message"}))
+    for event_key, value in told.items():
+        if event_key not in latest or latest[event_key][0] <= value[0]:
+            latest[event_key] = value

@@ -61,8 +61,10 @@ class TestEmlTarget(TargetContract):
 
 
 class TestSmtpTarget(TargetContract):
-    supports_lookup = False  # sent mail cannot be looked up
-    idempotent_without_state = False  # what was sent cannot be found again
+    # Sent mail is found again from the copies the target keeps beside the state (sent/):
+    # a lost state is rebuilt, and a mail already delivered is not delivered twice.
+    supports_lookup = True
+    idempotent_without_state = True
 
     @pytest.fixture
     def target(self, tmp_path: Path, smtp_server, monkeypatch: pytest.MonkeyPatch):

@@ -6,6 +6,7 @@ with one line and leaves the journal's bytes as they were.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -93,7 +94,8 @@ def log(file: Path, measure_ref: str, value: str, *, on: str | None, by: str | N
     who = _who(alliance, by)
     reading = Reading(measure, number, day, who, (note or "").strip())
     path = journal_path(file)
-    append(alliance, reading, path)
+    with _journal_lock(alliance):
+        append(alliance, reading, path)
     unit = f" {measure.unit}" if measure.unit else ""
     return f"logged {measure.name} = {value.strip()}{unit} on {day} in {path}\n"
 
@@ -102,6 +104,20 @@ def done(file: Path, commitment_ref: str, *, on: str | None, by: str | None,
          note: str | None) -> str:
     alliance = load(file)
     path = journal_path(file)
+    with _journal_lock(alliance):  # check "not done yet" and append as one step
+        return _done(alliance, path, commitment_ref, on=on, by=by, note=note)
+
+
+def _journal_lock(alliance: Alliance) -> contextlib.AbstractContextManager[None]:
+    """Two journal commands at once could both find a commitment not done and both append:
+    the check and the append hold one lock per alliance (beside the state file)."""
+    from ..state import State
+
+    return State().locked(alliance.id, scope="journal")
+
+
+def _done(alliance: Alliance, path: Path, commitment_ref: str, *, on: str | None,
+          by: str | None, note: str | None) -> str:
     journal = load_journal(alliance, path)
     commitment_id = _arg("COMMITMENT", check_commitment, alliance, commitment_ref,
                          file=alliance.source, table="commitments", alliance=alliance)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,9 @@ from ..config import Config
 from ..errors import AllianceError
 from ..journal import load_journal
 from ..load import load
+from ..model import Alliance
 from ..run import (
+    Desired,
     apply_plan,
     check_safe,
     default_out_dir,
@@ -23,15 +26,15 @@ from ..run import (
 )
 from ..schedule import organizer_for
 from ..state import State
-from ..target import Options
+from ..target import Options, Target
 
 PAST = {"create": "created", "update": "updated", "cancel": "cancelled", "failed": "failed"}
 
 
 def _options(alliance, config: Config, out: Path | None, notify: str | None, send: bool,
-             progress=None) -> Options:
+             progress=None, resend: bool = False) -> Options:
     return Options(out_dir=out or default_out_dir(alliance, config),
-                   notify=notify or config.defaults.notify, send=send,
+                   notify=notify or config.defaults.notify, send=send, resend=resend,
                    organizer=organizer_for(alliance, config.defaults.organizer),
                    progress=progress)
 
@@ -72,10 +75,11 @@ def _progress_printer(enabled: bool):
 
 def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
         notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
-        as_json: bool, teardown: bool = False) -> None:
+        as_json: bool, teardown: bool = False, resend: bool = False) -> None:
     alliance = load(file)
     interactive = sys.stderr.isatty() and not as_json
-    options = _options(alliance, config, out, notify, send, _progress_printer(interactive))
+    options = _options(alliance, config, out, notify, send, _progress_printer(interactive),
+                       resend=resend)
     names = list(to or config.defaults.targets)
     if send:
         names += [n for n in mailers(config) if n not in names]  # --send: "and mail it"
@@ -84,6 +88,20 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
         target.check_ready()
     want = desired(alliance, config, load_journal(alliance))
     state = State()
+    with contextlib.ExitStack() as stack:
+        if not dry_run:
+            # Plan and apply under one lock per alliance: two runs that both plan from the
+            # same state would both send the kickoff to every member.
+            stack.enter_context(state.locked(alliance.id))
+        _plan_and_apply(alliance, want, targets, state, options, teardown=teardown,
+                        dry_run=dry_run, force=force, yes=yes, as_json=as_json,
+                        interactive=interactive)
+
+
+def _plan_and_apply(alliance: Alliance, want: Desired, targets: list[Target], state: State,
+                    options: Options, *,
+                    teardown: bool, dry_run: bool, force: bool, yes: bool, as_json: bool,
+                    interactive: bool) -> None:
     plan = make_plan(alliance, want, targets, state, teardown=teardown,
                      reconcile=not dry_run)
 
