@@ -249,3 +249,22 @@ def test_help_says_where_the_files_go(cli, command: str) -> None:
     text = " ".join(cli(command, "--help").output.split())
     assert "beside the alliance file" in text and "FILE|DIR" in text
     assert os.sep + "alliance-out" not in text.replace("alliance-out/<id>", "")
+
+
+def test_readme_quick_tour_lists_what_exists_and_runs_help(cli) -> None:
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    blocks = readme.split("```sh\n")
+    assert blocks[1].split("```")[0] == (
+        "pip install . && alliance setup examples/team-project.toml\n")
+    tour = readme.split("## A quick tour", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].split() for line in tour.splitlines()
+                if line.startswith("alliance ")]
+    words = {" ".join(c[1:3]) if c[1] == "config" else c[1] for c in commands}
+    assert {"log", "done", "status", "config init", "template", "setup"} <= words
+    assert ["alliance", "template", "--full"] in commands
+    assert any(c[:2] == ["alliance", "setup"] and c[2].endswith("/") for c in commands)
+    for command in commands:  # every one is a real command (its --help works)
+        name = command[1:3] if command[1] == "config" else command[1:2]
+        assert cli(*name, "--help").exit_code == 0, command
