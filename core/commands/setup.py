@@ -232,6 +232,10 @@ def _apply_one(file: Path, config: Config, to: list[str] | None, out: Path | Non
                notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
                as_json: bool, teardown: bool, force_owner: bool) -> SetupResult:
     alliance = load(file)
+    state = State()
+    if not dry_run:
+        # Before any target connects: a copy that would rename another alliance stops here.
+        check_owner(alliance, state, force_owner)
     interactive = sys.stderr.isatty() and not as_json
     options = _options(alliance, config, out, notify, send, _progress_printer(interactive))
     names = list(to or config.defaults.targets)
@@ -241,7 +245,6 @@ def _apply_one(file: Path, config: Config, to: list[str] | None, out: Path | Non
     for target in targets:
         target.check_ready()
     want = desired(alliance, config)
-    state = State()
     plan = make_plan(alliance, want, targets, state, teardown=teardown,
                      reconcile=not dry_run)
 
@@ -250,7 +253,6 @@ def _apply_one(file: Path, config: Config, to: list[str] | None, out: Path | Non
             click.echo(plan.render(color=sys.stdout.isatty()))
             click.echo("\nDry run: nothing was written or sent.")
         return SetupResult(plan.has_changes, plan.as_dict())
-    check_owner(alliance, state, force_owner)
     check_safe(plan, force)
     if not as_json:
         click.echo(plan.render(color=sys.stdout.isatty()))
