@@ -57,7 +57,8 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
       alliance template > alliance.toml     # or: alliance init (asks the questions)
       alliance check alliance.toml          # what a coach would question
       alliance plan alliance.toml           # what would be created, changed, cancelled
-      alliance setup alliance.toml          # .ics invites + kickoff.eml in ./alliance-out/
+      alliance setup alliance.toml          # .ics invites + kickoff.eml in alliance-out/
+                                            # beside the file (or a folder: setup team/)
     """
     ctx.obj = {"config_path": config_path}
     if os.environ.get("NO_COLOR"):
@@ -122,12 +123,13 @@ def _run_options(func):
                         help="Targets, comma separated: ics, eml, google, outlook, caldav, "
                         "smtp (default from config, else ics,eml).")(func)
     func = click.option("--out", "out", type=click.Path(path_type=Path),
-                        help="Output folder for ics/eml (default ./alliance-out/<id>).")(func)
+                        help="Output folder for ics/eml (default: [defaults] output_dir, "
+                        "else alliance-out/<id> beside the alliance file).")(func)
     return func
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", metavar="FILE|DIR", type=click.Path(path_type=Path))
 @_run_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.pass_context
@@ -135,17 +137,20 @@ def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
          as_json: bool) -> None:
     """Show what setup would create, update, cancel or keep. Changes nothing.
 
+    DIR plans every alliance file in it (*.toml, not the *.progress.toml journals).
+
     \b
-    Example:
+    Examples:
       alliance plan alliance.toml --to ics,eml
+      alliance plan alliances/
     """
     from .commands.setup import plan_only
 
-    plan_only(file, _config(ctx), _targets(to), out, as_json=as_json)
+    sys.exit(plan_only(file, _config(ctx), _targets(to), out, as_json=as_json))
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", metavar="FILE|DIR", type=click.Path(path_type=Path))
 @_run_options
 @click.option("--notify", type=click.Choice(["all", "external", "none"]),
               help="Whom remote calendars notify of changes (default: all).")
@@ -155,7 +160,8 @@ def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
               "tell whether the mail arrived (check their mailbox first).")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
-@click.option("--force", is_flag=True, help="Allow a plan that cancels more than a third.")
+@click.option("--force", is_flag=True, help="Allow a plan that cancels more than a third, "
+              "or an id that another file set up under another title (a rename).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report (no progress).")
 @click.pass_context
 def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
@@ -163,9 +169,14 @@ def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
           force: bool, as_json: bool) -> None:
     """Create or update everything the alliance needs, and only what changed.
 
+    DIR sets up every alliance file in it (*.toml, not the *.progress.toml journals), one
+    plan each, and ends with one summary line; a bad file does not stop the others. Exit 2
+    if any file was bad input, 1 if any failed.
+
     \b
     Examples:
-      alliance setup alliance.toml                 # ./alliance-out/<id>/*.ics, kickoff.eml
+      alliance setup alliance.toml                 # alliance-out/<id>/ beside the file
+      alliance setup alliances/ --yes              # every alliance in the folder
       alliance setup alliance.toml --to google --dry-run
       alliance setup alliance.toml --to caldav,smtp --send
     """
@@ -173,22 +184,25 @@ def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
 
     if resend and not send:
         raise click.UsageError("--resend only makes sense with --send")
-    run(file, _config(ctx), _targets(to), out, notify=notify, send=send, yes=yes,
-        dry_run=dry_run, force=force, as_json=as_json, resend=resend)
+    sys.exit(run(file, _config(ctx), _targets(to), out, notify=notify, send=send, yes=yes,
+                 dry_run=dry_run, force=force, as_json=as_json, resend=resend))
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", metavar="FILE|DIR", type=click.Path(path_type=Path))
 @_run_options
 @click.option("--notify", type=click.Choice(["all", "external", "none"]))
 @click.option("--send", is_flag=True, help="Really send the cancellation email (smtp).")
 @click.option("--yes", "-y", is_flag=True, help="Do it without asking.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
+@click.option("--force", is_flag=True,
+              help="Even when another file set this id up under another title.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def teardown(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
-             notify: str | None, send: bool, yes: bool, dry_run: bool, as_json: bool) -> None:
-    """Cancel everything setup created for this alliance.
+             notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
+             as_json: bool) -> None:
+    """Cancel everything setup created for this alliance (or each alliance in DIR).
 
     \b
     Example:
@@ -196,8 +210,9 @@ def teardown(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | No
     """
     from .commands.setup import run
 
-    run(file, _config(ctx), _targets(to), out, notify=notify, send=send, yes=yes,
-        dry_run=dry_run, force=True, as_json=as_json, teardown=True)
+    sys.exit(run(file, _config(ctx), _targets(to), out, notify=notify, send=send, yes=yes,
+                 dry_run=dry_run, force=True, as_json=as_json, teardown=True,
+                 force_owner=force))
 
 
 @cli.command()

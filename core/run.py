@@ -70,10 +70,17 @@ def why_moved(alliance: Alliance, journal: Journal) -> dict[str, str]:
 
 
 def default_out_dir(alliance: Alliance, config: Config) -> Path:
+    """`[defaults] output_dir`/<id>, else `alliance-out/<id>` beside the alliance file.
+
+    The output belongs to the alliance, not to the folder the command runs in: run from
+    elsewhere, setup must find (and update) the same invites, and teardown must find them to
+    cancel. The current folder is only the fallback for an alliance that has no file.
+    """
     base = config.defaults.output_dir
     if base is not None:
         return base / alliance.id
-    return Path.cwd() / "alliance-out" / alliance.id
+    home = alliance.source.resolve().parent if alliance.source is not None else Path.cwd()
+    return home / "alliance-out" / alliance.id
 
 
 def make_targets(names: Sequence[str], config: Config, options: Options) -> list[Target]:
@@ -116,9 +123,11 @@ def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], stat
         elif not records and target.is_remote and target.can_lookup and not teardown:
             notes = [*notes, "nothing recorded here yet: setup first looks for objects this "
                      "alliance already has there, and adopts them instead of creating twins"]
-        events = plan_target(target.name, target.instance,
-                             list(want.events) if tracks_events else [], records,
-                             teardown=teardown).changes
+        events = _continue_sequences(
+            plan_target(target.name, target.instance,
+                        list(want.events) if tracks_events else [], records,
+                        teardown=teardown).changes,
+            state, alliance.id, target.instance)
         changes: Sequence[Change] = events
         if mails:
             assert sender is not None
@@ -180,6 +189,21 @@ def _heal(changes: Sequence[Change], missing: set[str]) -> tuple[list[Change], l
     return out, healed
 
 
+def _continue_sequences(changes: Sequence[Change], state: State, alliance_id: str,
+                        instance: str) -> tuple[Change, ...]:
+    """A CREATE of a key that another place already holds for this alliance starts above
+    the highest SEQUENCE recorded for it anywhere: the UID is the same, and a calendar that
+    accepted SEQUENCE 3 from the old folder ignores a SEQUENCE 0 from the new one."""
+    fresh = [c.key for c in changes if c.action is Action.CREATE and c.kind == "event"]
+    if not fresh:
+        return tuple(changes)
+    floors = state.highest_sequences(alliance_id, fresh, exclude_instance=instance)
+    return tuple(
+        replace(c, sequence=max(c.sequence, floors[c.key] + 1))
+        if c.action is Action.CREATE and c.key in floors else c
+        for c in changes)
+
+
 @dataclass
 class Report:
     plan: Plan
@@ -205,6 +229,32 @@ class Report:
                          "error": a.reason or None} for t, a in self.applied],
             "ok": not self.failures,
         }
+
+
+def check_owner(alliance: Alliance, state: State, force: bool) -> None:
+    """Refuse an id that another file set up under another title: a copied alliance file
+    keeps its id, and applying it would rename (or cancel) the other alliance's events.
+
+    The same file under a new title is a rename; another file with the same title is the
+    same alliance checked out elsewhere. Only both at once are refused, unless --force.
+    """
+    if alliance.source is None or force:
+        return
+    owner = state.owner(alliance.id)
+    source = str(alliance.source.resolve())
+    if owner is None or owner.title == alliance.title or owner.source == source:
+        return
+    raise NeedsForce(
+        f"{alliance.source}: the id {alliance.id!r} belongs to {owner.title!r}, set up from "
+        f"{owner.source} — if this file is a copy for another alliance, give it a new id "
+        "(`alliance init` makes one); if it is the same alliance renamed, run again with "
+        "--force")
+
+
+def claim(alliance: Alliance, state: State) -> None:
+    """Record this file and title as the owner of the alliance id (see `check_owner`)."""
+    if alliance.source is not None:
+        state.claim(alliance.id, alliance.title, str(alliance.source.resolve()))
 
 
 def check_safe(plan: Plan, force: bool) -> None:

@@ -184,18 +184,88 @@ def _overlaps(a: time, a_len: timedelta, b: time, b_len: timedelta) -> bool:
     return a_start < b_start + b_len and b_start < a_start + a_len
 
 
+# Meetings are "at night" for a member outside these hours in their own zone (the
+# night-meeting buster in core/check.py asks the same).
+WAKING_HOURS = (time(7, 0), time(21, 0))
+
+
+def _usual_review_time(alliance: Alliance) -> time:
+    """16:00 — or right after the check-in when 16:00 would collide with it (the members
+    are together then anyway)."""
+    review = alliance.review
+    assert review is not None
+    checkins = alliance.checkins
+    if checkins and _overlaps(DEFAULT_REVIEW_TIME, review.duration, checkins.time,
+                              checkins.duration):
+        return _checkin_end(checkins)
+    return DEFAULT_REVIEW_TIME
+
+
+def _checkin_end(checkins: Checkins) -> time:
+    return (datetime.combine(date(2000, 1, 3), checkins.time) + checkins.duration).time()
+
+
 def review_time(alliance: Alliance) -> time:
-    """The review's own time: as given, else 16:00 — or right after the check-in when
-    16:00 would collide with it (the members are together then anyway)."""
+    """The review's own time: as given, else the usual one (16:00, or right after the
+    check-in when 16:00 collides with it) — unless that is at night for some member on some
+    review day. Then the first time that is inside waking hours for every member on every
+    review: the check-in's own end first (they are together then), then the other quarter
+    hours of the day, nearest to it first. When no time suits everyone, the usual one (the
+    night-meeting buster says so)."""
     review = alliance.review
     assert review is not None
     if review.time is not None:
         return review.time
+    usual = _usual_review_time(alliance)
+    if len({m.timezone or alliance.timezone for m in alliance.members}) < 2:
+        return usual  # one zone: 16:00 or the check-in's end is a waking time already
+    days = _review_days(alliance)
+    if days is None:
+        return usual
+    first_day, rule, _ = days
+    zones = [ZoneInfo(z) for z in sorted({m.timezone or alliance.timezone
+                                          for m in alliance.members})]
     checkins = alliance.checkins
-    if checkins and _overlaps(DEFAULT_REVIEW_TIME, review.duration, checkins.time,
-                              checkins.duration):
-        return (datetime.combine(date(2000, 1, 3), checkins.time) + checkins.duration).time()
-    return DEFAULT_REVIEW_TIME
+
+    def suits(at: time) -> bool:
+        if checkins and _overlaps(at, review.duration, checkins.time, checkins.duration):
+            return False
+        return _awake(alliance, first_day, rule, at, review.duration, zones)
+
+    if suits(usual):
+        return usual
+    candidates = [time(h, m) for h in range(24) for m in (0, 15, 30, 45)]
+    anchor = _checkin_end(checkins) if checkins else usual
+    minutes = anchor.hour * 60 + anchor.minute
+    candidates.sort(key=lambda t: (abs(t.hour * 60 + t.minute - minutes),
+                                   -(t.hour * 60 + t.minute)))
+    for at in candidates:
+        if suits(at):
+            return at
+    return usual
+
+
+def _awake(alliance: Alliance, first_day: date, rule: str, at: time, length: timedelta,
+           zones: list[ZoneInfo]) -> bool:
+    """Every review at `at` (alliance zone) starts and ends inside waking hours in every
+    zone, on its real dates (summer time starts weeks apart in Europe and America)."""
+    from dateutil.rrule import rrulestr
+
+    from .limits import MAX_OCCURRENCES
+
+    opens, closes = (t.hour * 60 + t.minute for t in WAKING_HOURS)
+    home = ZoneInfo(alliance.timezone)
+    last = datetime.combine(alliance.deadline, time(23, 59, 59))
+    for n, local in enumerate(rrulestr(rule, dtstart=datetime.combine(first_day, at))):
+        if local > last or n >= MAX_OCCURRENCES:
+            break
+        start = local.replace(tzinfo=home)
+        for zone in zones:
+            there = start.astimezone(zone)
+            begins = there.hour * 60 + there.minute
+            if begins < opens or begins + length.total_seconds() / 60 > closes:
+                return False
+    return True
 
 
 def review_series(alliance: Alliance) -> tuple[datetime, str, bool] | None:
@@ -207,6 +277,16 @@ def review_series(alliance: Alliance) -> tuple[datetime, str, bool] | None:
     itself; "every month" is the nth weekday of the month (BYDAY=1MO, or -1MO for a fifth
     one), never the same day of the month, which drifts onto weekends.
     """
+    days = _review_days(alliance)
+    if days is None:
+        return None
+    day, rule, on_checkin_day = days
+    return datetime.combine(day, review_time(alliance)), rule, on_checkin_day
+
+
+def _review_days(alliance: Alliance) -> tuple[date, str, bool] | None:
+    """`review_series` without the time of day (which `review_time` chooses from these
+    days): the first review day, the RRULE, whether it is a check-in day."""
     review = alliance.review
     assert review is not None
     cadence = review.cadence
@@ -218,7 +298,6 @@ def review_series(alliance: Alliance) -> tuple[datetime, str, bool] | None:
 
         first_day = alliance.starts + relativedelta(months=cadence.interval)
     checkins = alliance.checkins
-    at = review_time(alliance)
     on_checkin_day = False
     if checkins is not None and first_occurrence(
             checkin_rule(checkins, alliance.starts),
@@ -247,7 +326,7 @@ def review_series(alliance: Alliance) -> tuple[datetime, str, bool] | None:
         if cadence.freq == "MONTHLY":
             week = (day.day - 1) // 7 + 1
             parts.append(f"BYDAY={week if week <= 4 else -1}{WEEKDAY_CODES[day.weekday()]}")
-    return datetime.combine(day, at), ";".join(parts), on_checkin_day
+    return day, ";".join(parts), on_checkin_day
 
 
 def _review_event(alliance: Alliance, host: Person, context: compose.Context,

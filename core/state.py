@@ -29,7 +29,8 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 APPLICATION_ID = 0x44416C31  # "DAl1": marks the SQLite file as designed-alliance state
 COLUMNS = ("alliance_id", "instance", "key", "remote_id", "fingerprint", "sequence", "status",
            "summary", "updated_at")
-OUR_TABLES = frozenset({"records", "probe", "deliveries"})
+# `alliances`: which file and title an alliance id was last set up from (see `owner`).
+OUR_TABLES = frozenset({"records", "probe", "deliveries", "alliances"})
 # A mail's delivery to one recipient: the intent is committed before DATA, the outcome after.
 SENDING, DELIVERED, REFUSED, UNSENT = "sending", "sent", "refused", "unsent"
 LOCK_WAIT_SECONDS = 10.0  # how long a second run of one alliance waits ($ALLIANCE_LOCK_WAIT)
@@ -56,6 +57,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
     status      TEXT NOT NULL,
     updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     PRIMARY KEY (alliance_id, instance, key, recipient)
+);
+CREATE TABLE IF NOT EXISTS alliances (
+    alliance_id TEXT PRIMARY KEY,
+    title       TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 """
 
@@ -100,6 +107,14 @@ class Record:
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The title and file an alliance id was last set up from."""
+
+    title: str
+    source: str
 
 
 class State:
@@ -293,6 +308,53 @@ class State:
                                 "name = 'records'").fetchone() is not None
         except sqlite3.Error as exc:
             raise self._error(exc) from None
+
+    def _has_table(self, conn: sqlite3.Connection, name: str) -> bool:
+        try:
+            return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                "name = ?", (name,)).fetchone() is not None
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def highest_sequences(self, alliance_id: str, keys: list[str], *,
+                          exclude_instance: str) -> dict[str, int]:
+        """The highest SEQUENCE recorded for each of `keys` of this alliance in any other
+        instance (another output folder, another calendar); keys recorded nowhere else are
+        left out."""
+        conn = self._connect(create=False)
+        if conn is None or not keys or not self._has_records(conn):
+            return {}
+        marks = ", ".join("?" for _ in keys)
+        try:
+            rows = conn.execute(
+                f"SELECT key, MAX(sequence) FROM records WHERE alliance_id = ? AND "
+                f"instance != ? AND key IN ({marks}) GROUP BY key",
+                (alliance_id, exclude_instance, *keys))
+            return {key: int(top) for key, top in rows}
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def owner(self, alliance_id: str) -> Owner | None:
+        """Who set this alliance id up last (title and file), or None if nobody did."""
+        conn = self._connect(create=False)
+        if conn is None or not self._has_table(conn, "alliances"):
+            return None
+        try:
+            row = conn.execute("SELECT title, source FROM alliances WHERE alliance_id = ?",
+                               (alliance_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return Owner(row[0], row[1]) if row else None
+
+    def claim(self, alliance_id: str, title: str, source: str) -> None:
+        """Record that `source`, titled `title`, is now where this alliance id lives."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO alliances (alliance_id, title, source) VALUES (?, ?, ?) "
+                "ON CONFLICT (alliance_id) DO UPDATE SET title = excluded.title, "
+                "source = excluded.source, "
+                "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (alliance_id, title, source))
 
     def has_any(self, alliance_id: str, instance: str) -> bool:
         return bool(self.records(alliance_id, instance))

@@ -68,6 +68,19 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return work
 
 
+@pytest.fixture(autouse=True)
+def example_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`example(name)` gives a copy: setup writes alliance-out/ beside the alliance file, and
+    a test must never write into the repository's examples/ folder."""
+    import shutil
+
+    copies = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", copies,
+                    ignore=shutil.ignore_patterns("alliance-out"))
+    monkeypatch.setattr(__import__(__name__, fromlist=["EXAMPLES"]), "EXAMPLES", copies)
+    return copies
+
+
 @pytest.fixture
 def state_file(isolated: Path) -> Path:
     return Path(os.environ["XDG_STATE_HOME"]) / "designed-alliance" / "state.sqlite"

@@ -23,7 +23,10 @@ from designed_alliance.core.target import Target
 
 from .conftest import EXAMPLES
 
-BASE = (EXAMPLES / "website-relaunch.toml").read_text(encoding="utf-8")
+# The review's time pinned: by default it follows the check-in (right after it), and the
+# edit tests below move the check-in alone.
+BASE = (EXAMPLES / "website-relaunch.toml").read_text(encoding="utf-8") + (
+    '\n[review]\ntime = "10:30"\n')
 EVENT_KEYS = {"checkins", "review", "commitment:design", "commitment:copy", "celebration"}
 
 

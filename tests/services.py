@@ -152,16 +152,37 @@ def graph_events(emulator: Any) -> dict[str, Any]:
 
 def set_up_then_move_checkins(cli: Any, service: Service, tmp_path: Path, emulator: Any,
                               name: str, *extra: str) -> None:
-    """Set an example up, then move its check-ins from 09:30 to 10:00 and set up again; the
-    emulator's log then holds the second run only."""
+    """Set an example up, then move its check-ins half an hour later and set up again; the
+    emulator's log then holds the second run only.
+
+    The review's time is pinned where it was: by default it may follow the check-in (it
+    is then right after it), and this edit is meant to move the check-in only."""
+    import re
+    from datetime import datetime, timedelta
+
+    from designed_alliance.core.load import loads
+    from designed_alliance.core.schedule import review_time
+
     from .conftest import example
 
     config = service.config(tmp_path, emulator)
     path = tmp_path / "a.toml"
-    path.write_text(example(name).read_text())
+    text = example(name).read_text()
+    review = review_time(loads(text, path))
+    if "[review]" not in text:
+        text += f'\n[review]\ntime = "{review:%H:%M}"\n'
+    path.write_text(text)
     args = ("--config", config, "setup", path, "--to", service.name, "--yes")
     assert cli(*args).exit_code == 0
     emulator.reset_log()
-    path.write_text(path.read_text().replace('time = "09:30"', 'time = "10:00"'))
+
+    def later(match: re.Match[str]) -> str:
+        moved = datetime.strptime(match.group(2), "%H:%M") + timedelta(minutes=30)
+        return f'{match.group(1)}"{moved:%H:%M}"'
+
+    checkin_time = r'(\[checkins\](?:\n(?!\[)[^\n]*)*?\ntime = )"(\d\d:\d\d)"'
+    moved_text = re.sub(checkin_time, later, text, count=1)
+    assert moved_text != text
+    path.write_text(moved_text)
     result = cli(*args, *extra)
     assert result.exit_code == 0, result.output

@@ -133,7 +133,8 @@ def test_review_agenda_has_the_review_questions_and_the_needs_offers_table() -> 
     message = agenda(a, journal, date(2027, 1, 26))
     assert message.key == "agenda-2027-02-01"
     assert message.subject.startswith("Agenda for our review on Mon 1 Feb 2027")
-    assert "Mon 1 Feb 2027, 16:00 (America/New_York)" in message.text
+    # Right after the check-in: the usual 16:00 would be 22:00 for Ben in Berlin.
+    assert "Mon 1 Feb 2027, 10:00 (America/New_York)" in message.text
     for question in REVIEW_QUESTIONS:
         assert f"- {question}" in message.text
     assert "- Dropped Sat 30 Jan 2027: Build the homepage (the agency builds it)" in message.text

@@ -32,7 +32,7 @@ from .conftest import example
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
 BASE = example("team-project").read_text()
-EDITED = BASE.replace('time = "09:30"', 'time = "10:15"').replace(
+EDITED = BASE.replace('time = "16:30"', 'time = "17:15"').replace(
     '[[commitments]]\nid = "store"', '[[commitments]]\nid = "listing"').replace(
     'after = "store"', 'after = "listing"')
 SCENARIOS = {  # steps before the crashed one, then the crashed step

@@ -211,7 +211,7 @@ def test_kickoff_does_not_greet_the_organizer(cli, isolated: Path) -> None:
     alliance = load(example("team-project"))
     organizer, *others = alliance.members
     assert cli("setup", example("team-project"), "--yes").exit_code == 0
-    (eml,) = isolated.glob("alliance-out/*/kickoff.eml")
+    (eml,) = example("team-project").parent.glob("alliance-out/*/kickoff.eml")
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     text = message.get_body(("plain",)).get_content()
     greeting = text.splitlines()[0]

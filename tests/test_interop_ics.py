@@ -22,7 +22,7 @@ def setup_team(cli, tmp_path: Path, text: str | None = None,  # type: ignore[no-
     path.write_text(text if text is not None else example("team-project").read_text())
     result = cli("setup", path, "--to", to)
     assert result.exit_code == 0, result.output
-    return Path.cwd() / "alliance-out" / TEAM
+    return path.parent / "alliance-out" / TEAM
 
 
 def test_import_file_has_no_method_and_asks_nobody_to_reply(cli, isolated: Path,

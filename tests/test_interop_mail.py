@@ -36,7 +36,7 @@ def setup_team(cli, tmp_path: Path, text: str | None = None) -> Path:  # type: i
     path.write_text(text)
     result = cli("setup", path, "--to", "ics,eml")
     assert result.exit_code == 0, result.output
-    return Path.cwd() / "alliance-out" / TEAM
+    return path.parent / "alliance-out" / TEAM
 
 
 def calendar_parts(message: EmailMessage) -> list[EmailMessage]:

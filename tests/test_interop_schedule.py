@@ -61,7 +61,7 @@ def write(cli, tmp_path: Path, text: str) -> Path:  # type: ignore[no-untyped-de
     path.write_text(text)
     result = cli("setup", path, "--to", "ics")
     assert result.exit_code == 0, result.output
-    return Path.cwd() / "alliance-out" / "schedule-interop-1"
+    return path.parent / "alliance-out" / "schedule-interop-1"
 
 
 def test_monthly_review_stays_on_the_checkin_weekday_for_four_years(cli, isolated: Path,
@@ -75,7 +75,9 @@ def test_monthly_review_stays_on_the_checkin_weekday_for_four_years(cli, isolate
     assert [(s.year, s.month) for s in seen] == [
         (2026 + (11 + i) // 12, (11 + i) % 12 + 1) for i in range(47)]  # one a month
     assert {s.day for s in seen} <= set(range(1, 8))  # the first Monday
-    assert {(s.hour, s.minute) for s in seen} == {(16, 0)}
+    # Not 16:00 (04:00 for Mei in Shanghai) nor right after the check-in (23:00 there): the
+    # nearest quarter hour that is daytime for both on every review, 07:30 (19:30/20:30).
+    assert {(s.hour, s.minute) for s in seen} == {(7, 30)}
     event = vobject.readOne((folder / "review.ics").read_text(encoding="utf-8")).vevent
     starts = list(event.getrruleset())
     assert [s.strftime("%A") for s in starts] == ["Monday"] * 47

@@ -25,7 +25,7 @@ def test_fresh_setup_request_count_and_bodies(cli, tmp_path: Path, graph_emulato
     services.fresh_setup(cli, OUTLOOK, tmp_path, graph_emulator, "team-project")
     events = services.graph_events(graph_emulator)
     checkins = events["checkins"]
-    assert checkins["start"] == {"dateTime": "2027-02-01T09:30:00",
+    assert checkins["start"] == {"dateTime": "2027-02-01T16:30:00",
                                  "timeZone": "W. Europe Standard Time"}
     assert checkins["recurrence"]["pattern"] == {
         "type": "weekly", "interval": 1, "daysOfWeek": ["monday", "thursday"],

@@ -18,7 +18,8 @@ from designed_alliance.core.target import Applied, ApplyContext, Options, Remote
 
 from .conftest import example
 
-BASE = example("website-relaunch").read_text()
+# The review pinned: its default follows the check-in, and MOVED moves the check-in alone.
+BASE = example("website-relaunch").read_text() + '\n[review]\ntime = "10:30"\n'
 MOVED = BASE.replace('time = "09:30"', 'time = "10:00"')
 
 
@@ -55,7 +56,7 @@ def test_plan_lists_the_kickoff_and_then_each_change_summary(cli, tmp_path: Path
 
     assert cli("setup", path).exit_code == 0
     assert not plan_json(cli, path)["has_changes"]  # the summary is history, never re-sent
-    assert sorted(p.name for p in (tmp_path / "work").glob("**/changes-*.eml")) == [
+    assert sorted(p.name for p in tmp_path.glob("alliance-out/**/changes-*.eml")) == [
         "changes-1.eml"]
 
 

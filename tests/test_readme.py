@@ -162,7 +162,7 @@ def test_readme_first_command_works_from_a_built_wheel(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         assert any(n.endswith("/config.example.toml") for n in archive.namelist())
 
-    out = work / "alliance-out" / "mobile-app-beta-9q2m"
+    out = work / "examples" / "alliance-out" / "mobile-app-beta-9q2m"  # beside the file
     whole = icalendar.Calendar.from_ical((out / "alliance.ics").read_bytes())
     keys = {str(e["X-DESIGNED-ALLIANCE-KEY"]) for e in whole.walk("VEVENT")}
     assert {"checkins", "review", "celebration", "commitment:design"} <= keys

@@ -62,7 +62,7 @@ def test_dependents_and_lookups_match_the_file(cli, tmp_path: Path, isolated: Pa
     for c in data["commitments"]:
         if "after" in c:
             waiting.setdefault(c["after"], []).append(c["id"])
-    folder = isolated / "alliance-out" / data["alliance"]["id"]
+    folder = path.parent / "alliance-out" / data["alliance"]["id"]
     seen = 0
     for c in data["commitments"]:
         cal = icalendar.Calendar.from_ical((folder / f"commitment-{c['id']}.ics").read_bytes())

@@ -55,7 +55,7 @@ def test_control_characters_in_one_line_fields_are_refused(cli, tmp_path: Path, 
     result = cli("setup", path)
     assert result.exit_code == 2, result.output
     assert field in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    assert not (isolated / "alliance-out").exists()
+    assert not (tmp_path / "alliance-out").exists()
 
 
 EXPECTED_HEADERS = {"From", "To", "Subject", "Date", "Message-ID", "X-Unsent", "MIME-Version",
@@ -76,7 +76,7 @@ def test_multi_line_text_cannot_inject_headers_or_properties(cli, tmp_path: Path
     path.write_text(BASE.replace(old, new.format(toml_string(payload))))
     result = cli("setup", path)
     assert result.exit_code == 0, result.output
-    out = isolated / "alliance-out" / "website-relaunch-7f3k"
+    out = tmp_path / "alliance-out" / "website-relaunch-7f3k"
     kickoff = email.message_from_bytes((out / "kickoff.eml").read_bytes(),
                                        policy=email.policy.default)
     assert set(kickoff.keys()) == EXPECTED_HEADERS
@@ -115,7 +115,7 @@ def test_user_text_is_escaped_in_html_email_and_page(cli, tmp_path: Path,
                     .replace("Team dinner at Lupa", "Dinner & <b>cake</b>"))
     assert cli("setup", path).exit_code == 0
     kickoff = email.message_from_bytes(
-        (isolated / "alliance-out" / "website-relaunch-7f3k" / "kickoff.eml").read_bytes(),
+        (tmp_path / "alliance-out" / "website-relaunch-7f3k" / "kickoff.eml").read_bytes(),
         policy=email.policy.default)
     for html in (kickoff.get_body(("html",)).get_content(),
                  cli("show", path, "--format", "html").output):

@@ -24,8 +24,9 @@ def setup_copy(tmp_path: Path, name: str = "team-project", text: str | None = No
     return path
 
 
-def out_dir(work: Path, alliance_id: str = TEAM) -> Path:
-    return work / "alliance-out" / alliance_id
+def out_dir(folder: Path, alliance_id: str = TEAM) -> Path:
+    """Where setup writes for an alliance file in `folder`: beside it."""
+    return folder / "alliance-out" / alliance_id
 
 
 def parse_ics(path: Path) -> icalendar.Calendar:
@@ -36,17 +37,17 @@ def test_whole_alliance_ics_expands_to_the_right_local_times_across_dst(cli, iso
                                                                         tmp_path: Path) -> None:
     result = cli("setup", setup_copy(tmp_path))
     assert result.exit_code == 0, result.output
-    cal = parse_ics(out_dir(isolated) / "alliance.ics")
+    cal = parse_ics(out_dir(tmp_path) / "alliance.ics")
     berlin = ZoneInfo("Europe/Berlin")
     occurrences = recurring_ical_events.of(cal).between(date(2027, 1, 1), date(2027, 6, 1))
     checkins = sorted(e["DTSTART"].dt for e in occurrences
                       if str(e["X-DESIGNED-ALLIANCE-KEY"]) == "checkins")
     # Mondays and Thursdays from Mon 1 Feb to Fri 30 Apr 2027: 13 weeks × 2.
     assert len(checkins) == 26
-    assert checkins[0] == datetime(2027, 2, 1, 9, 30, tzinfo=berlin)
-    assert checkins[-1] == datetime(2027, 4, 29, 9, 30, tzinfo=berlin)
-    # 09:30 local on both sides of the 28 March change: UTC offset moves from +1 to +2.
-    assert {c.astimezone(berlin).time() for c in checkins} == {time(9, 30)}
+    assert checkins[0] == datetime(2027, 2, 1, 16, 30, tzinfo=berlin)
+    assert checkins[-1] == datetime(2027, 4, 29, 16, 30, tzinfo=berlin)
+    # 16:30 local on both sides of the 28 March change: UTC offset moves from +1 to +2.
+    assert {c.astimezone(berlin).time() for c in checkins} == {time(16, 30)}
     assert {c.utcoffset().total_seconds() / 3600 for c in checkins} == {1.0, 2.0}
     assert {c.strftime("%a") for c in checkins} == {"Mon", "Thu"}
 
@@ -77,14 +78,14 @@ def test_sequenced_commitment_moves_with_its_predecessor(cli, isolated: Path,
     ics = next(t for t in report["plan"]["targets"] if t["target"] == "ics")
     moved = {c["key"]: c for c in ics["changes"] if c["action"] == "update"}
     assert {"commitment:design", "commitment:build", "commitment:store"} <= set(moved)
-    event = parse_ics(out_dir(isolated) / "commitment-build.ics").walk("VEVENT")[0]
+    event = parse_ics(out_dir(tmp_path) / "commitment-build.ics").walk("VEVENT")[0]
     assert event["DTSTART"].dt == date(2027, 3, 26)
     assert int(event["SEQUENCE"]) == 1
 
 
 def test_per_item_invites_are_itip_requests(cli, isolated: Path, tmp_path: Path) -> None:
     cli("setup", setup_copy(tmp_path))
-    folder = out_dir(isolated)
+    folder = out_dir(tmp_path)
     names = sorted(p.name for p in folder.glob("*.ics"))
     assert names == ["alliance.ics", "celebration.ics", "checkins.ics", "commitment-build.ics",
                      "commitment-design.ics", "commitment-launch.ics", "commitment-store.ics",
@@ -112,7 +113,7 @@ def test_per_item_invites_are_itip_requests(cli, isolated: Path, tmp_path: Path)
 def test_kickoff_eml_is_a_draft_with_text_html_and_invites(cli, isolated: Path,
                                                            tmp_path: Path) -> None:
     cli("setup", setup_copy(tmp_path))
-    raw = (out_dir(isolated) / "kickoff.eml").read_bytes()
+    raw = (out_dir(tmp_path) / "kickoff.eml").read_bytes()
     mail = email.message_from_bytes(raw, policy=email.policy.default)
     assert mail["X-Unsent"] == "1"
     assert mail["Subject"] == "Our designed alliance: Mobile app beta"
@@ -135,7 +136,7 @@ def test_kickoff_eml_is_a_draft_with_text_html_and_invites(cli, isolated: Path,
     path = tmp_path / "team-project.toml"
     path.write_text(path.read_text().replace("Ship a public beta", "Ship a great beta"))
     cli("setup", path)
-    again = email.message_from_bytes((out_dir(isolated) / "kickoff.eml").read_bytes(),
+    again = email.message_from_bytes((out_dir(tmp_path) / "kickoff.eml").read_bytes(),
                                      policy=email.policy.default)
     assert again["Message-ID"] == first_id
 
@@ -147,17 +148,17 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
 def test_unchanged_rerun_rewrites_nothing(cli, isolated: Path, tmp_path: Path) -> None:
     path = setup_copy(tmp_path)
     cli("setup", path)
-    before = _snapshot(out_dir(isolated))
+    before = _snapshot(out_dir(tmp_path))
     result = cli("setup", path)
     assert result.exit_code == 0
     assert "Nothing to do" in result.output
-    assert _snapshot(out_dir(isolated)) == before
+    assert _snapshot(out_dir(tmp_path)) == before
 
 
 def test_changed_checkin_time_is_one_update_with_sequence_plus_one(cli, isolated: Path,
                                                                    tmp_path: Path) -> None:
     path = setup_copy(tmp_path, "coach-client")
-    folder = out_dir(isolated, "career-move-c4t8")
+    folder = out_dir(tmp_path, "career-move-c4t8")
     cli("setup", path)
     before = _snapshot(folder)
     path.write_text(path.read_text().replace('time = "12:15"', 'time = "13:00"'))
@@ -185,7 +186,7 @@ def test_changed_checkin_time_is_one_update_with_sequence_plus_one(cli, isolated
 
 def test_removed_commitment_is_one_cancel(cli, isolated: Path, tmp_path: Path) -> None:
     path = setup_copy(tmp_path, "coach-client")
-    folder = out_dir(isolated, "career-move-c4t8")
+    folder = out_dir(tmp_path, "career-move-c4t8")
     cli("setup", path)
     text = path.read_text()
     start = text.index('[[commitments]]\nid = "case-study"')
@@ -215,7 +216,7 @@ def test_removed_commitment_is_one_cancel(cli, isolated: Path, tmp_path: Path) -
 
 def test_teardown_cancels_everything(cli, isolated: Path, tmp_path: Path) -> None:
     path = setup_copy(tmp_path, "household")
-    folder = out_dir(isolated, "home-reset-h7w1")
+    folder = out_dir(tmp_path, "home-reset-h7w1")
     cli("setup", path)
     result = cli("teardown", path, "--yes")
     assert result.exit_code == 0, result.output
@@ -235,11 +236,11 @@ def test_cancelling_more_than_a_third_needs_force(cli, isolated: Path, tmp_path:
     start = text.index("[[commitments]]")
     end = text.index("[communication]")
     path.write_text(text[:start] + text[end:])
-    before = _snapshot(out_dir(isolated))
+    before = _snapshot(out_dir(tmp_path))
     result = cli("setup", path)
     assert result.exit_code == 1
     assert "--force" in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    assert _snapshot(out_dir(isolated)) == before
+    assert _snapshot(out_dir(tmp_path)) == before
     assert cli("setup", path, "--force").exit_code == 0
 
 
@@ -249,7 +250,7 @@ def test_plan_and_dry_run_write_nothing(cli, isolated: Path, tmp_path: Path,
     assert cli("plan", path).exit_code == 0
     result = cli("setup", path, "--dry-run")
     assert result.exit_code == 0 and "Dry run" in result.output
-    assert not (isolated / "alliance-out").exists()
+    assert not (tmp_path / "alliance-out").exists()
     assert not state_file.exists()
 
 
@@ -276,7 +277,7 @@ def test_lost_state_rebuilds_from_files_and_creates_nothing(cli, isolated: Path,
                                                            state_file: Path) -> None:
     path = setup_copy(tmp_path)
     cli("setup", path)
-    folder = out_dir(isolated)
+    folder = out_dir(tmp_path)
     before = {p.name: p.read_bytes() for p in folder.glob("*.ics") if p.name != "alliance.ics"}
     state_file.unlink()
     result = json.loads(cli("setup", path, "--json").output)

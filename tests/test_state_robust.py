@@ -67,7 +67,7 @@ def test_a_garbage_state_file_is_one_line_and_nothing_is_written(
     before = state_file.read_bytes()
     one_line(cli(command, household), str(state_file), "damaged", "mv ")
     assert state_file.read_bytes() == before
-    assert not (isolated / "alliance-out").exists()
+    assert not (household.parent / "alliance-out").exists()
     with pytest.raises(StateError, match="damaged"):
         State(state_file).verify()
 
@@ -84,7 +84,7 @@ def test_another_programs_database_is_left_untouched(cli, household: Path, state
     for command in ("plan", "setup"):
         one_line(cli(command, household), str(state_file), "not designed-alliance's state")
     assert state_file.read_bytes() == before and tables(state_file) == before_tables
-    assert not (isolated / "alliance-out").exists()
+    assert not (household.parent / "alliance-out").exists()
     with pytest.raises(StateError, match="not designed-alliance's state"):
         State(state_file).verify()
     with pytest.raises(StateError):

@@ -46,7 +46,8 @@ import click
 from .. import compose
 from ..durations import parse_cadence
 from ..errors import AllianceError, BadInput
-from .template import new_id, slugify
+from ..zones import check_zone
+from .template import new_id
 
 REFLECTION = (
     "Which other relationships in your life or work would benefit from a designed alliance?",
@@ -66,8 +67,11 @@ class WizardInterrupted(AllianceError):
 
 
 def slug(text: str, taken: set[str]) -> str:
-    """An id not yet taken, from a name: "Zoë" → "zoe", a second "Zoë" → "zoe-2"."""
-    base = slugify(text, 24, "item")
+    """An id not yet taken, from a name: "Zoë" → "zoe", a second "Zoë" → "zoe-2", "美咲" →
+    "m-…" (`core/ids.py: readable_id`, so every script gets an id the loader accepts)."""
+    from ..ids import readable_id
+
+    base = readable_id(text)
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}-{n}", n + 1
@@ -75,17 +79,38 @@ def slug(text: str, taken: set[str]) -> str:
     return candidate
 
 
-def local_zone() -> str:
-    """The system's IANA zone where it can be told, else UTC."""
-    env = os.environ.get("TZ", "")
-    if "/" in env:
-        return env.lstrip(":")
+def _system_zones() -> list[str]:
+    """What the system says its zone is: $TZ, then the /etc/localtime link."""
+    names = []
+    env = os.environ.get("TZ", "").strip().lstrip(":")
+    if env:
+        names.append(env)
     try:
         target = os.path.realpath("/etc/localtime")
         if "zoneinfo/" in target:
-            return target.split("zoneinfo/", 1)[1]
+            names.append(target.split("zoneinfo/", 1)[1])
     except OSError:
         pass
+    return names
+
+
+def local_zone() -> str:
+    """The system's zone as a name the loader accepts, else UTC.
+
+    The system may call it "US/Eastern", "EST5EDT" or "posixrules": the loader refuses those,
+    so the default would be refused at its own prompt. `suggest_zone` (the loader's helper)
+    turns them into the Region/City zone meant; `check_zone` has the final word.
+    """
+    from ..zones import check_zone, suggest_zone
+
+    for name in _system_zones():
+        suggestion = suggest_zone(name)  # None for a POSIX rule like "CET-1CEST,M3.5.0"
+        if suggestion is None:
+            continue
+        try:
+            return check_zone(suggestion)
+        except BadInput:
+            continue
     return "UTC"
 
 
@@ -310,8 +335,10 @@ def converse(s: Session, today: date) -> dict[str, Any]:
     a["pain"] = s.ask("goal.pain", "What pain does it relieve", check=_text, optional=True)
 
     def zone(text: str) -> str:
-        probe({"alliance": {"timezone": text.strip()}})
-        return text.strip()
+        # The loader's own check (with its "did you mean" hint), then the full probe.
+        name = check_zone(text)
+        probe({"alliance": {"timezone": name}})
+        return name
 
     a["timezone"] = s.ask("alliance.timezone", "Time zone", check=zone, default=local_zone())
     a["starts"] = s.ask("alliance.starts", "Start date", default=today.isoformat(),

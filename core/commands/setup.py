@@ -1,23 +1,34 @@
-"""`alliance plan`, `setup` and `teardown`: build the plan, show it, apply it when asked."""
+"""`alliance plan`, `setup` and `teardown`: build the plan, show it, apply it when asked.
+
+Each takes one alliance file or a folder of them (`setup team/`): then every `*.toml` in it
+that is not a progress journal is applied in turn, a bad or failing one is reported in one
+line and the others still go on, and one summary line ends the run.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..config import Config
-from ..errors import AllianceError
+from ..errors import AllianceError, BadInput
+from ..items import Message
 from ..journal import load_journal
 from ..load import load
 from ..model import Alliance
+from ..plan import Action, Plan
 from ..run import (
-    Desired,
+    Report,
     apply_plan,
+    check_owner,
     check_safe,
+    claim,
     default_out_dir,
     desired,
     make_plan,
@@ -27,31 +38,137 @@ from ..run import (
 from ..schedule import organizer_for
 from ..state import State
 from ..target import Options, Target
+from .check import alliance_files
 
 PAST = {"create": "created", "update": "updated", "cancel": "cancelled", "failed": "failed"}
 
 
-def _options(alliance, config: Config, out: Path | None, notify: str | None, send: bool,
-             progress=None, resend: bool = False) -> Options:
+def _options(alliance: Alliance, config: Config, out: Path | None, notify: str | None,
+             send: bool, progress: Callable[[str], None] | None = None,
+             resend: bool = False) -> Options:
     return Options(out_dir=out or default_out_dir(alliance, config),
                    notify=notify or config.defaults.notify, send=send, resend=resend,
                    organizer=organizer_for(alliance, config.defaults.organizer),
                    progress=progress)
 
 
-def plan_only(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
-              as_json: bool) -> None:
-    """Plan from recorded state only: no network, no file written."""
+# -- one file or a folder of them ------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    """What became of one alliance file in a folder run."""
+
+    file: Path
+    status: str  # "changed" | "unchanged" | "failed" | "bad"
+    document: dict[str, Any] | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": str(self.file), "status": self.status, "error": self.error,
+                **(self.document or {})}
+
+
+@dataclass
+class Batch:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        if self.count("bad"):
+            return 2
+        return 1 if self.count("failed") else 0
+
+    def summary(self, changed: str = "changed") -> str:
+        total = len(self.outcomes)
+        line = (f"{total} {'alliance' if total == 1 else 'alliances'}: "
+                f"{self.count('changed')} {changed}, {self.count('unchanged')} unchanged, "
+                f"{self.count('failed')} failed")
+        bad = self.count("bad")
+        return line + (f", {bad} bad input" if bad else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"alliances": [o.as_dict() for o in self.outcomes],
+                "summary": {s: self.count(s) for s in ("changed", "unchanged", "failed",
+                                                          "bad")},
+                "ok": self.exit_code == 0}
+
+
+def _each(folder: Path, as_json: bool, step: Callable[[Path], Outcome],
+          changed: str = "changed") -> int:
+    """Run `step` for every alliance file in `folder`; one line per bad or failed file."""
+    files = alliance_files(folder)
+    if not files:
+        raise BadInput("has no alliance files (*.toml)", file=folder,
+                       hint="give an alliance file, or a folder that holds some")
+    batch = Batch()
+    for i, path in enumerate(files):
+        if i and not as_json:
+            click.echo("")
+        try:
+            outcome = step(path)
+        except BadInput as exc:
+            outcome = Outcome(path, "bad", error=str(exc))
+        except AllianceError as exc:
+            outcome = Outcome(path, "failed", error=str(exc))
+        if outcome.error and not as_json:
+            click.echo(f"alliance: {outcome.error}", err=True)
+        batch.outcomes.append(outcome)
+    if as_json:
+        click.echo(json.dumps(batch.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"\n{batch.summary(changed)}")
+    return batch.exit_code
+
+
+# -- plan ------------------------------------------------------------------------------------
+
+def _plan_targets(targets: list[Target], config: Config) -> None:
+    """What `setup` would refuse before planning, `plan` refuses too: a remote target whose
+    config section is missing. Only then is check_ready called, and every target checks its
+    section before anything else, so this never reaches a network (a plan must not)."""
+    for target in targets:
+        if (target.is_remote and type(target).config_schema() is not None
+                and target.name not in config.sections):
+            target.check_ready()
+
+
+def _plan_one(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
+              as_json: bool) -> Plan:
     alliance = load(file)
     targets = make_targets(to or list(config.defaults.targets), config,
                            _options(alliance, config, out, None, False))
-    want = desired(alliance, config, load_journal(alliance))
-    plan = make_plan(alliance, want, targets, State())
+    _plan_targets(targets, config)
+    state = State()
+    plan = make_plan(alliance, desired(alliance, config, load_journal(alliance)), targets, state)
+    if not as_json:
+        click.echo(plan.render(color=sys.stdout.isatty()))
+        try:
+            check_owner(alliance, state, force=False)
+        except AllianceError as exc:
+            click.echo(f"alliance: setup would refuse: {exc}", err=True)
+    return plan
+
+
+def plan_only(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
+              as_json: bool) -> int:
+    """Plan from recorded state only: no network, no file written. Returns the exit code."""
+    if file.is_dir():
+        def step(path: Path) -> Outcome:
+            plan = _plan_one(path, config, to, out, as_json=as_json)
+            return Outcome(path, "changed" if plan.has_changes else "unchanged",
+                           {"plan": plan.as_dict()})
+
+        return _each(file, as_json, step, changed="with changes")
+    plan = _plan_one(file, config, to, out, as_json=as_json)
     if as_json:
         click.echo(json.dumps(plan.as_dict(), indent=2, ensure_ascii=False))
-    else:
-        click.echo(plan.render(color=sys.stdout.isatty()))
+    return 0
 
+
+# -- setup and teardown ----------------------------------------------------------------------
 
 def mailers(config: Config) -> list[str]:
     """The targets that send mail: those configured, else every installed one (so its own
@@ -63,7 +180,7 @@ def mailers(config: Config) -> list[str]:
     return configured or senders
 
 
-def _progress_printer(enabled: bool):
+def _progress_printer(enabled: bool) -> Callable[[str], None] | None:
     if not enabled:
         return None
 
@@ -73,10 +190,75 @@ def _progress_printer(enabled: bool):
     return show
 
 
+@dataclass
+class SetupResult:
+    """One alliance set up (or not): whether anything changed, the JSON document, the report
+    whose failures the caller turns into an error."""
+
+    changed: bool
+    document: dict[str, Any]
+    report: Report | None = None
+
+
 def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
         notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
-        as_json: bool, teardown: bool = False, resend: bool = False) -> None:
+        as_json: bool, teardown: bool = False, force_owner: bool | None = None,
+        resend: bool = False) -> int:
+    """`setup`/`teardown` of one file, or of every alliance file in a folder. Returns the
+    exit code (a single file's errors are raised, for the CLI to print)."""
+    def one(path: Path) -> SetupResult:
+        return _apply_one(path, config, to, out, notify=notify, send=send, yes=yes,
+                          dry_run=dry_run, force=force, as_json=as_json, teardown=teardown,
+                          force_owner=force if force_owner is None else force_owner,
+                          resend=resend)
+
+    if file.is_dir():
+        def step(path: Path) -> Outcome:
+            done = one(path)
+            failures = done.report.failures if done.report else []
+            if failures:
+                target, first = failures[0]
+                return Outcome(path, "failed", done.document,
+                               f"{path}: {len(failures)} change(s) failed, first: {target} "
+                               f"{first.change.key}: {first.reason}")
+            return Outcome(path, "changed" if done.changed else "unchanged", done.document)
+
+        return _each(file, as_json, step)
+    done = one(file)
+    if as_json:
+        click.echo(json.dumps(done.document, indent=2, ensure_ascii=False))
+    if done.report is not None:
+        require_success(done.report)
+    return 0
+
+
+def _apply_one(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
+               notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
+               as_json: bool, teardown: bool, force_owner: bool,
+               resend: bool = False) -> SetupResult:
     alliance = load(file)
+    state = State()
+    if dry_run:
+        return _plan_and_apply(alliance, file, config, to, out, state, notify=notify,
+                               send=send, yes=yes, dry_run=dry_run, force=force,
+                               as_json=as_json, teardown=teardown, force_owner=force_owner,
+                               resend=resend)
+    # Plan and apply under one lock per alliance: two runs that both plan from the same
+    # state would both send the kickoff to every member.
+    with state.locked(alliance.id):
+        return _plan_and_apply(alliance, file, config, to, out, state, notify=notify,
+                               send=send, yes=yes, dry_run=dry_run, force=force,
+                               as_json=as_json, teardown=teardown, force_owner=force_owner,
+                               resend=resend)
+
+
+def _plan_and_apply(alliance: Alliance, file: Path, config: Config, to: list[str] | None,
+                    out: Path | None, state: State, *, notify: str | None, send: bool,
+                    yes: bool, dry_run: bool, force: bool, as_json: bool, teardown: bool,
+                    force_owner: bool, resend: bool) -> SetupResult:
+    if not dry_run:
+        # Before any target connects: a copy that would rename another alliance stops here.
+        check_owner(alliance, state, force_owner)
     interactive = sys.stderr.isatty() and not as_json
     options = _options(alliance, config, out, notify, send, _progress_printer(interactive),
                        resend=resend)
@@ -87,39 +269,21 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
     for target in targets:
         target.check_ready()
     want = desired(alliance, config, load_journal(alliance))
-    state = State()
-    with contextlib.ExitStack() as stack:
-        if not dry_run:
-            # Plan and apply under one lock per alliance: two runs that both plan from the
-            # same state would both send the kickoff to every member.
-            stack.enter_context(state.locked(alliance.id))
-        _plan_and_apply(alliance, want, targets, state, options, teardown=teardown,
-                        dry_run=dry_run, force=force, yes=yes, as_json=as_json,
-                        interactive=interactive)
-
-
-def _plan_and_apply(alliance: Alliance, want: Desired, targets: list[Target], state: State,
-                    options: Options, *,
-                    teardown: bool, dry_run: bool, force: bool, yes: bool, as_json: bool,
-                    interactive: bool) -> None:
     plan = make_plan(alliance, want, targets, state, teardown=teardown,
                      reconcile=not dry_run)
 
     if dry_run:
-        if as_json:
-            click.echo(json.dumps(plan.as_dict(), indent=2, ensure_ascii=False))
-        else:
+        if not as_json:
             click.echo(plan.render(color=sys.stdout.isatty()))
             click.echo("\nDry run: nothing was written or sent.")
-        return
+        return SetupResult(plan.has_changes, plan.as_dict())
     check_safe(plan, force)
     if not as_json:
         click.echo(plan.render(color=sys.stdout.isatty()))
     if not plan.has_changes:
-        if as_json:
-            click.echo(json.dumps({"plan": plan.as_dict(), "applied": [], "ok": True},
-                                  indent=2))
-        return
+        if not teardown:
+            claim(alliance, state)  # e.g. a rename that changed nothing else (--force)
+        return SetupResult(False, {"plan": plan.as_dict(), "applied": [], "ok": True})
     # Before anything reaches anyone: a state that cannot record what is done would make the
     # next run do (and send) it all again.
     state.ensure_writable()
@@ -131,17 +295,54 @@ def _plan_and_apply(alliance: Alliance, want: Desired, targets: list[Target], st
                 f"{', '.join(remote) or 'your files'}; review the plan above, then add --yes "
                 "to go ahead")
         click.confirm("\nApply this plan?", abort=True, err=True)
+    if not teardown:
+        claim(alliance, state)
     report = apply_plan(alliance, want, plan, targets, state, progress=options.progress)
     if interactive:
         click.echo("\r\x1b[2K", err=True, nl=False)
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
-    else:
+    if not as_json:
         click.echo("")
-        for name, counts in report.counts().items():
-            parts = ", ".join(f"{n} {PAST[action]}" for action, n in counts.items())
-            click.echo(f"{name}: {parts}")
-        local = {t.instance for t in targets if t.writes_files}
-        if any(part.instance in local and part.has_changes for part in plan.targets):
-            click.echo(f"Files are in {options.out_dir}")
-    require_success(report)
+        for line in summary_lines(report, targets, options.out_dir):
+            click.echo(line)
+    return SetupResult(True, report.as_dict(), report)
+
+
+def summary_lines(report: Report, targets: list[Target], out_dir: Path) -> list[str]:
+    """What was done per target, and what the user must send: the mail drafts and invite
+    files this run wrote (a file target writes them; only the user can send them)."""
+    kinds = {t.name: t for t in targets}
+    lines = []
+    for name, counts in report.counts().items():
+        target = kinds.get(name)
+        if target is not None and target.sends_mail:
+            # "7 created" would count the events the mail announced; what happened is a mail.
+            people = {p.email.lower() for t, a in report.applied
+                      if t == name and a.ok and isinstance(a.change.item, Message)
+                      for p in a.change.item.to}
+            line = f"{name}: sent to {len(people)} {'person' if len(people) == 1 else 'people'}"
+            if counts.get("failed"):
+                line += f", {counts['failed']} failed"
+            lines.append(line)
+            continue
+        lines.append(f"{name}: " + ", ".join(f"{n} {PAST[action]}"
+                                             for action, n in counts.items()))
+    local = {t.name for t in targets if t.writes_files}
+    drafts: list[str] = []
+    invites: list[str] = []
+    for name, applied in report.applied:
+        if (name not in local or not applied.ok or applied.change.action is Action.KEEP
+                or not applied.remote_id or not (out_dir / applied.remote_id).is_file()):
+            continue
+        bucket = drafts if applied.change.kind == "message" else invites
+        if applied.remote_id not in bucket:
+            bucket.append(applied.remote_id)
+    if drafts or invites:
+        lines.append(f"Files are in {out_dir}")
+    if drafts:
+        lines.append(f"Send {', '.join(drafts)} from your mail program: "
+                     f"{'it is a draft' if len(drafts) == 1 else 'they are drafts'} with the "
+                     "invites attached.")
+    if invites:
+        lines.append(("Or send the invites alone: " if drafts else "Send the members: ")
+                     + ", ".join(invites) + " (each opens in their calendar).")
+    return lines
