@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
-from designed_alliance.core.items import Item, slug
+from designed_alliance.core.items import slug
 from designed_alliance.core.plan import Action, TargetPlan
 from designed_alliance.core.target import Applied, ApplyContext, Remote, Target
 
@@ -48,9 +48,6 @@ class IcsTarget(Target):
     @property
     def instance(self) -> str:
         return f"ics:{self.folder.resolve()}"
-
-    def validate(self, items: Sequence[Item]) -> list[str]:
-        return []
 
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
         found: dict[str, Remote] = {}

@@ -33,7 +33,7 @@ from designed_alliance.core.errors import (
     Throttled,
     Unavailable,
 )
-from designed_alliance.core.items import Message
+from designed_alliance.core.items import Event, Item, Message, Person
 from designed_alliance.core.items import message_id as item_message_id
 from designed_alliance.core.plan import Action, Change
 from designed_alliance.core.target import Applied, ApplyContext, Check, Remote, Target
@@ -169,6 +169,19 @@ class RemoteTarget(Target):
     def delete_draft_request(self, draft_id: str) -> Any:
         """A request that deletes one draft."""
 
+    @abc.abstractmethod
+    def account_request(self) -> Any:
+        """The request that reads who organizes the events this target creates: the
+        signed-in account (Graph `/me`, Google's calendar resource)."""
+
+    @abc.abstractmethod
+    def account_from(self, answer: Any) -> str:
+        """The organizer's address in the answer to `account_request`."""
+
+    @abc.abstractmethod
+    def who_sends(self) -> str | None:
+        """Who sends the invitations under `options.notify` (a plan note)."""
+
     def remote_id(self, answer: Any, change: Change) -> str:
         """The id of the object an answer describes (default: its "id")."""
         if isinstance(answer, dict) and answer.get("id"):
@@ -190,6 +203,43 @@ class RemoteTarget(Target):
             raise AllianceError(str(self.config.missing_section(
                 self.name, self.name, then=f"run: alliance auth {self.name}")))
         self.connect()
+
+    # -- the organizer: the account that creates the events -----------------------------------
+    def account_address(self) -> str:
+        """The address that organizes what this target creates, read once per run (one
+        request) and kept on the target. The service sends invitations from it and never
+        invites it to its own events, so it alone is left out of the attendees — a member
+        with another address is invited even when the config names them organizer."""
+        cached: str | None = getattr(self, "_account", None)
+        if cached is None:
+            self.connect()
+            answer = self.call(self.account_request, self.backoff())
+            cached = self.account_from(answer).strip()
+            if not cached:
+                raise Refused(f"{self.service} did not say which account is signed in — "
+                              f"run: alliance auth {self.name}")
+            self._account = cached
+        return cached
+
+    def attendees(self, event: Event) -> list[Person]:
+        """The event's attendees without the organizing account (compared case-blind)."""
+        me = self.account_address().lower()
+        return [p for p in event.attendees if p.email.lower() != me]
+
+    def validate(self, items: Sequence[Item]) -> list[str]:
+        """Notes: who sends the invitations, and which account organizes. Offline (`plan`)
+        the account is not known yet; `setup` has signed in and reads it (one request)."""
+        notes = super().validate(items)
+        alliance_ids = {i.alliance_id for i in items}
+        if not getattr(self, "_opened", False) or not alliance_ids:
+            return [*notes, "organizer: the signed-in account (read at setup); it is not "
+                    "invited to its own events, every other member is"]
+        me = self.account_address()
+        members = {p.email.lower(): p.name for i in items if isinstance(i, Event)
+                   for p in i.attendees}
+        role = (f"a member ({members[me.lower()]}), not invited to its own events"
+                if me.lower() in members else "not a member: every member is invited")
+        return [*notes, f"organizer: {me}, the signed-in {self.name} account — {role}"]
 
     def backoff(self) -> Backoff:
         return Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)

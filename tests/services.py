@@ -61,7 +61,9 @@ class Service:
     drafts: Callable[[Any], list[Any]]
     creates: tuple[tuple[str, str], ...]  # (method, path) of requests that make something
     batch_fault: str  # a path that only event writes in a batch contain
-    fresh_requests: tuple[tuple[str, str], ...]  # a first setup: lookup, one batch, one draft
+    fresh_requests: tuple[tuple[str, str], ...]  # first setup: account, lookup, batch, draft
+    notified: Callable[[Any], set[tuple[str, str]]] = lambda emulator: {
+        (address, what) for address, _, what in emulator.notified}
 
     def config(self, tmp_path: Path, emulator: Any, *, command: str | None = "default"
                ) -> Path:
@@ -79,13 +81,15 @@ class Service:
 GOOGLE = Service("google", GoogleTarget, "google_emulator", "api_root",
                  ('calendar_id = "primary"',), "test-token", google_view,
                  lambda emulator: emulator.drafts(), (("POST", "/events"), ("POST", "/drafts")),
-                 "/batch", (("GET", "/calendar/v3/calendars/primary/events"),
+                 "/batch", (("GET", "/calendar/v3/calendars/primary"),
+                            ("GET", "/calendar/v3/calendars/primary/events"),
                             ("POST", "/batch/calendar/v3"), ("POST", "/gmail/v1/users/me/drafts")))
 OUTLOOK = Service("outlook", OutlookTarget, "graph_emulator", "graph_root",
                   ('tenant = "common"',), "graph-token", graph_view,
                   lambda emulator: emulator.messages(),
                   (("POST", "/me/events"), ("POST", "/me/messages")), "/me/events",
-                  (("GET", "/me/events"), ("POST", "/$batch"), ("POST", "/me/messages")))
+                  (("GET", "/me"), ("GET", "/me/events"), ("POST", "/$batch"),
+                   ("POST", "/me/messages")))
 SERVICES = {"google": GOOGLE, "outlook": OUTLOOK}
 
 
@@ -120,8 +124,9 @@ def module_helpers(service: Service) -> tuple[Any, Any, Any, Any]:
 
 
 def fresh_setup(cli: Any, service: Service, tmp_path: Path, emulator: Any, name: str) -> Path:
-    """A first setup of an example: exactly one lookup, one batch and one draft; an unchanged
-    re-run then sends no request at all (the state says everything is in place)."""
+    """A first setup of an example: the account read, one lookup, one batch and one draft;
+    an unchanged re-run then sends one request only, the account read that names the
+    organizer in the plan (the state says everything else is in place)."""
     from .conftest import example
 
     config = service.config(tmp_path, emulator)
@@ -133,7 +138,7 @@ def fresh_setup(cli: Any, service: Service, tmp_path: Path, emulator: Any, name:
     log = list(emulator.requests)
     emulator.reset_log()
     assert cli(*args).exit_code == 0
-    assert emulator.http_calls == 0
+    assert [(r.method, r.path) for r in emulator.requests] == [service.fresh_requests[0]]
     emulator.requests.extend(log)  # the caller inspects the first run's requests
     return config
 

@@ -126,3 +126,68 @@ def test_refused_token_says_run_auth(cli, tmp_path: Path, service: Service, emul
     assert len(result.stderr.strip().splitlines()) == 1
     assert "not-the-token" not in result.output + result.stderr
     assert emulator.events() == []
+
+
+def _members(service: Service, emulator) -> dict[str, set[str]]:
+    """Attendee addresses per event key, read from the emulator's own store."""
+    from .services import google_events, graph_events
+
+    if service is GOOGLE:
+        return {k: {a["email"] for a in e.get("attendees", [])}
+                for k, e in google_events(emulator).items()}
+    return {k: {a["emailAddress"]["address"] for a in e["attendees"]}
+            for k, e in graph_events(emulator).items()}
+
+
+TEAM = {"lena@example.org", "tomas@example.org", "mei@example.org"}
+
+
+def test_an_organizer_who_is_not_a_member_invites_every_member(
+        cli, tmp_path: Path, service: Service, emulator, slept) -> None:
+    emulator.account = "coach@elsewhere.example"
+    config = service.config(tmp_path, emulator)
+    offline = cli("--config", config, "plan", example("team-project"), "--to", service.name)
+    assert offline.exit_code == 0, offline.output
+    assert "organizer: the signed-in account (read at setup)" in offline.output
+    assert emulator.http_calls == 0  # plan stays offline
+    result = cli("--config", config, "setup", example("team-project"), "--to", service.name,
+                 "--yes")
+    assert result.exit_code == 0, result.output
+    assert ("organizer: coach@elsewhere.example, the signed-in "
+            f"{service.name} account — not a member") in result.output
+    attendees = _members(service, emulator)
+    assert attendees and all(found == TEAM for found in attendees.values()), attendees
+    assert {a for a, what in service.notified(emulator) if what == "invite"} == TEAM
+
+
+def test_a_member_signed_in_is_left_out_of_the_attendees_only(
+        cli, tmp_path: Path, service: Service, emulator, slept) -> None:
+    emulator.account = "Tomas@Example.org"  # not the first member; case differs
+    config = service.config(tmp_path, emulator)
+    result = cli("--config", config, "setup", example("team-project"), "--to", service.name,
+                 "--yes")
+    assert result.exit_code == 0, result.output
+    assert "a member (Tomás Ferreira), not invited to its own events" in result.output
+    attendees = _members(service, emulator)
+    assert attendees and all(found == TEAM - {"tomas@example.org"}
+                             for found in attendees.values()), attendees
+    assert {a for a, _ in service.notified(emulator)} == TEAM - {"tomas@example.org"}
+
+
+def test_notify_none_is_honoured_or_refused(cli, tmp_path: Path, service: Service, emulator,
+                                            slept, state_file: Path) -> None:
+    config = service.config(tmp_path, emulator)
+    result = cli("--config", config, "setup", example("team-project"), "--to", service.name,
+                 "--yes", "--notify", "none")
+    if service is GOOGLE:
+        assert result.exit_code == 0, result.output
+        assert "invitations: none — Google is told to send nothing" in result.output
+        assert len(emulator.events()) == 7 and emulator.notified == []
+    else:  # Graph mails every attendee of what it writes: refused before anything is written
+        assert result.exit_code == 2
+        assert "--notify" in result.stderr and "--notify all" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert emulator.events() == [] and emulator.notified == []
+        assert not state_file.exists()
+        plan = cli("--config", config, "plan", example("team-project"), "--to", service.name)
+        assert "invitations: Outlook (Microsoft Graph) sends them" in plan.output

@@ -207,13 +207,28 @@ class GoogleTarget(RemoteTarget):
                                  sendUpdates=send_updates)
         item = change.item
         assert isinstance(item, Event)
-        body = resources.body(item, change.sequence)
+        body = resources.body(item, change.sequence, organizer=self.account_address())
         event_id = resources.event_id(alliance_id, item.key)
         if mode is Action.CREATE:
             return events.insert(calendarId=self.calendar_id, sendUpdates=send_updates,
                                  body={"id": event_id, **body})
         return events.patch(calendarId=self.calendar_id, eventId=event_id,
                             sendUpdates=send_updates, body=body)
+
+    def account_request(self) -> Any:
+        # The calendar resource's id is the address that organizes events created in it:
+        # for "primary" the signed-in account's own address.
+        return self._calendar.calendars().get(calendarId=self.calendar_id)
+
+    def account_from(self, answer: Any) -> str:
+        return str((answer or {}).get("id", ""))
+
+    def who_sends(self) -> str | None:
+        return {"all": "invitations: Google sends them and every update, to all guests",
+                "external": "invitations: Google sends them and every update to guests "
+                            "outside your domain only (--notify external)",
+                "none": "invitations: none — Google is told to send nothing "
+                        "(--notify none)"}[self.options.notify]
 
     def find_drafts(self, message_id: str) -> list[tuple[str, str]]:
         backoff = self.backoff()

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from designed_alliance.core.config import Config
-from designed_alliance.core.errors import AllianceError, RemoteError, Unavailable
+from designed_alliance.core.errors import AllianceError, BadInput, RemoteError, Unavailable
 from designed_alliance.core.items import Event, Item, Message
 from designed_alliance.core.plan import Action, Change
 from designed_alliance.core.target import Options, Remote
@@ -138,7 +138,18 @@ class OutlookTarget(RemoteTarget):
                 if item.rrule:
                     to_patterned_recurrence(item.rrule, item.start, item.timezone,
                                             key=_rule_key(item.key))
-        return []
+        if self.options.notify != "all":
+            # Graph has no sendUpdates: an event written with attendees is mailed to each of
+            # them, and `responseRequested: false` only stops asking for replies. Leaving the
+            # attendees out would keep them out of the event itself. So it is refused.
+            raise BadInput(f"Outlook sends every invitation and update itself; --notify "
+                           f"{self.options.notify} cannot be honoured", key="--notify",
+                           hint="use --notify all with --to outlook, or write the invites "
+                                "with --to ics and send them yourself")
+        return super().validate(items)
+
+    def who_sends(self) -> str | None:
+        return "invitations: Outlook (Microsoft Graph) sends them and every update, to all"
 
     # -- HTTP ---------------------------------------------------------------------------------
     def open(self) -> None:
@@ -231,13 +242,21 @@ class OutlookTarget(RemoteTarget):
                     "body": {"comment": "This item was removed from our designed alliance."}}
         item = change.item
         assert isinstance(item, Event)
-        body = event_body(item, change.sequence)
+        body = event_body(item, change.sequence, organizer=self.account_address())
         if mode is Action.UPDATE and change.record is not None and change.record.remote_id:
             return {"method": "PATCH", "headers": JSON,
                     "url": f"/me/events/{quote(change.record.remote_id)}", "body": body}
         # A create, or an update with no id to patch: the transactionId makes it idempotent.
         body["transactionId"] = transaction_id(alliance_id, item.key, change.sequence)
         return {"method": "POST", "headers": JSON, "url": self.events_path, "body": body}
+
+    def account_request(self) -> Any:
+        return ("GET", "/me", None, {"$select": "mail,userPrincipalName"})
+
+    def account_from(self, answer: Any) -> str:
+        # `mail` is empty for accounts without a mailbox licence; the UPN is the sign-in name.
+        answer = answer or {}
+        return str(answer.get("mail") or answer.get("userPrincipalName") or "")
 
     def find_drafts(self, message_id: str) -> list[tuple[str, str]]:
         params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'",
@@ -283,7 +302,9 @@ def _local(value: date | datetime) -> str:
     return datetime.combine(value, datetime.min.time()).isoformat(timespec="seconds")
 
 
-def event_body(event: Event, sequence: int) -> dict[str, Any]:
+def event_body(event: Event, sequence: int, *, organizer: str) -> dict[str, Any]:
+    """The Graph event; `organizer` (the signed-in account) is the one address left out
+    of the attendees: Graph makes it the organizer and never invites it."""
     from .recurrence import to_patterned_recurrence
     from .timezones import iana_to_windows
 
@@ -297,8 +318,7 @@ def event_body(event: Event, sequence: int) -> dict[str, Any]:
         "location": {"displayName": event.location},
         "attendees": [{"emailAddress": {"address": p.email, "name": p.name},
                        "type": "optional" if p.role == "OPT-PARTICIPANT" else "required"}
-                      for p in event.attendees
-                      if p.email.lower() != event.organizer.email.lower()],
+                      for p in event.attendees if p.email.lower() != organizer.lower()],
         "isReminderOn": bool(event.alarms_minutes),
         "reminderMinutesBeforeStart": event.alarms_minutes[0] if event.alarms_minutes else 0,
         "showAs": "free" if event.all_day else "busy",

@@ -197,10 +197,32 @@ class GoogleEmulator:
     http_calls: int = 0
     faults: Faults = field(default_factory=Faults)
     base_url: str = ""
+    account: str = "organizer@example.net"  # the signed-in user: owns the primary calendar
+    #: (address, event id, "invite" | "update" | "cancel") for every mail Google would send
+    notified: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
+
+    def calendar_address(self, calendar_id: str) -> str:
+        return self.account if calendar_id == "primary" else calendar_id
+
+    def _notify(self, event: dict[str, Any], query: dict[str, list[str]], what: str) -> None:
+        """Whom Google mails for this write: sendUpdates all / externalOnly / none (the
+        default, as at Google). Never the organizer; externalOnly: other domains only."""
+        mode = query.get("sendUpdates", ["none"])[0]
+        if mode == "none":
+            return
+        organizer = event.get("organizer", {}).get("email", "")
+        domain = organizer.rpartition("@")[2].lower()
+        for attendee in event.get("attendees", []):
+            address = attendee.get("email", "")
+            if address.lower() == organizer.lower():
+                continue
+            if mode == "externalOnly" and address.rpartition("@")[2].lower() == domain:
+                continue
+            self.notified.append((address, event["id"], what))
 
     # -- observability ------------------------------------------------------------------------
     def events(self, calendar_id: str = "primary") -> list[dict[str, Any]]:
@@ -276,7 +298,9 @@ class GoogleEmulator:
             store = self.calendars.setdefault(calendar_id, {})
             if event_id is None and method == "POST":
                 self._params(CALENDAR, ("events", "insert"), query)
-                return 200, self._insert(store, body, calendar_id)
+                made = self._insert(store, body, calendar_id)
+                self._notify(made, query, "invite")
+                return 200, made
             if event_id is None and method == "GET":
                 self._params(CALENDAR, ("events", "list"), query)
                 return 200, self._list(store, query)
@@ -286,7 +310,18 @@ class GoogleEmulator:
                 if names is None:
                     raise ApiError(405, "Method not allowed")
                 self._params(CALENDAR, ("events", names), query)
-                return self._one(store, event_id, method, body)
+                status, answer = self._one(store, event_id, method, body)
+                if method != "GET":
+                    self._notify(store[event_id], query,
+                                 "cancel" if method == "DELETE" else "update")
+                return status, answer
+        match = re.fullmatch(r"/calendar/v3/calendars/([^/]+)", path)
+        if match and method == "GET":
+            self._params(CALENDAR, ("calendars", "get"), query)
+            calendar_id = match.group(1)
+            return 200, {"kind": "calendar#calendar", "etag": '"c1"',
+                         "id": self.calendar_address(calendar_id), "summary": "Calendar",
+                         "timeZone": "UTC"}
         match = re.fullmatch(r"/gmail/v1/users/([^/]+)/drafts(?:/([^/]+))?", path)
         if match:
             return self._drafts(method, match.group(2), query, body)
@@ -313,7 +348,7 @@ class GoogleEmulator:
                  "etag": f'"{next(self._ids)}"', "created": now, "updated": now,
                  "sequence": 0, "iCalUID": body.get("iCalUID") or f"{event_id}@google.com",
                  "htmlLink": f"https://calendar.example/event?eid={event_id}",
-                 "organizer": {"email": calendar_id, "self": True}}
+                 "organizer": {"email": self.calendar_address(calendar_id), "self": True}}
         store[event_id] = event
         return event
 

@@ -99,6 +99,16 @@ class GraphEmulator:
     http_calls: int = 0
     faults: Faults = field(default_factory=Faults)
     base_url: str = ""
+    account: str = "organizer@example.net"  # the signed-in user (`/me`)
+    #: (address, event id, "invite" | "update" | "cancel") for every mail Graph would send:
+    #: Graph mails every attendee of what it writes; there is no way to tell it not to
+    notified: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def _notify(self, event: dict[str, Any], what: str) -> None:
+        for attendee in event.get("attendees", []):
+            address = attendee.get("emailAddress", {}).get("address", "")
+            if address.lower() != self.account.lower():
+                self.notified.append((address, event["id"], what))
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -158,6 +168,9 @@ class GraphEmulator:
     # -- routing ------------------------------------------------------------------------------
     def _route(self, method: str, path: str, query: dict[str, str], body: Any
                ) -> tuple[int, Any]:
+        if path == "/me" and method == "GET":
+            return 200, {"id": "user-1", "mail": self.account,
+                         "userPrincipalName": self.account}
         if re.fullmatch(r"/me(/calendars/[^/]+)?/events", path):
             if method == "POST":
                 return self._create(body)
@@ -175,6 +188,7 @@ class GraphEmulator:
                                      "Your request can't be completed. You can't cancel a "
                                      "meeting that has no attendees.")
                 self.cancelled.append(self.store.pop(event["id"]))
+                self._notify(event, "cancel")
                 return 202, None
             if method == "GET":
                 return 200, self._shape(event, query)
@@ -188,6 +202,7 @@ class GraphEmulator:
                 event.update(body)
                 event["singleValueExtendedProperties"] = list(props.values())
                 event["changeKey"] = f"ck{next(self._ids)}"
+                self._notify(event, "update")
                 return 200, self._shape(event, {})
             if method == "DELETE":
                 self.cancelled.append(self.store.pop(event["id"]))
@@ -226,8 +241,10 @@ class GraphEmulator:
                     return 201, self._shape(event, {})
         event_id = f"AAMk{next(self._ids):06d}"
         event = {**body, "id": event_id, "changeKey": f"ck{next(self._ids)}",
-                 "isCancelled": False, "iCalUId": f"040000008200E{event_id}"}
+                 "isCancelled": False, "iCalUId": f"040000008200E{event_id}",
+                 "organizer": {"emailAddress": {"address": self.account}}}
         self.store[event_id] = event
+        self._notify(event, "invite")
         return 201, self._shape(event, {})
 
     def _list(self, query: dict[str, str]) -> dict[str, Any]:
