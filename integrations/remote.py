@@ -18,7 +18,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from designed_alliance.core.config import Config
@@ -35,7 +35,8 @@ from designed_alliance.core.errors import (
 )
 from designed_alliance.core.items import Event, Item, Message, Person
 from designed_alliance.core.items import message_id as item_message_id
-from designed_alliance.core.plan import Action, Change
+from designed_alliance.core.messages import DRAFT, KICKOFF, THREAD, plan_messages, unsent_draft
+from designed_alliance.core.plan import Action, Change, TargetPlan
 from designed_alliance.core.target import Applied, ApplyContext, Check, Remote, Target
 
 from . import mail
@@ -162,8 +163,16 @@ class RemoteTarget(Target):
 
     @abc.abstractmethod
     def draft_request(self, message: Message, invites: list[mail.Invite],
-                      draft_id: str | None) -> Any:
-        """A request that creates this draft (draft_id None) or updates it in place."""
+                      draft_id: str | None, *, reply_to: str | None = None) -> Any:
+        """A request that creates this draft (draft_id None) or updates it in place.
+        `reply_to` (creates only) is the thread of the sent kickoff, from `sent_thread`: the
+        draft is made as a reply in it."""
+
+    @abc.abstractmethod
+    def sent_thread(self, draft_id: str, message_id: str) -> str | None:
+        """None while the draft `draft_id` exists unsent (or is gone without a trace); once
+        the user sent it, the id a reply is made against (Gmail: the sent message's
+        threadId; Graph: the sent message's id)."""
 
     @abc.abstractmethod
     def delete_draft_request(self, draft_id: str) -> Any:
@@ -273,13 +282,53 @@ class RemoteTarget(Target):
             drafts = self.find_drafts(item_message_id(alliance_id, "kickoff"))
             if drafts:
                 found["kickoff"] = Remote("kickoff", drafts[0][0], drafts[0][1],
-                                          summary={"kind": "message"})
+                                          summary={"kind": "message", DRAFT: True})
         return found
 
     def apply(self, plan: Any, context: ApplyContext) -> Iterator[Applied | tuple[Applied, ...]]:
         self.connect()
         self._backoff = self.backoff()  # one budget for the whole apply
-        yield from super().apply(plan, context)
+        self._delivery: dict[str, dict[str, Any]] = {}
+        plan = self._refresh_kickoff(plan, context)
+        for outcome in super().apply(plan, context):
+            unit = outcome if isinstance(outcome, tuple) else (outcome,)
+            done = tuple(self._with_delivery(applied) for applied in unit)
+            yield done if isinstance(outcome, tuple) else done[0]
+
+    def _refresh_kickoff(self, plan: TargetPlan, context: ApplyContext) -> TargetPlan:
+        """Before anything is written: a plan that rewrites the kickoff draft (it was unsent
+        when last seen) is planned again if the user has sent it since — the change summary
+        then goes out as a reply in its thread. One request, only when it matters."""
+        kick = next((c for c in plan.changes if c.key == KICKOFF and c.kind == "message"), None)
+        if kick is None or kick.action is not Action.UPDATE or not unsent_draft(kick.record):
+            return plan
+        assert kick.record is not None and isinstance(kick.item, Message)
+        thread = self.sent_thread(kick.record.remote_id, kick.item.message_id)
+        if thread is None:
+            return plan
+        sent = replace(kick.record, summary={**kick.record.summary, DRAFT: False,
+                                             THREAD: thread})
+        records = {c.key: c.record for c in plan.changes if c.record is not None}
+        records[KICKOFF] = sent
+        events = [replace(c, announced_by=None) for c in plan.changes if c.kind == "event"]
+        changes = plan_messages(context.alliance, kick.item, events, records,
+                                sender=kick.item.sender, teardown=context.teardown,
+                                writes_events=True)
+        context.progress(self.options, f"{self.name}: the kickoff was sent meanwhile — the "
+                         "changes are drafted as a reply in its thread")
+        plan = replace(plan, changes=tuple(changes))
+        context.plan = plan
+        return plan
+
+    def _with_delivery(self, applied: Applied) -> Applied:
+        """The delivered message with what we know of it (draft or sent, its thread), so
+        its record says so and the next plan can tell."""
+        facts = self._delivery.get(applied.change.key)
+        item = applied.change.item
+        if not applied.ok or facts is None or not isinstance(item, Message):
+            return applied
+        message = replace(item, delivery=tuple(sorted(facts.items())))
+        return replace(applied, change=replace(applied.change, item=message))
 
     def write_events(self, changes: Sequence[Change], context: ApplyContext
                      ) -> Iterator[Applied]:
@@ -366,11 +415,26 @@ class RemoteTarget(Target):
             return old
         message = change.item
         assert isinstance(message, Message)
-        if change.key == "kickoff":
+        facts: dict[str, Any] = {"account": self.account_address()}
+        reply_to = None
+        if change.key == KICKOFF:
+            record = change.record
+            if record is not None and record.active and record.summary.get(DRAFT) is False:
+                # Sent by the user: it stays as sent; the summary it rides with tells.
+                self._delivery[change.key] = {**facts, DRAFT: False,
+                                              THREAD: record.summary.get(THREAD, "")}
+                return record.remote_id
             invites = mail.invites_for_all(context.events, context.sequences)
+            facts[DRAFT] = True
         else:
             invites = mail.invites_for_changes(context.alliance.id,
                                                context.announced(change.key))
+            kick = next((c for c in (context.plan.changes if context.plan else ())
+                         if c.key == KICKOFF and c.record is not None), None)
+            reply_to = kick.record.summary.get(THREAD) or None if kick and kick.record else None
+            if reply_to:
+                facts[THREAD] = reply_to
+        self._delivery[change.key] = facts
         known = change.record.remote_id if change.record is not None and (
             change.record.active) else None
         others: list[str] = []
@@ -384,7 +448,7 @@ class RemoteTarget(Target):
                 return known
             except NotFound:
                 known = None  # sent or deleted by hand meanwhile: draft it anew
-        created = self._create_draft(message, invites, backoff, skip=known)
+        created = self._create_draft(message, invites, backoff, skip=known, reply_to=reply_to)
         if known is not None:
             # Every other draft with this Message-ID goes: the old one, and any an
             # interrupted run made before it could record it (in that order: a crash leaves
@@ -394,13 +458,14 @@ class RemoteTarget(Target):
         return created
 
     def _create_draft(self, message: Message, invites: list[mail.Invite], backoff: Backoff,
-                      skip: str | None) -> str:
+                      skip: str | None, reply_to: str | None = None) -> str:
         def made_already() -> dict[str, str] | None:
             found = [d for d, _ in self.find_drafts(message.message_id) if d != skip]
             return {"id": found[0]} if found else None
 
-        answer = self.call(lambda: self.draft_request(message, invites, None), backoff,
-                           recover=made_already)
+        answer = self.call(lambda: self.draft_request(message, invites, None,
+                                                      reply_to=reply_to),
+                           backoff, recover=made_already)
         return str(answer["id"])
 
     def _delete_drafts(self, draft_ids: Sequence[str], backoff: Backoff) -> None:

@@ -86,7 +86,7 @@ GOOGLE = Service("google", GoogleTarget, "google_emulator", "api_root",
                             ("POST", "/batch/calendar/v3"), ("POST", "/gmail/v1/users/me/drafts")))
 OUTLOOK = Service("outlook", OutlookTarget, "graph_emulator", "graph_root",
                   ('tenant = "common"',), "graph-token", graph_view,
-                  lambda emulator: emulator.messages(),
+                  lambda emulator: [m for m in emulator.messages() if m["isDraft"]],
                   (("POST", "/me/events"), ("POST", "/me/messages")), "/me/events",
                   (("GET", "/me"), ("GET", "/me/events"), ("POST", "/$batch"),
                    ("POST", "/me/messages")))
@@ -167,3 +167,65 @@ def set_up_then_move_checkins(cli: Any, service: Service, tmp_path: Path, emulat
     path.write_text(path.read_text().replace('time = "09:30"', 'time = "10:00"'))
     result = cli(*args, *extra)
     assert result.exit_code == 0, result.output
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A draft or sent message as the service stores it, read through the emulator."""
+
+    subject: str
+    thread: str  # Gmail threadId; Graph conversationId
+    replies_to: str  # the message a Graph reply was created from ("" if none, or Gmail)
+    invites: tuple[Any, ...]  # the attached text/calendar parts, parsed with icalendar
+
+
+def _gmail_mail(thread: str, message: Any) -> Mail:
+    import icalendar
+
+    # Every text/calendar part: one invite alone goes inline (RFC 6047), not attached.
+    invites = tuple(icalendar.Calendar.from_ical(part.get_content())
+                    for part in message.walk() if part.get_content_type() == "text/calendar")
+    return Mail(str(message["Subject"]), thread, "", invites)
+
+
+def _graph_mail(message: dict[str, Any]) -> Mail:
+    import base64
+
+    import icalendar
+
+    invites = tuple(icalendar.Calendar.from_ical(base64.b64decode(a["contentBytes"]))
+                    for a in message.get("attachments", []))
+    return Mail(message["subject"], message["conversationId"], message.get("inReplyTo", ""),
+                invites)
+
+
+def drafts_of(service: Service, emulator: Any) -> list[Mail]:
+    if service is GOOGLE:
+        threads = {d["id"]: d["message"]["threadId"] for d in emulator.draft_store.values()}
+        return [_gmail_mail(threads[i], m) for i, m in emulator.drafts()]
+    return [_graph_mail(m) for m in emulator.messages() if m["isDraft"]]
+
+
+def sent_of(service: Service, emulator: Any) -> list[tuple[str, Mail]]:
+    """(id a reply refers to, message) of every sent message."""
+    if service is GOOGLE:
+        return [(thread, _gmail_mail(thread, m)) for thread, m in emulator.sent()]
+    return [(m["id"], _graph_mail(m)) for m in emulator.messages() if not m["isDraft"]]
+
+
+def send_the_draft(service: Service, emulator: Any) -> None:
+    """Send the one draft there is, as the user would: through the service's own API."""
+    import json
+    import urllib.request
+
+    if service is GOOGLE:
+        (draft_id,) = emulator.draft_store
+        url, body = emulator.base_url + "gmail/v1/users/me/drafts/send", {"id": draft_id}
+    else:
+        (draft_id,) = [m["id"] for m in emulator.messages() if m["isDraft"]]
+        url, body = emulator.base_url + f"me/messages/{draft_id}/send", {}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {service.token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as answer:  # only ever 127.0.0.1
+        assert answer.status in (200, 202)

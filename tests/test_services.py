@@ -191,3 +191,69 @@ def test_notify_none_is_honoured_or_refused(cli, tmp_path: Path, service: Servic
         assert not state_file.exists()
         plan = cli("--config", config, "plan", example("team-project"), "--to", service.name)
         assert "invitations: Outlook (Microsoft Graph) sends them" in plan.output
+
+
+def _checkin_start(mail) -> str:
+    for calendar in mail.invites:
+        for event in calendar.walk("VEVENT"):
+            if str(event["UID"]).startswith("checkins."):
+                return event.decoded("DTSTART").strftime("%H:%M")
+    raise AssertionError("no check-in invite attached")
+
+
+def test_an_edit_while_the_kickoff_is_unsent_rewrites_it_and_drafts_nothing_else(
+        cli, tmp_path: Path, service: Service, emulator, slept) -> None:
+    from .services import drafts_of, set_up_then_move_checkins
+
+    set_up_then_move_checkins(cli, service, tmp_path, emulator, "website-relaunch")
+    (kickoff,) = drafts_of(service, emulator)
+    assert kickoff.subject == "Our designed alliance: Website relaunch"
+    assert _checkin_start(kickoff) == "10:00"  # its invites say what changed
+
+
+def test_once_the_kickoff_was_sent_changes_are_drafted_as_replies_in_its_thread(
+        cli, tmp_path: Path, service: Service, emulator, slept) -> None:
+    from .services import drafts_of, send_the_draft, sent_of
+
+    config = service.config(tmp_path, emulator)
+    path = tmp_path / "a.toml"
+    path.write_text(example("website-relaunch").read_text())
+    args = ("--config", config, "setup", path, "--to", service.name, "--yes")
+    assert cli(*args).exit_code == 0
+    send_the_draft(service, emulator)
+    assert drafts_of(service, emulator) == []
+    ((anchor, sent),) = sent_of(service, emulator)
+    for n, moved in enumerate(('time = "10:00"', 'time = "10:30"'), start=1):
+        path.write_text(path.read_text().replace('time = "09:30"', moved)
+                        .replace('time = "10:00"', moved))
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+        drafts = drafts_of(service, emulator)
+        assert len(drafts) == n, [d.subject for d in drafts]
+        assert {d.subject for d in drafts} == {
+            "Changes to our designed alliance: Website relaunch"}
+        assert all(d.thread == sent.thread for d in drafts)  # in the kickoff's thread
+        if service is OUTLOOK:
+            assert all(d.replies_to == anchor for d in drafts)  # made with createReply
+        assert _checkin_start(drafts[-1]) == moved.split('"')[1]
+    assert [m.subject for _, m in sent_of(service, emulator)] == [sent.subject]  # untouched
+
+
+def test_plan_offline_shows_the_unsent_kickoff_rewritten_not_a_second_draft(
+        cli, tmp_path: Path, service: Service, emulator, slept) -> None:
+    import json
+
+    config = service.config(tmp_path, emulator)
+    path = tmp_path / "a.toml"
+    path.write_text(example("website-relaunch").read_text())
+    assert cli("--config", config, "setup", path, "--to", service.name, "--yes").exit_code == 0
+    path.write_text(path.read_text().replace('time = "09:30"', 'time = "10:00"'))
+    emulator.reset_log()
+    result = cli("--config", config, "plan", path, "--to", service.name, "--json")
+    assert result.exit_code == 0, result.output
+    assert emulator.http_calls == 0
+    (part,) = json.loads(result.output)["targets"]
+    messages = {c["key"]: c["action"] for c in part["changes"] if c["kind"] == "message"}
+    assert messages == {"kickoff": "update"}
+    told = {c["key"] for c in part["changes"] if c.get("announced_by") == "kickoff"}
+    assert told == {"checkins"}  # only what moved; the rest is kept

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from designed_alliance.core.config import Config
 from designed_alliance.core.errors import (
     AuthExpired,
+    NotFound,
     RemoteError,
     Throttled,
     Unavailable,
@@ -245,10 +246,13 @@ class GoogleTarget(RemoteTarget):
         return found
 
     def draft_request(self, message: Message, invites: list[mail.Invite],
-                      draft_id: str | None) -> Any:
+                      draft_id: str | None, *, reply_to: str | None = None) -> Any:
         built = mail.build(message, invites, draft=False)
         built[HEADER_FINGERPRINT] = message.fingerprint
-        body = {"message": {"raw": base64.urlsafe_b64encode(bytes(built)).decode()}}
+        body: dict[str, Any] = {"message": {
+            "raw": base64.urlsafe_b64encode(bytes(built)).decode()}}
+        if reply_to:
+            body["message"]["threadId"] = reply_to  # a reply in the sent kickoff's thread
         drafts = self._gmail.users().drafts()
         if draft_id is None:
             return drafts.create(userId="me", body=body)
@@ -256,6 +260,19 @@ class GoogleTarget(RemoteTarget):
 
     def delete_draft_request(self, draft_id: str) -> Any:
         return self._gmail.users().drafts().delete(userId="me", id=draft_id)
+
+    def sent_thread(self, draft_id: str, message_id: str) -> str | None:
+        backoff = self.backoff()
+        try:
+            self.call(functools.partial(self._gmail.users().drafts().get, userId="me",
+                                        id=draft_id, format="minimal"), backoff)
+            return None  # still a draft
+        except NotFound:
+            pass  # sent (a sent draft is no draft any more) or deleted by hand
+        found = self.call(functools.partial(
+            self._gmail.users().messages().list, userId="me",
+            q=f"rfc822msgid:{message_id.strip('<>')} in:sent"), backoff).get("messages", [])
+        return str(found[0]["threadId"]) if found else None
 
 
 def _strict_http(timeout: float) -> Any:

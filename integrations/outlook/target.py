@@ -18,7 +18,13 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from designed_alliance.core.config import Config
-from designed_alliance.core.errors import AllianceError, BadInput, RemoteError, Unavailable
+from designed_alliance.core.errors import (
+    AllianceError,
+    BadInput,
+    NotFound,
+    RemoteError,
+    Unavailable,
+)
 from designed_alliance.core.items import Event, Item, Message
 from designed_alliance.core.plan import Action, Change
 from designed_alliance.core.target import Options, Remote
@@ -261,24 +267,47 @@ class OutlookTarget(RemoteTarget):
     def find_drafts(self, message_id: str) -> list[tuple[str, str]]:
         params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'",
                   "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP_FINGERPRINT}')",
-                  "$select": "id"}
+                  "$select": "id,isDraft"}
         payload = self.call(lambda: ("GET", "/me/messages", None, params), self.backoff())
         found = []
         for message in payload.get("value", []):
+            if message.get("isDraft") is False:
+                continue  # the sent kickoff has the same Message-ID: never a draft to replace
             props = {p["id"]: p.get("value", "")
                      for p in message.get("singleValueExtendedProperties", [])}
             found.append((message["id"], _prop(props, PROP_FINGERPRINT)))
         return found
 
     def draft_request(self, message: Message, invites: list[mail.Invite],
-                      draft_id: str | None) -> Any:
+                      draft_id: str | None, *, reply_to: str | None = None) -> Any:
         body = message_body(message, invites, message.message_id)
+        if draft_id is None and reply_to:
+            # A reply draft in the sent kickoff's conversation, made with all its content
+            # in one request (createReply takes the message's writable properties).
+            return ("POST", f"/me/messages/{quote(reply_to)}/createReply", {"message": body},
+                    None)
         if draft_id is None:
             return ("POST", "/me/messages", body, None)
         return ("PATCH", f"/me/messages/{quote(draft_id)}", body, None)
 
     def delete_draft_request(self, draft_id: str) -> Any:
         return ("DELETE", f"/me/messages/{quote(draft_id)}", None, None)
+
+    def sent_thread(self, draft_id: str, message_id: str) -> str | None:
+        backoff = self.backoff()
+        try:
+            found = self.call(lambda: ("GET", f"/me/messages/{quote(draft_id)}", None,
+                                       {"$select": "id,isDraft"}), backoff)
+            if found.get("isDraft", True):
+                return None
+            return str(found["id"])
+        except NotFound:
+            pass  # sending moves it to Sent Items, where it has another id
+        params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'",
+                  "$select": "id,isDraft"}
+        payload = self.call(lambda: ("GET", "/me/messages", None, params), backoff)
+        sent = [m for m in payload.get("value", []) if m.get("isDraft") is False]
+        return str(sent[0]["id"]) if sent else None
 
 
 def _rule_key(key: str) -> str:

@@ -193,6 +193,7 @@ class GoogleEmulator:
     revoked_tokens: set[str] = field(default_factory=set)
     calendars: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     draft_store: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sent_store: dict[str, dict[str, Any]] = field(default_factory=dict)  # label SENT
     requests: list[Logged] = field(default_factory=list)
     http_calls: int = 0
     faults: Faults = field(default_factory=Faults)
@@ -231,6 +232,17 @@ class GoogleEmulator:
     def drafts(self) -> list[tuple[str, EmailMessage]]:
         return [(d["id"], email.message_from_bytes(d["raw_bytes"], policy=email.policy.default))
                 for d in self.draft_store.values()]
+
+    def sent(self) -> list[tuple[str, EmailMessage]]:
+        """(threadId, message) of every sent message."""
+        return [(m["threadId"], email.message_from_bytes(m["raw_bytes"],
+                                                         policy=email.policy.default))
+                for m in self.sent_store.values()]
+
+    def draft_threads(self) -> dict[str, str]:
+        """Subject → threadId of every draft."""
+        return {str(email.message_from_bytes(d["raw_bytes"], policy=email.policy.default)[
+            "Subject"]): d["message"]["threadId"] for d in self.draft_store.values()}
 
     def count(self, method: str | None = None, path_contains: str | None = None,
               batch_parts: bool | None = None) -> int:
@@ -322,6 +334,19 @@ class GoogleEmulator:
             return 200, {"kind": "calendar#calendar", "etag": '"c1"',
                          "id": self.calendar_address(calendar_id), "summary": "Calendar",
                          "timeZone": "UTC"}
+        if re.fullmatch(r"/gmail/v1/users/([^/]+)/drafts/send", path) and method == "POST":
+            self._params(GMAIL, ("users", "drafts", "send"), query)
+            validate(body, {"$ref": "Draft"}, GMAIL["schemas"], "")
+            draft = self.draft_store.pop(str((body or {}).get("id", "")), None)
+            if draft is None:
+                raise ApiError(404, "Requested entity was not found.", "notFound")
+            message = {**draft["message"], "raw_bytes": draft["raw_bytes"],
+                       "labelIds": ["SENT"]}
+            self.sent_store[message["id"]] = message
+            return 200, {k: v for k, v in message.items() if k != "raw_bytes"}
+        if re.fullmatch(r"/gmail/v1/users/([^/]+)/messages", path) and method == "GET":
+            self._params(GMAIL, ("users", "messages", "list"), query)
+            return 200, self._messages(query.get("q", [""])[0])
         match = re.fullmatch(r"/gmail/v1/users/([^/]+)/drafts(?:/([^/]+))?", path)
         if match:
             return self._drafts(method, match.group(2), query, body)
@@ -428,9 +453,13 @@ class GoogleEmulator:
                 raise ApiError(404, "Requested entity was not found.", "notFound")
             assert draft_id is not None
             message_id = f"m{next(self._ids)}"
+            thread = (body.get("message") or {}).get("threadId") or message_id
+            if thread != message_id and thread not in {
+                    m["threadId"] for m in self.sent_store.values()}:
+                raise ApiError(404, "Requested entity was not found.", "notFound")
             self.draft_store[draft_id] = {"id": draft_id, "raw_bytes": raw_bytes,
-                                          "message": {"id": message_id, "threadId": message_id}}
-            return 200, {"id": draft_id, "message": {"id": message_id, "threadId": message_id,
+                                          "message": {"id": message_id, "threadId": thread}}
+            return 200, {"id": draft_id, "message": {"id": message_id, "threadId": thread,
                                                      "labelIds": ["DRAFT"]}}
         if names == "list":
             wanted = None
@@ -457,6 +486,22 @@ class GoogleEmulator:
         if query.get("format", ["full"])[0] == "raw":
             message["raw"] = base64.urlsafe_b64encode(draft["raw_bytes"]).decode()
         return 200, {"id": draft["id"], "message": message}
+
+    def _messages(self, q: str) -> dict[str, Any]:
+        """users.messages.list for the terms we use: rfc822msgid:<id> and in:sent."""
+        wanted = None
+        for term in q.split():
+            if term.startswith("rfc822msgid:"):
+                wanted = term.split(":", 1)[1].strip("<>")
+            elif term != "in:sent":
+                raise ApiError(400, f"emulator: unsupported search term {term!r}")
+        found = []
+        for message in self.sent_store.values():  # drafts are no search hits for in:sent
+            parsed = email.message_from_bytes(message["raw_bytes"], policy=email.policy.default)
+            if wanted is None or str(parsed["Message-ID"]).strip("<>") == wanted:
+                found.append({"id": message["id"], "threadId": message["threadId"]})
+        return ({"messages": found, "resultSizeEstimate": len(found)} if found
+                else {"resultSizeEstimate": 0})
 
     # -- batch --------------------------------------------------------------------------------
     def _batch(self, headers: dict[str, str], raw: bytes, entry: Logged

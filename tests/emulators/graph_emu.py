@@ -211,7 +211,8 @@ class GraphEmulator:
             if method == "POST":
                 _check(body, MESSAGE_FIELDS, "message")
                 message_id = f"msg{next(self._ids)}"
-                stored = {**body, "id": message_id, "isDraft": True}
+                stored = {**body, "id": message_id, "isDraft": True,
+                          "conversationId": f"conv-{message_id}"}
                 stored.setdefault("internetMessageId", f"<{message_id}@emulator>")
                 self.message_store[message_id] = stored
                 return 201, {k: v for k, v in stored.items() if k != "attachments"}
@@ -223,13 +224,37 @@ class GraphEmulator:
                          if not wanted or m["internetMessageId"] == wanted.group(1).replace(
                              "''", "'")]
                 return 200, {"value": [self._shape(m, query) for m in found]}
-        match = re.fullmatch(r"/me/messages/([^/]+)", path)
+        match = re.fullmatch(r"/me/messages/([^/]+)(?:/(send|createReply))?", path)
         if match:
-            if match.group(1) not in self.message_store:
+            message = self.message_store.get(match.group(1))
+            if message is None:
                 raise GraphError(404, "ErrorItemNotFound", "not found")
-            if method == "DELETE":
+            action = match.group(2)
+            if action is None and method == "DELETE":
                 del self.message_store[match.group(1)]
                 return 204, None
+            if action is None and method == "GET":
+                return 200, self._shape(message, query)
+            if action == "send" and method == "POST":
+                if not message["isDraft"]:
+                    raise GraphError(400, "ErrorInvalidRequest", "already sent")
+                # Sending moves it to Sent Items, where it gets another id.
+                del self.message_store[message["id"]]
+                sent_id = f"msg{next(self._ids)}"
+                self.message_store[sent_id] = {**message, "id": sent_id, "isDraft": False}
+                return 202, None
+            if action == "createReply" and method == "POST":
+                reply = (body or {}).get("message") or {}
+                _check(reply, MESSAGE_FIELDS, "message")
+                if message["isDraft"]:
+                    raise GraphError(400, "ErrorInvalidRequest", "cannot reply to a draft")
+                reply_id = f"msg{next(self._ids)}"
+                stored = {"subject": "RE: " + message.get("subject", ""), **reply,
+                          "id": reply_id, "isDraft": True, "inReplyTo": message["id"],
+                          "conversationId": message["conversationId"]}
+                stored.setdefault("internetMessageId", f"<{reply_id}@emulator>")
+                self.message_store[reply_id] = stored
+                return 201, {k: v for k, v in stored.items() if k != "attachments"}
         raise GraphError(400, "BadRequest", f"Unsupported request {method} {path}")
 
     def _create(self, body: Any) -> tuple[int, Any]:
