@@ -6,6 +6,12 @@ service answered (a create that meets an existing object updates it, an update o
 deleted by hand makes it again, a cancel of something already gone is done), "look before you
 create again" after a lost answer, and the draft create / update / replace flow.
 
+Also owned here: the organizer is the signed-in account (read once per run through the
+provider's `account_request`), the one address left out of the attendees; and the kickoff is
+one draft while it is unsent — its record says `draft: true`, a sent kickoff is noticed
+(`sent_thread`) before anything is written, and change summaries then become replies in its
+thread.
+
 A provider implements the abstract methods below: how to connect, how to send one request or a
 batch (raising or returning `RemoteError` subtypes, never vendor exceptions), the request for
 each event change, how to find its tagged events and its drafts, and the draft requests.

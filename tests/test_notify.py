@@ -52,3 +52,20 @@ def test_file_targets_say_you_send_them(cli, tmp_path: Path) -> None:
     result = cli("plan", example("household"), "--to", "ics,eml")
     assert result.exit_code == 0, result.output
     assert result.output.count("invitations: you send the files") == 2
+
+
+def test_caldav_with_send_leaves_the_invitations_to_smtp(
+        cli, tmp_path: Path, radicale, smtp_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .test_caldav_smtp import caldav_config, smtp_config
+
+    monkeypatch.setenv("ALLIANCE_TEST_DAV", radicale.password)
+    monkeypatch.setenv("ALLIANCE_TEST_SMTP", smtp_server.password)
+    config = tmp_path / "both.toml"
+    config.write_text(caldav_config(tmp_path, radicale).read_text()
+                      + smtp_config(tmp_path, smtp_server).read_text())
+    result = cli("--config", config, "setup", example("household"), "--to", "caldav",
+                 "--send", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "smtp sends them in this run" in result.output
+    assert _agents(radicale) == {"CLIENT"}  # the server mails no one: smtp did, once
+    assert len(smtp_server.messages) == 1
