@@ -175,10 +175,21 @@ class RemoteTarget(Target):
         draft is made as a reply in it."""
 
     @abc.abstractmethod
+    def draft_unsent(self, draft_id: str) -> bool:
+        """True while the draft `draft_id` exists and was not sent."""
+
+    @abc.abstractmethod
+    def find_sent(self, message_id: str) -> tuple[str, str] | None:
+        """(the id a reply is made against, fingerprint) of the sent message with this
+        Message-ID (Gmail: its threadId; Graph: its id), or None."""
+
     def sent_thread(self, draft_id: str, message_id: str) -> str | None:
-        """None while the draft `draft_id` exists unsent (or is gone without a trace); once
-        the user sent it, the id a reply is made against (Gmail: the sent message's
-        threadId; Graph: the sent message's id)."""
+        """None while the kickoff draft exists unsent (or is gone without a trace: it is then
+        drafted anew); once the user sent it, the id its replies are made against."""
+        if self.draft_unsent(draft_id):
+            return None
+        found = self.find_sent(message_id)
+        return found[0] if found else None
 
     @abc.abstractmethod
     def delete_draft_request(self, draft_id: str) -> Any:
@@ -285,10 +296,15 @@ class RemoteTarget(Target):
         found = self.tagged_events(alliance_id)
         if found:
             # Tagged events exist but state was lost: find the kickoff draft too.
-            drafts = self.find_drafts(item_message_id(alliance_id, "kickoff"))
+            message_id = item_message_id(alliance_id, KICKOFF)
+            drafts = self.find_drafts(message_id)
             if drafts:
-                found["kickoff"] = Remote("kickoff", drafts[0][0], drafts[0][1],
-                                          summary={"kind": "message", DRAFT: True})
+                found[KICKOFF] = Remote(KICKOFF, drafts[0][0], drafts[0][1],
+                                        summary={"kind": "message", DRAFT: True})
+            elif (sent := self.find_sent(message_id)) is not None:
+                # Sent already: adopted as sent, so no second kickoff is ever drafted.
+                found[KICKOFF] = Remote(KICKOFF, sent[0], sent[1], summary={
+                    "kind": "message", DRAFT: False, THREAD: sent[0]})
         return found
 
     def apply(self, plan: Any, context: ApplyContext) -> Iterator[Applied | tuple[Applied, ...]]:

@@ -257,3 +257,24 @@ def test_plan_offline_shows_the_unsent_kickoff_rewritten_not_a_second_draft(
     assert messages == {"kickoff": "update"}
     told = {c["key"] for c in part["changes"] if c.get("announced_by") == "kickoff"}
     assert told == {"checkins"}  # only what moved; the rest is kept
+
+
+def test_a_lost_state_after_the_kickoff_was_sent_drafts_no_second_kickoff(
+        cli, tmp_path: Path, service: Service, emulator, slept, state_file: Path) -> None:
+    from .services import drafts_of, send_the_draft, sent_of
+
+    config = service.config(tmp_path, emulator)
+    path = tmp_path / "a.toml"
+    path.write_text(example("website-relaunch").read_text())
+    args = ("--config", config, "setup", path, "--to", service.name, "--yes")
+    assert cli(*args).exit_code == 0
+    send_the_draft(service, emulator)
+    ((_, sent),) = sent_of(service, emulator)
+    state_file.unlink()
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    assert drafts_of(service, emulator) == []  # the sent kickoff was found and adopted
+    path.write_text(path.read_text().replace('time = "09:30"', 'time = "10:00"'))
+    assert cli(*args).exit_code == 0
+    (summary,) = drafts_of(service, emulator)
+    assert summary.subject.startswith("Changes to") and summary.thread == sent.thread

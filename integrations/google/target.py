@@ -261,18 +261,28 @@ class GoogleTarget(RemoteTarget):
     def delete_draft_request(self, draft_id: str) -> Any:
         return self._gmail.users().drafts().delete(userId="me", id=draft_id)
 
-    def sent_thread(self, draft_id: str, message_id: str) -> str | None:
-        backoff = self.backoff()
+    def draft_unsent(self, draft_id: str) -> bool:
         try:
             self.call(functools.partial(self._gmail.users().drafts().get, userId="me",
-                                        id=draft_id, format="minimal"), backoff)
-            return None  # still a draft
+                                        id=draft_id, format="minimal"), self.backoff())
+            return True
         except NotFound:
-            pass  # sent (a sent draft is no draft any more) or deleted by hand
+            return False  # sent (a sent draft is no draft any more) or deleted by hand
+
+    def find_sent(self, message_id: str) -> tuple[str, str] | None:
+        backoff = self.backoff()
         found = self.call(functools.partial(
             self._gmail.users().messages().list, userId="me",
             q=f"rfc822msgid:{message_id.strip('<>')} in:sent"), backoff).get("messages", [])
-        return str(found[0]["threadId"]) if found else None
+        if not found:
+            return None
+        full = self.call(functools.partial(
+            self._gmail.users().messages().get, userId="me", id=found[0]["id"],
+            format="metadata", metadataHeaders=[HEADER_FINGERPRINT]), backoff)
+        headers = full.get("payload", {}).get("headers", [])
+        fingerprint = next((h["value"] for h in headers
+                            if h.get("name", "").lower() == HEADER_FINGERPRINT.lower()), "")
+        return str(full["threadId"]), fingerprint
 
 
 def _strict_http(timeout: float) -> Any:

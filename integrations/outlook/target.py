@@ -293,21 +293,25 @@ class OutlookTarget(RemoteTarget):
     def delete_draft_request(self, draft_id: str) -> Any:
         return ("DELETE", f"/me/messages/{quote(draft_id)}", None, None)
 
-    def sent_thread(self, draft_id: str, message_id: str) -> str | None:
-        backoff = self.backoff()
+    def draft_unsent(self, draft_id: str) -> bool:
         try:
             found = self.call(lambda: ("GET", f"/me/messages/{quote(draft_id)}", None,
-                                       {"$select": "id,isDraft"}), backoff)
-            if found.get("isDraft", True):
-                return None
-            return str(found["id"])
+                                       {"$select": "id,isDraft"}), self.backoff())
         except NotFound:
-            pass  # sending moves it to Sent Items, where it has another id
+            return False  # sending moves it to Sent Items, where it has another id
+        return bool(found.get("isDraft", True))
+
+    def find_sent(self, message_id: str) -> tuple[str, str] | None:
         params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'",
+                  "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP_FINGERPRINT}')",
                   "$select": "id,isDraft"}
-        payload = self.call(lambda: ("GET", "/me/messages", None, params), backoff)
-        sent = [m for m in payload.get("value", []) if m.get("isDraft") is False]
-        return str(sent[0]["id"]) if sent else None
+        payload = self.call(lambda: ("GET", "/me/messages", None, params), self.backoff())
+        for message in payload.get("value", []):
+            if message.get("isDraft") is False:
+                props = {p["id"]: p.get("value", "")
+                         for p in message.get("singleValueExtendedProperties", [])}
+                return str(message["id"]), _prop(props, PROP_FINGERPRINT)
+        return None
 
 
 def _rule_key(key: str) -> str:

@@ -347,6 +347,16 @@ class GoogleEmulator:
         if re.fullmatch(r"/gmail/v1/users/([^/]+)/messages", path) and method == "GET":
             self._params(GMAIL, ("users", "messages", "list"), query)
             return 200, self._messages(query.get("q", [""])[0])
+        match = re.fullmatch(r"/gmail/v1/users/([^/]+)/messages/([^/]+)", path)
+        if match and method == "GET":
+            self._params(GMAIL, ("users", "messages", "get"), query)
+            sent = self.sent_store.get(match.group(2))
+            if sent is None:
+                raise ApiError(404, "Requested entity was not found.", "notFound")
+            parsed = email.message_from_bytes(sent["raw_bytes"], policy=email.policy.default)
+            return 200, {"id": sent["id"], "threadId": sent["threadId"],
+                         "labelIds": sent["labelIds"], "payload": {"headers": [
+                             {"name": k, "value": str(v)} for k, v in parsed.items()]}}
         match = re.fullmatch(r"/gmail/v1/users/([^/]+)/drafts(?:/([^/]+))?", path)
         if match:
             return self._drafts(method, match.group(2), query, body)
