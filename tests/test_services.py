@@ -14,7 +14,7 @@ from designed_alliance.core.target import Options
 
 from .conftest import example
 from .contract import EVENT_KEYS, TargetContract, alliance_from, run
-from .services import GOOGLE, OUTLOOK, SERVICES, Service
+from .services import GOOGLE, OUTLOOK, SERVICES, Mail, Service
 
 NAMES = sorted(SERVICES)
 
@@ -211,8 +211,9 @@ def test_an_edit_while_the_kickoff_is_unsent_rewrites_it_and_drafts_nothing_else
     assert _checkin_start(kickoff) == "10:00"  # its invites say what changed
 
 
-def test_once_the_kickoff_was_sent_changes_are_drafted_as_replies_in_its_thread(
-        cli, tmp_path: Path, service: Service, emulator, slept) -> None:
+def _set_up_and_send_the_kickoff(cli, tmp_path: Path, service: Service, emulator
+                                 ) -> tuple[Path, tuple, tuple[str, Mail]]:
+    """A setup, then the user sends the kickoff draft: (alliance file, setup args, sent)."""
     from .services import drafts_of, send_the_draft, sent_of
 
     config = service.config(tmp_path, emulator)
@@ -223,6 +224,15 @@ def test_once_the_kickoff_was_sent_changes_are_drafted_as_replies_in_its_thread(
     send_the_draft(service, emulator)
     assert drafts_of(service, emulator) == []
     ((anchor, sent),) = sent_of(service, emulator)
+    return path, args, (anchor, sent)
+
+
+def test_once_the_kickoff_was_sent_changes_are_drafted_as_replies_in_its_thread(
+        cli, tmp_path: Path, service: Service, emulator, slept) -> None:
+    from .services import drafts_of, sent_of
+
+    path, args, (anchor, sent) = _set_up_and_send_the_kickoff(cli, tmp_path, service,
+                                                              emulator)
     for n, moved in enumerate(('time = "10:00"', 'time = "10:30"'), start=1):
         path.write_text(path.read_text().replace('time = "09:30"', moved)
                         .replace('time = "10:00"', moved))
@@ -261,15 +271,9 @@ def test_plan_offline_shows_the_unsent_kickoff_rewritten_not_a_second_draft(
 
 def test_a_lost_state_after_the_kickoff_was_sent_drafts_no_second_kickoff(
         cli, tmp_path: Path, service: Service, emulator, slept, state_file: Path) -> None:
-    from .services import drafts_of, send_the_draft, sent_of
+    from .services import drafts_of
 
-    config = service.config(tmp_path, emulator)
-    path = tmp_path / "a.toml"
-    path.write_text(example("website-relaunch").read_text())
-    args = ("--config", config, "setup", path, "--to", service.name, "--yes")
-    assert cli(*args).exit_code == 0
-    send_the_draft(service, emulator)
-    ((_, sent),) = sent_of(service, emulator)
+    path, args, (_, sent) = _set_up_and_send_the_kickoff(cli, tmp_path, service, emulator)
     state_file.unlink()
     result = cli(*args)
     assert result.exit_code == 0, result.output
