@@ -112,6 +112,9 @@ class Message:
     sender: Person
     to: tuple[Person, ...]
     msgid: str = ""  # set for change summaries: derived from what changed, not from the key
+    #: what the target that delivered it knows about it (e.g. ("draft", True), the thread):
+    #: kept in the record's summary, never part of the fingerprint
+    delivery: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     kind = "message"
 
@@ -129,7 +132,7 @@ class Message:
     @property
     def summary(self) -> dict[str, Any]:
         return {"kind": "message", "title": self.subject, "when": "",
-                "message_id": self.message_id}
+                "message_id": self.message_id, **dict(self.delivery)}
 
 
 Item = Event | Message

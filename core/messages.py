@@ -4,6 +4,10 @@ A mail target (files, drafts, sent mail) tracks every event as "what the members
 so each event change it has is carried by exactly one planned message: the kickoff on a first
 run, else a change summary whose key is derived from what changed (`changes-<hash>`). Sent
 messages stay in state as history (status "sent"): the same key is never delivered twice.
+
+While the kickoff is still an unsent draft (its record says `draft: true`), the kickoff is
+rewritten instead: one draft, never a kickoff plus a summary nobody needs. Once it was sent,
+change summaries follow, as replies in its thread.
 """
 
 from __future__ import annotations
@@ -19,6 +23,16 @@ from .state import Record
 
 KICKOFF = "kickoff"
 SENT = "sent"  # status of a one-off message's record: history, never cancelled
+#: In a kickoff record's summary: True while the kickoff is a draft nobody sent yet (a target
+#: with drafts sets it at delivery and refreshes it before it writes); False once sent.
+DRAFT = "draft"
+#: In a sent kickoff's record summary: the target's id of the thread its replies go to.
+THREAD = "thread"
+
+
+def unsent_draft(record: Record | None) -> bool:
+    """True when the kickoff is, as last seen, a draft the organizer has not sent."""
+    return record is not None and record.active and record.summary.get(DRAFT) is True
 
 
 def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change],
@@ -45,6 +59,14 @@ def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change]
     if record is None or not record.active:
         sequence = record.sequence + 1 if record is not None else 0
         kick = Change(Action.CREATE, KICKOFF, kickoff, record, sequence, kind="message")
+        return [*(replace(c, announced_by=KICKOFF) for c in pending), *kept, kick]
+    if unsent_draft(record):
+        # Nobody has read it yet: the kickoff itself is rewritten (its invites too) and tells
+        # everything; a change summary beside it would be a second draft about the same.
+        if not pending and record.fingerprint == kickoff.fingerprint:
+            return [*events, Change(Action.KEEP, KICKOFF, kickoff, record, record.sequence,
+                                    kind="message")]
+        kick = Change(Action.UPDATE, KICKOFF, kickoff, record, record.sequence, kind="message")
         return [*(replace(c, announced_by=KICKOFF) for c in pending), *kept, kick]
     kick = None
     if record.fingerprint != kickoff.fingerprint:

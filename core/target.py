@@ -222,8 +222,24 @@ class Target(abc.ABC):
         """Raise AllianceError when credentials or settings are missing. No writes."""
 
     def validate(self, items: Sequence[Item]) -> list[str]:
-        """Refuse what cannot be represented (raise BadInput); return notes for the plan."""
-        return []
+        """Refuse what cannot be represented (raise BadInput); return notes for the plan.
+
+        The default says who sends the invitations (`who_sends`); a target that overrides
+        this keeps that note (``super().validate(items)``)."""
+        note = self.who_sends()
+        return [note] if note else []
+
+    def who_sends(self) -> str | None:
+        """Who sends the invitations for what this target writes, as a plan note, given
+        `options.notify` and `options.send`; None when the target has nothing to say. A
+        `--notify` this target cannot honour is refused in `validate`, never ignored."""
+        if self.sends_mail:
+            if self.options.notify == "none":
+                return "invitations: none sent (--notify none): this run sends no mail"
+            return f"invitations: {self.name} sends them now, by mail, to every member"
+        if self.writes_files:
+            return "invitations: you send the files — nothing is sent from here"
+        return None
 
     @abc.abstractmethod
     def lookup(self, alliance_id: str) -> dict[str, Remote]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote, urljoin, urlsplit
 from xml.sax.saxutils import escape
@@ -23,6 +23,7 @@ from designed_alliance.core.config import Config
 from designed_alliance.core.errors import (
     AllianceError,
     AuthExpired,
+    BadInput,
     Conflict,
     MissingExtra,
     NotFound,
@@ -31,7 +32,7 @@ from designed_alliance.core.errors import (
     Throttled,
     Unavailable,
 )
-from designed_alliance.core.items import Event, item_uid
+from designed_alliance.core.items import Event, Item, item_uid
 from designed_alliance.core.plan import Action, Change, TargetPlan
 from designed_alliance.core.secrets import redact_url, url_has_password
 from designed_alliance.core.target import (
@@ -98,6 +99,35 @@ class CalDavTarget(Target):
     @property
     def where(self) -> str:
         return redact_url(self.url)
+
+    # -- who sends the invitations (RFC 6638 scheduling) ---------------------------------------
+    @property
+    def schedule_agent(self) -> str | None:
+        """SCHEDULE-AGENT for the attendees we PUT. A scheduling server (Nextcloud, Fastmail,
+        iCloud, SOGo) mails every attendee of an object it stores unless told "CLIENT": so
+        with --notify none, or when smtp sends the invites in this same run, it is told."""
+        if self.options.notify == "none" or self.options.send:
+            return "CLIENT"
+        return None  # the server's default: it schedules, if it can
+
+    def who_sends(self) -> str | None:
+        if self.options.notify == "none":
+            return ("invitations: none — the CalDAV server is told not to send them "
+                    "(SCHEDULE-AGENT=CLIENT, --notify none)")
+        if self.options.send:
+            return ("invitations: smtp sends them in this run — the CalDAV server is told "
+                    "not to (SCHEDULE-AGENT=CLIENT)")
+        return ("invitations: the CalDAV server sends them if it does scheduling (RFC 6638: "
+                "Nextcloud, Fastmail, iCloud, SOGo); one that does not sends none — then add "
+                "--send, or --to eml and send the drafts")
+
+    def validate(self, items: Sequence[Item]) -> list[str]:
+        if self.options.notify == "external":
+            raise BadInput("CalDAV scheduling cannot tell members inside your domain from "
+                           "those outside it", key="--notify",
+                           hint="use --notify all (the server sends the invitations) or "
+                                "--notify none with the caldav target")
+        return super().validate(items)
 
     # -- hooks for doctor and the config schema ------------------------------------------------
     @classmethod
@@ -364,7 +394,9 @@ class CalDavTarget(Target):
     def _put(self, client: Any, change: Change, uid: str) -> str:
         assert isinstance(change.item, Event)
         # A stored calendar object carries no METHOD (RFC 4791 §4.1).
-        data = ical.calendar([ical.vevent(change.item, change.sequence)], None).to_ical()
+        data = ical.calendar([ical.vevent(change.item, change.sequence,
+                                         schedule_agent=self.schedule_agent)],
+                             None).to_ical()
         body = data.decode()
         url = self._known_href(change, uid)
         try:

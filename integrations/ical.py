@@ -42,9 +42,13 @@ def _person(person_email: str, name: str, params: dict[str, str]) -> icalendar.v
 
 
 def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None,
-           rsvp: bool = True) -> icalendar.Event:
+           rsvp: bool = True, schedule_agent: str | None = None) -> icalendar.Event:
     """A full VEVENT: for a METHOD:REQUEST invite, or (rsvp=False) for an import file,
-    where nobody is asked to reply: attendees are listed without RSVP."""
+    where nobody is asked to reply: attendees are listed without RSVP.
+
+    `schedule_agent` ("CLIENT", "SERVER" or "NONE", RFC 6638 §7.1) is set on every
+    attendee: "CLIENT" tells a scheduling CalDAV server that we (or nobody) send the
+    invitations, so it must not mail them itself."""
     out = icalendar.Event()
     out.add("uid", event.uid)
     out.add("dtstamp", dtstamp or now_utc())
@@ -83,6 +87,8 @@ def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None,
                   "PARTSTAT": "ACCEPTED" if is_host else "NEEDS-ACTION"}
         if rsvp:
             params["RSVP"] = "FALSE" if is_host else "TRUE"
+        if schedule_agent:
+            params["SCHEDULE-AGENT"] = schedule_agent
         out.add("attendee", _person(person.email, person.name, params))
     if event.categories:
         out.add("categories", list(event.categories))

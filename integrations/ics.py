@@ -52,7 +52,7 @@ class IcsTarget(Target):
 
     def validate(self, items: Sequence[Item]) -> list[str]:
         ical.refuse_service_video(items, self.name)
-        return []
+        return super().validate(items)
 
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
         found: dict[str, Remote] = {}

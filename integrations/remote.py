@@ -6,6 +6,12 @@ service answered (a create that meets an existing object updates it, an update o
 deleted by hand makes it again, a cancel of something already gone is done), "look before you
 create again" after a lost answer, and the draft create / update / replace flow.
 
+Also owned here: the organizer is the signed-in account (read once per run through the
+provider's `account_request`), the one address left out of the attendees; and the kickoff is
+one draft while it is unsent — its record says `draft: true`, a sent kickoff is noticed
+(`sent_thread`) before anything is written, and change summaries then become replies in its
+thread.
+
 A provider implements the abstract methods below: how to connect, how to send one request or a
 batch (raising or returning `RemoteError` subtypes, never vendor exceptions), the request for
 each event change, how to find its tagged events and its drafts, and the draft requests.
@@ -18,7 +24,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from designed_alliance.core.config import Config
@@ -33,9 +39,10 @@ from designed_alliance.core.errors import (
     Throttled,
     Unavailable,
 )
-from designed_alliance.core.items import Message
+from designed_alliance.core.items import Event, Item, Message, Person
 from designed_alliance.core.items import message_id as item_message_id
-from designed_alliance.core.plan import Action, Change
+from designed_alliance.core.messages import DRAFT, KICKOFF, THREAD, plan_messages, unsent_draft
+from designed_alliance.core.plan import Action, Change, TargetPlan
 from designed_alliance.core.target import Applied, ApplyContext, Check, Remote, Target
 
 from . import mail
@@ -162,12 +169,44 @@ class RemoteTarget(Target):
 
     @abc.abstractmethod
     def draft_request(self, message: Message, invites: list[mail.Invite],
-                      draft_id: str | None) -> Any:
-        """A request that creates this draft (draft_id None) or updates it in place."""
+                      draft_id: str | None, *, reply_to: str | None = None) -> Any:
+        """A request that creates this draft (draft_id None) or updates it in place.
+        `reply_to` (creates only) is the thread of the sent kickoff, from `sent_thread`: the
+        draft is made as a reply in it."""
+
+    @abc.abstractmethod
+    def draft_unsent(self, draft_id: str) -> bool:
+        """True while the draft `draft_id` exists and was not sent."""
+
+    @abc.abstractmethod
+    def find_sent(self, message_id: str) -> tuple[str, str] | None:
+        """(the id a reply is made against, fingerprint) of the sent message with this
+        Message-ID (Gmail: its threadId; Graph: its id), or None."""
+
+    def sent_thread(self, draft_id: str, message_id: str) -> str | None:
+        """None while the kickoff draft exists unsent (or is gone without a trace: it is then
+        drafted anew); once the user sent it, the id its replies are made against."""
+        if self.draft_unsent(draft_id):
+            return None
+        found = self.find_sent(message_id)
+        return found[0] if found else None
 
     @abc.abstractmethod
     def delete_draft_request(self, draft_id: str) -> Any:
         """A request that deletes one draft."""
+
+    @abc.abstractmethod
+    def account_request(self) -> Any:
+        """The request that reads who organizes the events this target creates: the
+        signed-in account (Graph `/me`, Google's calendar resource)."""
+
+    @abc.abstractmethod
+    def account_from(self, answer: Any) -> str:
+        """The organizer's address in the answer to `account_request`."""
+
+    @abc.abstractmethod
+    def who_sends(self) -> str | None:
+        """Who sends the invitations under `options.notify` (a plan note)."""
 
     def remote_id(self, answer: Any, change: Change) -> str:
         """The id of the object an answer describes (default: its "id")."""
@@ -190,6 +229,43 @@ class RemoteTarget(Target):
             raise AllianceError(str(self.config.missing_section(
                 self.name, self.name, then=f"run: alliance auth {self.name}")))
         self.connect()
+
+    # -- the organizer: the account that creates the events -----------------------------------
+    def account_address(self) -> str:
+        """The address that organizes what this target creates, read once per run (one
+        request) and kept on the target. The service sends invitations from it and never
+        invites it to its own events, so it alone is left out of the attendees — a member
+        with another address is invited even when the config names them organizer."""
+        cached: str | None = getattr(self, "_account", None)
+        if cached is None:
+            self.connect()
+            answer = self.call(self.account_request, self.backoff())
+            cached = self.account_from(answer).strip()
+            if not cached:
+                raise Refused(f"{self.service} did not say which account is signed in — "
+                              f"run: alliance auth {self.name}")
+            self._account = cached
+        return cached
+
+    def attendees(self, event: Event) -> list[Person]:
+        """The event's attendees without the organizing account (compared case-blind)."""
+        me = self.account_address().lower()
+        return [p for p in event.attendees if p.email.lower() != me]
+
+    def validate(self, items: Sequence[Item]) -> list[str]:
+        """Notes: who sends the invitations, and which account organizes. Offline (`plan`)
+        the account is not known yet; `setup` has signed in and reads it (one request)."""
+        notes = super().validate(items)
+        alliance_ids = {i.alliance_id for i in items}
+        if not getattr(self, "_opened", False) or not alliance_ids:
+            return [*notes, "organizer: the signed-in account (read at setup); it is not "
+                    "invited to its own events, every other member is"]
+        me = self.account_address()
+        members = {p.email.lower(): p.name for i in items if isinstance(i, Event)
+                   for p in i.attendees}
+        role = (f"a member ({members[me.lower()]}), not invited to its own events"
+                if me.lower() in members else "not a member: every member is invited")
+        return [*notes, f"organizer: {me}, the signed-in {self.name} account — {role}"]
 
     def backoff(self) -> Backoff:
         return Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
@@ -220,16 +296,61 @@ class RemoteTarget(Target):
         found = self.tagged_events(alliance_id)
         if found:
             # Tagged events exist but state was lost: find the kickoff draft too.
-            drafts = self.find_drafts(item_message_id(alliance_id, "kickoff"))
+            message_id = item_message_id(alliance_id, KICKOFF)
+            drafts = self.find_drafts(message_id)
             if drafts:
-                found["kickoff"] = Remote("kickoff", drafts[0][0], drafts[0][1],
-                                          summary={"kind": "message"})
+                found[KICKOFF] = Remote(KICKOFF, drafts[0][0], drafts[0][1],
+                                        summary={"kind": "message", DRAFT: True})
+            elif (sent := self.find_sent(message_id)) is not None:
+                # Sent already: adopted as sent, so no second kickoff is ever drafted.
+                found[KICKOFF] = Remote(KICKOFF, sent[0], sent[1], summary={
+                    "kind": "message", DRAFT: False, THREAD: sent[0]})
         return found
 
     def apply(self, plan: Any, context: ApplyContext) -> Iterator[Applied | tuple[Applied, ...]]:
         self.connect()
         self._backoff = self.backoff()  # one budget for the whole apply
-        yield from super().apply(plan, context)
+        self._delivery: dict[str, dict[str, Any]] = {}
+        plan = self._refresh_kickoff(plan, context)
+        for outcome in super().apply(plan, context):
+            unit = outcome if isinstance(outcome, tuple) else (outcome,)
+            done = tuple(self._with_delivery(applied) for applied in unit)
+            yield done if isinstance(outcome, tuple) else done[0]
+
+    def _refresh_kickoff(self, plan: TargetPlan, context: ApplyContext) -> TargetPlan:
+        """Before anything is written: a plan that rewrites the kickoff draft (it was unsent
+        when last seen) is planned again if the user has sent it since — the change summary
+        then goes out as a reply in its thread. One request, only when it matters."""
+        kick = next((c for c in plan.changes if c.key == KICKOFF and c.kind == "message"), None)
+        if kick is None or kick.action is not Action.UPDATE or not unsent_draft(kick.record):
+            return plan
+        assert kick.record is not None and isinstance(kick.item, Message)
+        thread = self.sent_thread(kick.record.remote_id, kick.item.message_id)
+        if thread is None:
+            return plan
+        sent = replace(kick.record, summary={**kick.record.summary, DRAFT: False,
+                                             THREAD: thread})
+        records = {c.key: c.record for c in plan.changes if c.record is not None}
+        records[KICKOFF] = sent
+        events = [replace(c, announced_by=None) for c in plan.changes if c.kind == "event"]
+        changes = plan_messages(context.alliance, kick.item, events, records,
+                                sender=kick.item.sender, teardown=context.teardown,
+                                writes_events=True)
+        context.progress(self.options, f"{self.name}: the kickoff was sent meanwhile — the "
+                         "changes are drafted as a reply in its thread")
+        plan = replace(plan, changes=tuple(changes))
+        context.plan = plan
+        return plan
+
+    def _with_delivery(self, applied: Applied) -> Applied:
+        """The delivered message with what we know of it (draft or sent, its thread), so
+        its record says so and the next plan can tell."""
+        facts = self._delivery.get(applied.change.key)
+        item = applied.change.item
+        if not applied.ok or facts is None or not isinstance(item, Message):
+            return applied
+        message = replace(item, delivery=tuple(sorted(facts.items())))
+        return replace(applied, change=replace(applied.change, item=message))
 
     def write_events(self, changes: Sequence[Change], context: ApplyContext
                      ) -> Iterator[Applied]:
@@ -316,11 +437,26 @@ class RemoteTarget(Target):
             return old
         message = change.item
         assert isinstance(message, Message)
-        if change.key == "kickoff":
+        facts: dict[str, Any] = {"account": self.account_address()}
+        reply_to = None
+        if change.key == KICKOFF:
+            record = change.record
+            if record is not None and record.active and record.summary.get(DRAFT) is False:
+                # Sent by the user: it stays as sent; the summary it rides with tells.
+                self._delivery[change.key] = {**facts, DRAFT: False,
+                                              THREAD: record.summary.get(THREAD, "")}
+                return record.remote_id
             invites = mail.invites_for_all(context.events, context.sequences)
+            facts[DRAFT] = True
         else:
             invites = mail.invites_for_changes(context.alliance.id,
                                                context.announced(change.key))
+            kick = next((c for c in (context.plan.changes if context.plan else ())
+                         if c.key == KICKOFF and c.record is not None), None)
+            reply_to = kick.record.summary.get(THREAD) or None if kick and kick.record else None
+            if reply_to:
+                facts[THREAD] = reply_to
+        self._delivery[change.key] = facts
         known = change.record.remote_id if change.record is not None and (
             change.record.active) else None
         others: list[str] = []
@@ -334,7 +470,7 @@ class RemoteTarget(Target):
                 return known
             except NotFound:
                 known = None  # sent or deleted by hand meanwhile: draft it anew
-        created = self._create_draft(message, invites, backoff, skip=known)
+        created = self._create_draft(message, invites, backoff, skip=known, reply_to=reply_to)
         if known is not None:
             # Every other draft with this Message-ID goes: the old one, and any an
             # interrupted run made before it could record it (in that order: a crash leaves
@@ -344,13 +480,14 @@ class RemoteTarget(Target):
         return created
 
     def _create_draft(self, message: Message, invites: list[mail.Invite], backoff: Backoff,
-                      skip: str | None) -> str:
+                      skip: str | None, reply_to: str | None = None) -> str:
         def made_already() -> dict[str, str] | None:
             found = [d for d, _ in self.find_drafts(message.message_id) if d != skip]
             return {"id": found[0]} if found else None
 
-        answer = self.call(lambda: self.draft_request(message, invites, None), backoff,
-                           recover=made_already)
+        answer = self.call(lambda: self.draft_request(message, invites, None,
+                                                      reply_to=reply_to),
+                           backoff, recover=made_already)
         return str(answer["id"])
 
     def _delete_drafts(self, draft_ids: Sequence[str], backoff: Backoff) -> None:

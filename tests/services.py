@@ -61,9 +61,11 @@ class Service:
     drafts: Callable[[Any], list[Any]]
     creates: tuple[tuple[str, str], ...]  # (method, path) of requests that make something
     batch_fault: str  # a path that only event writes in a batch contain
-    # A first setup: lookup, one batch of events, one draft (Outlook: and its categories,
-    # looked up once and made in one batch).
+    # A first setup: the account read, the lookup, one batch of events, one draft
+    # (Outlook: and its categories, looked up once and made in one batch).
     fresh_requests: tuple[tuple[str, str], ...]
+    notified: Callable[[Any], set[tuple[str, str]]] = lambda emulator: {
+        (address, what) for address, _, what in emulator.notified}
 
     def config(self, tmp_path: Path, emulator: Any, *, command: str | None = "default"
                ) -> Path:
@@ -81,13 +83,14 @@ class Service:
 GOOGLE = Service("google", GoogleTarget, "google_emulator", "api_root",
                  ('calendar_id = "primary"',), "test-token", google_view,
                  lambda emulator: emulator.drafts(), (("POST", "/events"), ("POST", "/drafts")),
-                 "/batch", (("GET", "/calendar/v3/calendars/primary/events"),
+                 "/batch", (("GET", "/calendar/v3/calendars/primary"),
+                            ("GET", "/calendar/v3/calendars/primary/events"),
                             ("POST", "/batch/calendar/v3"), ("POST", "/gmail/v1/users/me/drafts")))
 OUTLOOK = Service("outlook", OutlookTarget, "graph_emulator", "graph_root",
                   ('tenant = "common"',), "graph-token", graph_view,
-                  lambda emulator: emulator.messages(),
+                  lambda emulator: [m for m in emulator.messages() if m["isDraft"]],
                   (("POST", "/me/events"), ("POST", "/me/messages")), "/me/events",
-                  (("GET", "/me/events"), ("GET", "/me/outlook/masterCategories"),
+                  (("GET", "/me"), ("GET", "/me/events"), ("GET", "/me/outlook/masterCategories"),
                    ("POST", "/$batch"), ("POST", "/$batch"), ("POST", "/me/messages")))
 SERVICES = {"google": GOOGLE, "outlook": OUTLOOK}
 
@@ -123,8 +126,9 @@ def module_helpers(service: Service) -> tuple[Any, Any, Any, Any]:
 
 
 def fresh_setup(cli: Any, service: Service, tmp_path: Path, emulator: Any, name: str) -> Path:
-    """A first setup of an example: exactly the service's `fresh_requests`; an unchanged
-    re-run then sends no request at all (the state says everything is in place)."""
+    """A first setup of an example: the account read, one lookup, one batch and one draft;
+    an unchanged re-run then sends one request only, the account read that names the
+    organizer in the plan (the state says everything else is in place)."""
     from .conftest import example
 
     config = service.config(tmp_path, emulator)
@@ -136,7 +140,7 @@ def fresh_setup(cli: Any, service: Service, tmp_path: Path, emulator: Any, name:
     log = list(emulator.requests)
     emulator.reset_log()
     assert cli(*args).exit_code == 0
-    assert emulator.http_calls == 0
+    assert [(r.method, r.path) for r in emulator.requests] == [service.fresh_requests[0]]
     emulator.requests.extend(log)  # the caller inspects the first run's requests
     return config
 
@@ -160,18 +164,11 @@ def set_up_then_move_checkins(cli: Any, service: Service, tmp_path: Path, emulat
     import re
     from datetime import datetime, timedelta
 
-    from designed_alliance.core.load import loads
-    from designed_alliance.core.schedule import review_time
-
     from .conftest import example
 
     config = service.config(tmp_path, emulator)
     path = tmp_path / "a.toml"
-    text = example(name).read_text()
-    review = review_time(loads(text, path))
-    if "[review]" not in text:
-        text += f'\n[review]\ntime = "{review:%H:%M}"\n'
-    path.write_text(text)
+    path.write_text(review_pinned(example(name).read_text()))
     args = ("--config", config, "setup", path, "--to", service.name, "--yes")
     assert cli(*args).exit_code == 0
     emulator.reset_log()
@@ -181,8 +178,83 @@ def set_up_then_move_checkins(cli: Any, service: Service, tmp_path: Path, emulat
         return f'{match.group(1)}"{moved:%H:%M}"'
 
     checkin_time = r'(\[checkins\](?:\n(?!\[)[^\n]*)*?\ntime = )"(\d\d:\d\d)"'
+    text = path.read_text()
     moved_text = re.sub(checkin_time, later, text, count=1)
     assert moved_text != text
     path.write_text(moved_text)
     result = cli(*args, *extra)
     assert result.exit_code == 0, result.output
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A draft or sent message as the service stores it, read through the emulator."""
+
+    subject: str
+    thread: str  # Gmail threadId; Graph conversationId
+    replies_to: str  # the message a Graph reply was created from ("" if none, or Gmail)
+    invites: tuple[Any, ...]  # the attached text/calendar parts, parsed with icalendar
+
+
+def _gmail_mail(thread: str, message: Any) -> Mail:
+    import icalendar
+
+    # Every text/calendar part: one invite alone goes inline (RFC 6047), not attached.
+    invites = tuple(icalendar.Calendar.from_ical(part.get_content())
+                    for part in message.walk() if part.get_content_type() == "text/calendar")
+    return Mail(str(message["Subject"]), thread, "", invites)
+
+
+def _graph_mail(message: dict[str, Any]) -> Mail:
+    import base64
+
+    import icalendar
+
+    invites = tuple(icalendar.Calendar.from_ical(base64.b64decode(a["contentBytes"]))
+                    for a in message.get("attachments", []))
+    return Mail(message["subject"], message["conversationId"], message.get("inReplyTo", ""),
+                invites)
+
+
+def drafts_of(service: Service, emulator: Any) -> list[Mail]:
+    if service is GOOGLE:
+        threads = {d["id"]: d["message"]["threadId"] for d in emulator.draft_store.values()}
+        return [_gmail_mail(threads[i], m) for i, m in emulator.drafts()]
+    return [_graph_mail(m) for m in emulator.messages() if m["isDraft"]]
+
+
+def sent_of(service: Service, emulator: Any) -> list[tuple[str, Mail]]:
+    """(id a reply refers to, message) of every sent message."""
+    if service is GOOGLE:
+        return [(thread, _gmail_mail(thread, m)) for thread, m in emulator.sent()]
+    return [(m["id"], _graph_mail(m)) for m in emulator.messages() if not m["isDraft"]]
+
+
+def send_the_draft(service: Service, emulator: Any) -> None:
+    """Send the one draft there is, as the user would: through the service's own API."""
+    import json
+    import urllib.request
+
+    if service is GOOGLE:
+        (draft_id,) = emulator.draft_store
+        url, body = emulator.base_url + "gmail/v1/users/me/drafts/send", {"id": draft_id}
+    else:
+        (draft_id,) = [m["id"] for m in emulator.messages() if m["isDraft"]]
+        url, body = emulator.base_url + f"me/messages/{draft_id}/send", {}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {service.token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as answer:  # only ever 127.0.0.1
+        assert answer.status in (200, 202)
+
+
+def review_pinned(text: str) -> str:
+    """The alliance text with its review's time written out: by default the review may
+    follow the check-in, and tests that move only the check-in must not move it too."""
+    from designed_alliance.core.load import loads
+    from designed_alliance.core.schedule import review_time
+
+    review = review_time(loads(text, "pinned.toml"))
+    if "[review]" not in text:
+        text += f'\n[review]\ntime = "{review:%H:%M}"\n'
+    return text

@@ -46,16 +46,15 @@ def test_fresh_setup_is_one_list_one_batch_one_draft(cli, tmp_path: Path, google
     assert {r.query["sendUpdates"][0] for r in inserts} == {"all"}
 
 
-def test_edit_patches_one_event_and_drafts_a_change_summary(cli, tmp_path: Path,
-                                                             google_emulator, slept) -> None:
+def test_edit_patches_one_event_and_rewrites_the_unsent_kickoff(cli, tmp_path: Path,
+                                                                google_emulator, slept) -> None:
     services.set_up_then_move_checkins(cli, GOOGLE, tmp_path, google_emulator, "website-relaunch",
                               "--notify", "external")
     patches = [r for r in google_emulator.requests if r.method == "PATCH"]
     assert len(patches) == 1 and patches[0].query["sendUpdates"] == ["externalOnly"]
     assert view(google_emulator)["checkins"].sequence == 1
     subjects = sorted(str(m["Subject"]) for _, m in google_emulator.drafts())
-    assert subjects == ["Changes to our designed alliance: Website relaunch",
-                        "Our designed alliance: Website relaunch"]
+    assert subjects == ["Our designed alliance: Website relaunch"]  # no second draft
     assert google_emulator.count("PUT", "/drafts/") == 1  # the kickoff draft, updated in place
 
 

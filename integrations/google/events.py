@@ -69,8 +69,10 @@ def _moment(value: date | datetime, timezone: str) -> dict[str, str]:
     return {"date": value.isoformat()}
 
 
-def body(event: Event, sequence: int) -> dict[str, Any]:
-    """The full resource for insert (and the patch body: every field we own)."""
+def body(event: Event, sequence: int, *, organizer: str) -> dict[str, Any]:
+    """The full resource for insert (and the patch body: every field we own). `organizer`
+    is the address of the calendar the event is created in: Google never invites it to its
+    own event, so it is the one member left out."""
     resource: dict[str, Any] = {
         "summary": event.title,
         "description": event.description,
@@ -81,10 +83,8 @@ def body(event: Event, sequence: int) -> dict[str, Any]:
         "recurrence": [f"RRULE:{event.rrule}"] if event.rrule else [],
         "attendees": [
             {"email": p.email, "displayName": p.name,
-             "optional": p.role == "OPT-PARTICIPANT",
-             **({"responseStatus": "accepted"}
-                if p.email.lower() == event.organizer.email.lower() else {})}
-            for p in event.attendees
+             "optional": p.role == "OPT-PARTICIPANT"}
+            for p in event.attendees if p.email.lower() != organizer.lower()
         ],
         "reminders": {"useDefault": False,
                       "overrides": [{"method": "popup", "minutes": m}

@@ -18,6 +18,7 @@ from designed_alliance.core.config import Config
 from designed_alliance.core.errors import (
     AuthExpired,
     BadInput,
+    NotFound,
     RemoteError,
     Throttled,
     Unavailable,
@@ -118,7 +119,7 @@ class GoogleTarget(RemoteTarget):
                                key=video_key(item.key),
                                hint='use video = "google-meet" or a meeting URL, or set it up '
                                "with --to outlook")
-        return []
+        return super().validate(items)
 
     # -- connection ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -228,7 +229,7 @@ class GoogleTarget(RemoteTarget):
                                  sendUpdates=send_updates)
         item = change.item
         assert isinstance(item, Event)
-        body = resources.body(item, change.sequence)
+        body = resources.body(item, change.sequence, organizer=self.account_address())
         # Only an update meets a meeting made before: a create (also one made again after
         # the event was deleted by hand) asks for its own.
         had_meet = mode is Action.UPDATE and change.record is not None and (
@@ -282,6 +283,21 @@ class GoogleTarget(RemoteTarget):
                 return
         # Still pending: Google finishes it on its own and puts the link in the invitation.
 
+    def account_request(self) -> Any:
+        # The calendar resource's id is the address that organizes events created in it:
+        # for "primary" the signed-in account's own address.
+        return self._calendar.calendars().get(calendarId=self.calendar_id)
+
+    def account_from(self, answer: Any) -> str:
+        return str((answer or {}).get("id", ""))
+
+    def who_sends(self) -> str | None:
+        return {"all": "invitations: Google sends them and every update, to all guests",
+                "external": "invitations: Google sends them and every update to guests "
+                            "outside your domain only (--notify external)",
+                "none": "invitations: none — Google is told to send nothing "
+                        "(--notify none)"}[self.options.notify]
+
     def find_drafts(self, message_id: str) -> list[tuple[str, str]]:
         backoff = self.backoff()
         drafts = self.call(lambda: self._gmail.users().drafts().list(
@@ -297,10 +313,13 @@ class GoogleTarget(RemoteTarget):
         return found
 
     def draft_request(self, message: Message, invites: list[mail.Invite],
-                      draft_id: str | None) -> Any:
+                      draft_id: str | None, *, reply_to: str | None = None) -> Any:
         built = mail.build(message, invites, draft=False)
         built[HEADER_FINGERPRINT] = message.fingerprint
-        body = {"message": {"raw": base64.urlsafe_b64encode(bytes(built)).decode()}}
+        body: dict[str, Any] = {"message": {
+            "raw": base64.urlsafe_b64encode(bytes(built)).decode()}}
+        if reply_to:
+            body["message"]["threadId"] = reply_to  # a reply in the sent kickoff's thread
         drafts = self._gmail.users().drafts()
         if draft_id is None:
             return drafts.create(userId="me", body=body)
@@ -308,6 +327,29 @@ class GoogleTarget(RemoteTarget):
 
     def delete_draft_request(self, draft_id: str) -> Any:
         return self._gmail.users().drafts().delete(userId="me", id=draft_id)
+
+    def draft_unsent(self, draft_id: str) -> bool:
+        try:
+            self.call(functools.partial(self._gmail.users().drafts().get, userId="me",
+                                        id=draft_id, format="minimal"), self.backoff())
+            return True
+        except NotFound:
+            return False  # sent (a sent draft is no draft any more) or deleted by hand
+
+    def find_sent(self, message_id: str) -> tuple[str, str] | None:
+        backoff = self.backoff()
+        found = self.call(functools.partial(
+            self._gmail.users().messages().list, userId="me",
+            q=f"rfc822msgid:{message_id.strip('<>')} in:sent"), backoff).get("messages", [])
+        if not found:
+            return None
+        full = self.call(functools.partial(
+            self._gmail.users().messages().get, userId="me", id=found[0]["id"],
+            format="metadata", metadataHeaders=[HEADER_FINGERPRINT]), backoff)
+        headers = full.get("payload", {}).get("headers", [])
+        fingerprint = next((h["value"] for h in headers
+                            if h.get("name", "").lower() == HEADER_FINGERPRINT.lower()), "")
+        return str(full["threadId"]), fingerprint
 
 
 def _strict_http(timeout: float) -> Any:

@@ -23,6 +23,7 @@ from designed_alliance.core.errors import (
     AllianceError,
     BadInput,
     Conflict,
+    NotFound,
     RemoteError,
     Throttled,
     Unavailable,
@@ -179,13 +180,25 @@ class OutlookTarget(RemoteTarget):
                                    "with --to google")
                 if item.video == "teams":
                     teams.append(item)
+        if self.options.notify != "all":
+            # Graph has no sendUpdates: an event written with attendees is mailed to each of
+            # them, and `responseRequested: false` only stops asking for replies. Leaving the
+            # attendees out would keep them out of the event itself. So it is refused.
+            raise BadInput(f"Outlook sends every invitation and update itself; --notify "
+                           f"{self.options.notify} cannot be honoured", key="--notify",
+                           hint="use --notify all with --to outlook, or write the invites "
+                                "with --to ics and send them yourself")
+        notes = super().validate(items)
         if teams and getattr(self, "_opened", False):
             # setup (signed in by check_ready): one GET of the calendar now, before anything
             # is written. `plan` stays offline; its first apply would ask instead.
             self._require_teams(teams[0])
         elif teams:
-            return ["Teams meetings: setup first checks that this calendar offers them"]
-        return []
+            notes.append("Teams meetings: setup first checks that this calendar offers them")
+        return notes
+
+    def who_sends(self) -> str | None:
+        return "invitations: Outlook (Microsoft Graph) sends them and every update, to all"
 
     def _calendar_path(self) -> str:
         return f"/me/calendars/{quote(self.calendar_id)}" if self.calendar_id else "/me/calendar"
@@ -351,7 +364,7 @@ class OutlookTarget(RemoteTarget):
                     "body": {"comment": "This item was removed from our designed alliance."}}
         item = change.item
         assert isinstance(item, Event)
-        body = event_body(item, change.sequence)
+        body = event_body(item, change.sequence, organizer=self.account_address())
         if (change.record is not None and change.record.summary.get("video") == "teams"
                 and item.video != "teams"):
             body["isOnlineMeeting"] = False  # the Teams meeting is no longer wanted
@@ -362,27 +375,62 @@ class OutlookTarget(RemoteTarget):
         body["transactionId"] = transaction_id(alliance_id, item.key, change.sequence)
         return {"method": "POST", "headers": JSON, "url": self.events_path, "body": body}
 
+    def account_request(self) -> Any:
+        return ("GET", "/me", None, {"$select": "mail,userPrincipalName"})
+
+    def account_from(self, answer: Any) -> str:
+        # `mail` is empty for accounts without a mailbox licence; the UPN is the sign-in name.
+        answer = answer or {}
+        return str(answer.get("mail") or answer.get("userPrincipalName") or "")
+
     def find_drafts(self, message_id: str) -> list[tuple[str, str]]:
         params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'",
                   "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP_FINGERPRINT}')",
-                  "$select": "id"}
+                  "$select": "id,isDraft"}
         payload = self.call(lambda: ("GET", "/me/messages", None, params), self.backoff())
         found = []
         for message in payload.get("value", []):
+            if message.get("isDraft") is False:
+                continue  # the sent kickoff has the same Message-ID: never a draft to replace
             props = {p["id"]: p.get("value", "")
                      for p in message.get("singleValueExtendedProperties", [])}
             found.append((message["id"], _prop(props, PROP_FINGERPRINT)))
         return found
 
     def draft_request(self, message: Message, invites: list[mail.Invite],
-                      draft_id: str | None) -> Any:
+                      draft_id: str | None, *, reply_to: str | None = None) -> Any:
         body = message_body(message, invites, message.message_id)
+        if draft_id is None and reply_to:
+            # A reply draft in the sent kickoff's conversation, made with all its content
+            # in one request (createReply takes the message's writable properties).
+            return ("POST", f"/me/messages/{quote(reply_to)}/createReply", {"message": body},
+                    None)
         if draft_id is None:
             return ("POST", "/me/messages", body, None)
         return ("PATCH", f"/me/messages/{quote(draft_id)}", body, None)
 
     def delete_draft_request(self, draft_id: str) -> Any:
         return ("DELETE", f"/me/messages/{quote(draft_id)}", None, None)
+
+    def draft_unsent(self, draft_id: str) -> bool:
+        try:
+            found = self.call(lambda: ("GET", f"/me/messages/{quote(draft_id)}", None,
+                                       {"$select": "id,isDraft"}), self.backoff())
+        except NotFound:
+            return False  # sending moves it to Sent Items, where it has another id
+        return bool(found.get("isDraft", True))
+
+    def find_sent(self, message_id: str) -> tuple[str, str] | None:
+        params = {"$filter": f"internetMessageId eq '{_odata(message_id)}'",
+                  "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP_FINGERPRINT}')",
+                  "$select": "id,isDraft"}
+        payload = self.call(lambda: ("GET", "/me/messages", None, params), self.backoff())
+        for message in payload.get("value", []):
+            if message.get("isDraft") is False:
+                props = {p["id"]: p.get("value", "")
+                         for p in message.get("singleValueExtendedProperties", [])}
+                return str(message["id"]), _prop(props, PROP_FINGERPRINT)
+        return None
 
 
 def _rule_key(key: str) -> str:
@@ -406,7 +454,9 @@ def _local(value: date | datetime) -> str:
     return datetime.combine(value, datetime.min.time()).isoformat(timespec="seconds")
 
 
-def event_body(event: Event, sequence: int) -> dict[str, Any]:
+def event_body(event: Event, sequence: int, *, organizer: str) -> dict[str, Any]:
+    """The Graph event; `organizer` (the signed-in account) is the one address left out
+    of the attendees: Graph makes it the organizer and never invites it."""
     from .recurrence import to_patterned_recurrence
     from .timezones import iana_to_windows
 
@@ -421,8 +471,7 @@ def event_body(event: Event, sequence: int) -> dict[str, Any]:
         "location": {"displayName": event.location or event.video_url},
         "attendees": [{"emailAddress": {"address": p.email, "name": p.name},
                        "type": "optional" if p.role == "OPT-PARTICIPANT" else "required"}
-                      for p in event.attendees
-                      if p.email.lower() != event.organizer.email.lower()],
+                      for p in event.attendees if p.email.lower() != organizer.lower()],
         "isReminderOn": bool(event.alarms_minutes),
         "reminderMinutesBeforeStart": event.alarms_minutes[0] if event.alarms_minutes else 0,
         "showAs": "free" if event.all_day else "busy",

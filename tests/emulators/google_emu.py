@@ -195,6 +195,7 @@ class GoogleEmulator:
     revoked_tokens: set[str] = field(default_factory=set)
     calendars: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     draft_store: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sent_store: dict[str, dict[str, Any]] = field(default_factory=dict)  # label SENT
     requests: list[Logged] = field(default_factory=list)
     http_calls: int = 0
     faults: Faults = field(default_factory=Faults)
@@ -203,11 +204,33 @@ class GoogleEmulator:
     # a createRequest with "pending" and finishes it a moment later).
     pending_gets: int = 0
     meetings_made: int = 0
+    account: str = "organizer@example.net"  # the signed-in user: owns the primary calendar
+    #: (address, event id, "invite" | "update" | "cancel") for every mail Google would send
+    notified: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._meeting_gets: dict[str, int] = {}  # event id → gets while its Meet is pending
+
+    def calendar_address(self, calendar_id: str) -> str:
+        return self.account if calendar_id == "primary" else calendar_id
+
+    def _notify(self, event: dict[str, Any], query: dict[str, list[str]], what: str) -> None:
+        """Whom Google mails for this write: sendUpdates all / externalOnly / none (the
+        default, as at Google). Never the organizer; externalOnly: other domains only."""
+        mode = query.get("sendUpdates", ["none"])[0]
+        if mode == "none":
+            return
+        organizer = event.get("organizer", {}).get("email", "")
+        domain = organizer.rpartition("@")[2].lower()
+        for attendee in event.get("attendees", []):
+            address = attendee.get("email", "")
+            if address.lower() == organizer.lower():
+                continue
+            if mode == "externalOnly" and address.rpartition("@")[2].lower() == domain:
+                continue
+            self.notified.append((address, event["id"], what))
 
     # -- observability ------------------------------------------------------------------------
     def events(self, calendar_id: str = "primary") -> list[dict[str, Any]]:
@@ -216,6 +239,17 @@ class GoogleEmulator:
     def drafts(self) -> list[tuple[str, EmailMessage]]:
         return [(d["id"], email.message_from_bytes(d["raw_bytes"], policy=email.policy.default))
                 for d in self.draft_store.values()]
+
+    def sent(self) -> list[tuple[str, EmailMessage]]:
+        """(threadId, message) of every sent message."""
+        return [(m["threadId"], email.message_from_bytes(m["raw_bytes"],
+                                                         policy=email.policy.default))
+                for m in self.sent_store.values()]
+
+    def draft_threads(self) -> dict[str, str]:
+        """Subject → threadId of every draft."""
+        return {str(email.message_from_bytes(d["raw_bytes"], policy=email.policy.default)[
+            "Subject"]): d["message"]["threadId"] for d in self.draft_store.values()}
 
     def count(self, method: str | None = None, path_contains: str | None = None,
               batch_parts: bool | None = None) -> int:
@@ -283,7 +317,9 @@ class GoogleEmulator:
             store = self.calendars.setdefault(calendar_id, {})
             if event_id is None and method == "POST":
                 self._params(CALENDAR, ("events", "insert"), query)
-                return 200, self._insert(store, body, calendar_id, query)
+                made = self._insert(store, body, calendar_id, query)
+                self._notify(made, query, "invite")
+                return 200, made
             if event_id is None and method == "GET":
                 self._params(CALENDAR, ("events", "list"), query)
                 return 200, self._list(store, query)
@@ -293,7 +329,41 @@ class GoogleEmulator:
                 if names is None:
                     raise ApiError(405, "Method not allowed")
                 self._params(CALENDAR, ("events", names), query)
-                return self._one(store, event_id, method, body, query)
+                status, answer = self._one(store, event_id, method, body, query)
+                if method != "GET":
+                    self._notify(store[event_id], query,
+                                 "cancel" if method == "DELETE" else "update")
+                return status, answer
+        match = re.fullmatch(r"/calendar/v3/calendars/([^/]+)", path)
+        if match and method == "GET":
+            self._params(CALENDAR, ("calendars", "get"), query)
+            calendar_id = match.group(1)
+            return 200, {"kind": "calendar#calendar", "etag": '"c1"',
+                         "id": self.calendar_address(calendar_id), "summary": "Calendar",
+                         "timeZone": "UTC"}
+        if re.fullmatch(r"/gmail/v1/users/([^/]+)/drafts/send", path) and method == "POST":
+            self._params(GMAIL, ("users", "drafts", "send"), query)
+            validate(body, {"$ref": "Draft"}, GMAIL["schemas"], "")
+            draft = self.draft_store.pop(str((body or {}).get("id", "")), None)
+            if draft is None:
+                raise ApiError(404, "Requested entity was not found.", "notFound")
+            message = {**draft["message"], "raw_bytes": draft["raw_bytes"],
+                       "labelIds": ["SENT"]}
+            self.sent_store[message["id"]] = message
+            return 200, {k: v for k, v in message.items() if k != "raw_bytes"}
+        if re.fullmatch(r"/gmail/v1/users/([^/]+)/messages", path) and method == "GET":
+            self._params(GMAIL, ("users", "messages", "list"), query)
+            return 200, self._messages(query.get("q", [""])[0])
+        match = re.fullmatch(r"/gmail/v1/users/([^/]+)/messages/([^/]+)", path)
+        if match and method == "GET":
+            self._params(GMAIL, ("users", "messages", "get"), query)
+            sent = self.sent_store.get(match.group(2))
+            if sent is None:
+                raise ApiError(404, "Requested entity was not found.", "notFound")
+            parsed = email.message_from_bytes(sent["raw_bytes"], policy=email.policy.default)
+            return 200, {"id": sent["id"], "threadId": sent["threadId"],
+                         "labelIds": sent["labelIds"], "payload": {"headers": [
+                             {"name": k, "value": str(v)} for k, v in parsed.items()]}}
         match = re.fullmatch(r"/gmail/v1/users/([^/]+)/drafts(?:/([^/]+))?", path)
         if match:
             return self._drafts(method, match.group(2), query, body)
@@ -325,7 +395,7 @@ class GoogleEmulator:
                  "etag": f'"{next(self._ids)}"', "created": now, "updated": now,
                  "sequence": 0, "iCalUID": body.get("iCalUID") or f"{event_id}@google.com",
                  "htmlLink": f"https://calendar.example/event?eid={event_id}",
-                 "organizer": {"email": calendar_id, "self": True}}
+                 "organizer": {"email": self.calendar_address(calendar_id), "self": True}}
         store[event_id] = event
         return event
 
@@ -465,9 +535,13 @@ class GoogleEmulator:
                 raise ApiError(404, "Requested entity was not found.", "notFound")
             assert draft_id is not None
             message_id = f"m{next(self._ids)}"
+            thread = (body.get("message") or {}).get("threadId") or message_id
+            if thread != message_id and thread not in {
+                    m["threadId"] for m in self.sent_store.values()}:
+                raise ApiError(404, "Requested entity was not found.", "notFound")
             self.draft_store[draft_id] = {"id": draft_id, "raw_bytes": raw_bytes,
-                                          "message": {"id": message_id, "threadId": message_id}}
-            return 200, {"id": draft_id, "message": {"id": message_id, "threadId": message_id,
+                                          "message": {"id": message_id, "threadId": thread}}
+            return 200, {"id": draft_id, "message": {"id": message_id, "threadId": thread,
                                                      "labelIds": ["DRAFT"]}}
         if names == "list":
             wanted = None
@@ -494,6 +568,22 @@ class GoogleEmulator:
         if query.get("format", ["full"])[0] == "raw":
             message["raw"] = base64.urlsafe_b64encode(draft["raw_bytes"]).decode()
         return 200, {"id": draft["id"], "message": message}
+
+    def _messages(self, q: str) -> dict[str, Any]:
+        """users.messages.list for the terms we use: rfc822msgid:<id> and in:sent."""
+        wanted = None
+        for term in q.split():
+            if term.startswith("rfc822msgid:"):
+                wanted = term.split(":", 1)[1].strip("<>")
+            elif term != "in:sent":
+                raise ApiError(400, f"emulator: unsupported search term {term!r}")
+        found = []
+        for message in self.sent_store.values():  # drafts are no search hits for in:sent
+            parsed = email.message_from_bytes(message["raw_bytes"], policy=email.policy.default)
+            if wanted is None or str(parsed["Message-ID"]).strip("<>") == wanted:
+                found.append({"id": message["id"], "threadId": message["threadId"]})
+        return ({"messages": found, "resultSizeEstimate": len(found)} if found
+                else {"resultSizeEstimate": 0})
 
     # -- batch --------------------------------------------------------------------------------
     def _batch(self, headers: dict[str, str], raw: bytes, entry: Logged

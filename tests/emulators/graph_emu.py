@@ -104,6 +104,16 @@ class GraphEmulator:
     # What the calendar offers: a work account has Teams; a personal one skypeForConsumer.
     allowed_providers: list[str] = field(default_factory=lambda: ["teamsForBusiness"])
     master_categories: list[dict[str, Any]] = field(default_factory=list)
+    account: str = "organizer@example.net"  # the signed-in user (`/me`)
+    #: (address, event id, "invite" | "update" | "cancel") for every mail Graph would send:
+    #: Graph mails every attendee of what it writes; there is no way to tell it not to
+    notified: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def _notify(self, event: dict[str, Any], what: str) -> None:
+        for attendee in event.get("attendees", []):
+            address = attendee.get("emailAddress", {}).get("address", "")
+            if address.lower() != self.account.lower():
+                self.notified.append((address, event["id"], what))
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -163,6 +173,9 @@ class GraphEmulator:
     # -- routing ------------------------------------------------------------------------------
     def _route(self, method: str, path: str, query: dict[str, str], body: Any
                ) -> tuple[int, Any]:
+        if path == "/me" and method == "GET":
+            return 200, {"id": "user-1", "mail": self.account,
+                         "userPrincipalName": self.account}
         if re.fullmatch(r"/me/calendar|/me/calendars/[^/]+", path) and method == "GET":
             return 200, {"id": "cal1", "name": "Calendar", "canEdit": True,
                          "allowedOnlineMeetingProviders": list(self.allowed_providers),
@@ -187,6 +200,7 @@ class GraphEmulator:
                                      "Your request can't be completed. You can't cancel a "
                                      "meeting that has no attendees.")
                 self.cancelled.append(self.store.pop(event["id"]))
+                self._notify(event, "cancel")
                 return 202, None
             if method == "GET":
                 return 200, self._shape(event, query)
@@ -201,6 +215,7 @@ class GraphEmulator:
                 event.update(body)
                 event["singleValueExtendedProperties"] = list(props.values())
                 event["changeKey"] = f"ck{next(self._ids)}"
+                self._notify(event, "update")
                 return 200, self._shape(event, {})
             if method == "DELETE":
                 self.cancelled.append(self.store.pop(event["id"]))
@@ -209,7 +224,8 @@ class GraphEmulator:
             if method == "POST":
                 _check(body, MESSAGE_FIELDS, "message")
                 message_id = f"msg{next(self._ids)}"
-                stored = {**body, "id": message_id, "isDraft": True}
+                stored = {**body, "id": message_id, "isDraft": True,
+                          "conversationId": f"conv-{message_id}"}
                 stored.setdefault("internetMessageId", f"<{message_id}@emulator>")
                 self.message_store[message_id] = stored
                 return 201, {k: v for k, v in stored.items() if k != "attachments"}
@@ -221,13 +237,37 @@ class GraphEmulator:
                          if not wanted or m["internetMessageId"] == wanted.group(1).replace(
                              "''", "'")]
                 return 200, {"value": [self._shape(m, query) for m in found]}
-        match = re.fullmatch(r"/me/messages/([^/]+)", path)
+        match = re.fullmatch(r"/me/messages/([^/]+)(?:/(send|createReply))?", path)
         if match:
-            if match.group(1) not in self.message_store:
+            message = self.message_store.get(match.group(1))
+            if message is None:
                 raise GraphError(404, "ErrorItemNotFound", "not found")
-            if method == "DELETE":
+            action = match.group(2)
+            if action is None and method == "DELETE":
                 del self.message_store[match.group(1)]
                 return 204, None
+            if action is None and method == "GET":
+                return 200, self._shape(message, query)
+            if action == "send" and method == "POST":
+                if not message["isDraft"]:
+                    raise GraphError(400, "ErrorInvalidRequest", "already sent")
+                # Sending moves it to Sent Items, where it gets another id.
+                del self.message_store[message["id"]]
+                sent_id = f"msg{next(self._ids)}"
+                self.message_store[sent_id] = {**message, "id": sent_id, "isDraft": False}
+                return 202, None
+            if action == "createReply" and method == "POST":
+                reply = (body or {}).get("message") or {}
+                _check(reply, MESSAGE_FIELDS, "message")
+                if message["isDraft"]:
+                    raise GraphError(400, "ErrorInvalidRequest", "cannot reply to a draft")
+                reply_id = f"msg{next(self._ids)}"
+                stored = {"subject": "RE: " + message.get("subject", ""), **reply,
+                          "id": reply_id, "isDraft": True, "inReplyTo": message["id"],
+                          "conversationId": message["conversationId"]}
+                stored.setdefault("internetMessageId", f"<{reply_id}@emulator>")
+                self.message_store[reply_id] = stored
+                return 201, {k: v for k, v in stored.items() if k != "attachments"}
         raise GraphError(400, "BadRequest", f"Unsupported request {method} {path}")
 
     def _create(self, body: Any) -> tuple[int, Any]:
@@ -239,9 +279,11 @@ class GraphEmulator:
                     return 201, self._shape(event, {})
         event_id = f"AAMk{next(self._ids):06d}"
         event = {**body, "id": event_id, "changeKey": f"ck{next(self._ids)}",
-                 "isCancelled": False, "iCalUId": f"040000008200E{event_id}"}
+                 "isCancelled": False, "iCalUId": f"040000008200E{event_id}",
+                 "organizer": {"emailAddress": {"address": self.account}}}
         self._online_meeting(body, event)
         self.store[event_id] = event
+        self._notify(event, "invite")
         return 201, self._shape(event, {})
 
     def _online_meeting(self, body: dict[str, Any], event: dict[str, Any]) -> None:
