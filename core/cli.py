@@ -376,17 +376,25 @@ def done(file: Path, commitment: str, on: str | None, by: str | None,
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--on", "on", metavar="DATE", help="Status as of this day (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def status(file: Path, on: str | None, as_json: bool) -> None:
+@click.option("--to", "to", multiple=True,
+              help="Also read the members' answers back from this calendar: google, outlook "
+              "or caldav (without it, status stays offline).")
+@click.pass_context
+def status(ctx: click.Context, file: Path, on: str | None, as_json: bool,
+           to: tuple[str, ...]) -> None:
     """Measures against their target line, commitments against their dates, who is next.
 
     \b
     Examples:
       alliance status team.toml
       alliance status team.toml --on 2027-02-01 --json
+      alliance status team.toml --to google        # who accepted, who declined what
     """
     from .commands.progress import show_status
 
-    click.echo(show_status(file, on=on, as_json=as_json), nl=False)
+    names = _targets(to)
+    click.echo(show_status(file, on=on, as_json=as_json, to=names,
+                           config=_config(ctx) if names else None), nl=False)
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 APPLICATION_ID = 0x44416C31  # "DAl1": marks the SQLite file as designed-alliance state
 COLUMNS = ("alliance_id", "instance", "key", "remote_id", "fingerprint", "sequence", "status",
            "summary", "updated_at")
-OUR_TABLES = frozenset({"records", "probe"})
+OUR_TABLES = frozenset({"records", "probe", "readback"})
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     alliance_id TEXT NOT NULL,
@@ -44,6 +44,14 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (alliance_id, instance, key)
 );
 CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS readback (
+    alliance_id TEXT NOT NULL,
+    instance    TEXT NOT NULL,
+    token       TEXT NOT NULL DEFAULT '',
+    cache       TEXT NOT NULL DEFAULT '{}',
+    updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    PRIMARY KEY (alliance_id, instance)
+);
 """
 
 
@@ -306,3 +314,31 @@ class State:
                 "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
                 (alliance_id, instance, record.key, record.remote_id, record.fingerprint,
                  record.sequence, record.status, json.dumps(record.summary, sort_keys=True)))
+
+    # -- read-back: where the last `status --to` read of responses ended ----------------------
+    def sync_point(self, alliance_id: str, instance: str) -> tuple[str, dict[str, Any]] | None:
+        """(token, cache) of the last read of this alliance's responses here, or None."""
+        conn = self._connect(create=False)
+        if conn is None:
+            return None
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                            "name = 'readback'").fetchone() is None:
+                return None
+            row = conn.execute("SELECT token, cache FROM readback WHERE alliance_id = ? AND "
+                               "instance = ?", (alliance_id, instance)).fetchone()
+            if row is None:
+                return None
+            cache = json.loads(row[1])
+        except (sqlite3.Error, ValueError) as exc:
+            raise self._error(exc) from None
+        return str(row[0]), cache if isinstance(cache, dict) else {}
+
+    def put_sync_point(self, alliance_id: str, instance: str, token: str,
+                       cache: dict[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO readback (alliance_id, instance, token, cache) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (alliance_id, instance) DO UPDATE SET token = excluded.token, "
+                "cache = excluded.cache, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (alliance_id, instance, token, json.dumps(cache, sort_keys=True)))

@@ -35,8 +35,20 @@ from designed_alliance.core.errors import (
 )
 from designed_alliance.core.items import Message
 from designed_alliance.core.items import message_id as item_message_id
-from designed_alliance.core.plan import Action, Change
-from designed_alliance.core.target import Applied, ApplyContext, Check, Remote, Target
+from designed_alliance.core.plan import Action, Change, record_kind
+from designed_alliance.core.state import Record
+from designed_alliance.core.target import (
+    Applied,
+    ApplyContext,
+    Check,
+    DeclinedOccurrence,
+    Remote,
+    RemoteVersion,
+    Response,
+    ResponsesResult,
+    SyncPoint,
+    Target,
+)
 
 from . import mail
 from .retry import Backoff, retry_after_seconds
@@ -64,6 +76,41 @@ class Pending:
     attempt: int = 0
     last_error: RemoteError | None = None
     switches: int = 0
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One calendar object as a read of responses saw it, in the provider's own terms
+    translated: an event (`series` ""), or one occurrence of the series `series` (an
+    exception, or — where the provider expands series — a plain occurrence). `start` is the
+    occurrence's original start (local wall time); `removed` says the object is gone."""
+
+    id: str
+    series: str = ""
+    start: str = ""
+    exception: bool = False
+    cancelled: bool = False
+    removed: bool = False
+    attendees: dict[str, str] | None = None  # lower-cased email → one of RESPONSES
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "series": self.series, "start": self.start,
+                "exception": self.exception, "cancelled": self.cancelled,
+                "attendees": self.attendees or {}}
+
+
+@dataclass(frozen=True)
+class Read:
+    """What one read of changes returned: objects seen, the token for the next read, and
+    whether it was a full read (then it replaces the cache instead of adding to it)."""
+
+    seen: list[Seen]
+    token: str
+    full: bool
+
+
+class SyncExpired(Exception):
+    """The stored sync token is no longer accepted (410 Gone): read everything again."""
 
 
 def error_for_status(status: int, detail: str, *, retry_after: str | None = None,
@@ -101,6 +148,7 @@ class RemoteTarget(Target):
     service: ClassVar[str] = "the service"
     max_retry_seconds: float = 120.0
     doctor: ClassVar[DoctorSpec | None] = None
+    requests_made: int = 0  # HTTP requests sent (a batch is one): read-back reports it
 
     @classmethod
     def doctor_checks(cls, config: Config) -> list[Check]:
@@ -169,6 +217,24 @@ class RemoteTarget(Target):
     def delete_draft_request(self, draft_id: str) -> Any:
         """A request that deletes one draft."""
 
+    #: the field of a written event that holds its version marker (etag, changeKey)
+    version_field: ClassVar[str] = "etag"
+
+    def read_changes(self, records: dict[str, Record], token: str | None) -> Read:
+        """Read the calendar objects of these records: everything when `token` is None, else
+        only what changed since the read that returned `token` (a provider raises
+        `SyncExpired` when the service refused the token). Raises `NotSupported` by default."""
+        from designed_alliance.core.target import NotSupported
+
+        raise NotSupported(f"{self.service} responses cannot be read back yet")
+
+    def read_versions(self, alliance_id: str, records: dict[str, Record]
+                      ) -> dict[str, RemoteVersion]:
+        """One list read of the tagged events: key → RemoteVersion (see Target)."""
+        from designed_alliance.core.target import NotSupported
+
+        raise NotSupported(f"{self.service} cannot be checked for edits yet")
+
     def remote_id(self, answer: Any, change: Change) -> str:
         """The id of the object an answer describes (default: its "id")."""
         if isinstance(answer, dict) and answer.get("id"):
@@ -226,6 +292,41 @@ class RemoteTarget(Target):
                                           summary={"kind": "message"})
         return found
 
+    # -- read-back ---------------------------------------------------------------------------
+    def remote_versions(self, alliance_id: str, records: dict[str, Record]
+                        ) -> dict[str, RemoteVersion]:
+        self.connect()
+        return self.read_versions(alliance_id, records)
+
+    def responses(self, alliance_id: str, records: dict[str, Record],
+                  since: SyncPoint | None) -> ResponsesResult:
+        """Read incrementally where a token is stored, merge into the cached objects, and
+        turn what is known into answers per item and declined occurrences."""
+        self.connect()
+        events = {k: r for k, r in records.items() if r.active and record_kind(r) == "event"}
+        before = self.requests_made
+        token = since.token if since is not None and since.token else None
+        cache: dict[str, dict[str, Any]] = dict(since.cache.get("seen", {})) if (
+            token and since is not None) else {}
+        try:
+            read = self.read_changes(events, token)
+        except SyncExpired:
+            cache, token = {}, None
+            read = self.read_changes(events, None)
+        if read.full:
+            cache = {}
+        ours = {r.remote_id for r in events.values() if r.remote_id}
+        for seen in read.seen:
+            if seen.removed:
+                cache.pop(seen.id, None)
+            elif seen.id in ours or seen.series in ours:
+                cache[seen.id] = seen.as_json()  # only our objects are kept
+        answers, declined = summarize_responses(events, cache)
+        return ResponsesResult(tuple(answers), tuple(declined),
+                               SyncPoint(read.token, {"seen": cache}),
+                               requests=self.requests_made - before,
+                               incremental=token is not None and not read.full)
+
     def apply(self, plan: Any, context: ApplyContext) -> Iterator[Applied | tuple[Applied, ...]]:
         self.connect()
         self._backoff = self.backoff()  # one budget for the whole apply
@@ -269,7 +370,9 @@ class RemoteTarget(Target):
         """Applied (done, or failed for good), or None to retry — decided by type."""
         change = entry.change
         if not isinstance(answer, RemoteError):
-            return Applied(change, remote_id=self.remote_id(answer, change))
+            version = answer.get(self.version_field, "") if isinstance(answer, dict) else ""
+            return Applied(change, remote_id=self.remote_id(answer, change),
+                           version=str(version or ""))
         entry.last_error = answer
         if isinstance(answer, AuthExpired):
             raise answer
@@ -358,3 +461,41 @@ class RemoteTarget(Target):
             with contextlib.suppress(NotFound):  # already gone: what we wanted
                 self.call(functools.partial(self.delete_draft_request, draft_id), backoff)
 
+
+
+def summarize_responses(records: dict[str, Record], cache: dict[str, dict[str, Any]]
+                        ) -> tuple[list[Response], list[DeclinedOccurrence]]:
+    """Answers per item and attendee, and the occurrences declined one by one.
+
+    A series' answer is its master object's where the provider shows it (Google, CalDAV);
+    where it expands series into occurrences (Graph's calendarView) it is the answer on the
+    plain occurrences — the ones nobody answered separately — or, if every occurrence was
+    answered separately, the most common answer. The organizer is left out: she sent it."""
+    answers: list[Response] = []
+    declined: list[DeclinedOccurrence] = []
+    for key, record in records.items():
+        organizer = str((record.summary.get("organizer") or ["", ""])[1]).lower()
+        invited = [str(p[1]).lower() for p in record.summary.get("attendees", [])
+                   if len(p) > 1 and str(p[1]).lower() != organizer]
+        master = cache.get(record.remote_id)
+        parts = [s for s in cache.values() if s["series"] == record.remote_id and s["series"]]
+        series: dict[str, str] = {}
+        for email in invited:
+            if master is not None and email in master["attendees"]:
+                series[email] = master["attendees"][email]
+                continue
+            plain = [s["attendees"].get(email) for s in parts
+                     if not s["exception"] and not s["cancelled"]]
+            votes = [v for v in plain if v] or [s["attendees"].get(email) for s in parts
+                                               if not s["cancelled"] and s["attendees"].get(email)]
+            series[email] = max(set(votes), key=votes.count) if votes else "needs-action"
+            if master is None and not votes:
+                series[email] = "needs-action"
+        for email in invited:
+            answers.append(Response(key, email, series[email]))
+            if series[email] == "declined":
+                continue  # the whole series is declined: no need to list each occurrence
+            for part in sorted(parts, key=lambda s: s["start"]):
+                if not part["cancelled"] and part["attendees"].get(email) == "declined":
+                    declined.append(DeclinedOccurrence(key, email, part["start"]))
+    return answers, declined

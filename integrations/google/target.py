@@ -17,16 +17,18 @@ from typing import Any, ClassVar
 from designed_alliance.core.config import Config
 from designed_alliance.core.errors import (
     AuthExpired,
+    NotFound,
     RemoteError,
     Throttled,
     Unavailable,
 )
 from designed_alliance.core.items import Event, Message
 from designed_alliance.core.plan import Action, Change
-from designed_alliance.core.target import Check, Options, Remote
+from designed_alliance.core.state import Record
+from designed_alliance.core.target import Check, Options, Remote, RemoteVersion
 
 from .. import mail
-from ..remote import DoctorSpec, RemoteTarget, error_for_status
+from ..remote import DoctorSpec, Read, RemoteTarget, Seen, SyncExpired, error_for_status
 from . import events as resources
 
 DEFAULT_ROOT = "https://www.googleapis.com/"
@@ -149,6 +151,7 @@ class GoogleTarget(RemoteTarget):
         from google.auth.exceptions import RefreshError
         from googleapiclient.errors import HttpError
 
+        self.requests_made += 1
         try:
             return request.execute(http=self._http)
         except (RefreshError, HttpError, *_transport_errors()) as exc:
@@ -168,6 +171,7 @@ class GoogleTarget(RemoteTarget):
         batch = BatchHttpRequest(callback=collect, batch_uri=self.api_root + "batch/calendar/v3")
         for index, request in enumerate(requests):
             batch.add(request, request_id=str(index))
+        self.requests_made += 1
         try:
             batch.execute(http=self._http)
         except (RefreshError, HttpError, *_transport_errors()) as exc:
@@ -189,11 +193,61 @@ class GoogleTarget(RemoteTarget):
             for item in response.get("items", []):
                 private = item.get("extendedProperties", {}).get("private", {})
                 key = private.get(resources.TAG_KEY)
-                if not key or item.get("status") == "cancelled":
-                    continue
+                if not key or item.get("status") == "cancelled" or item.get("recurringEventId"):
+                    continue  # an exception (one occurrence) carries its series' tags too
                 found[key] = Remote(key, item["id"], private.get(resources.TAG_FINGERPRINT, ""),
                                     int(private.get(resources.TAG_SEQUENCE, "0") or 0),
                                     {"title": item.get("summary", "")})
+            page = response.get("nextPageToken")
+            if not page:
+                return found
+
+    def read_changes(self, records: dict[str, Record], token: str | None) -> Read:
+        """events.list of the whole calendar (a sync token cannot be combined with a tag
+        filter), series not expanded: exceptions — moved, cancelled or declined
+        occurrences — come as their own items. With `token`, only what changed."""
+        backoff = self.backoff()
+        seen: list[Seen] = []
+        page = None
+        while True:
+            params: dict[str, Any] = {"calendarId": self.calendar_id, "maxResults": 2500,
+                                      "pageToken": page, "showDeleted": True}
+            if token:
+                params["syncToken"] = token
+            try:
+                response = self.call(functools.partial(self._calendar.events().list,
+                                                       **params), backoff)
+            except NotFound as exc:
+                if token and exc.status == 410:
+                    raise SyncExpired() from None
+                raise
+            seen.extend(_seen(item) for item in response.get("items", []))
+            page = response.get("nextPageToken")
+            if not page:
+                return Read(seen, str(response.get("nextSyncToken", "")), full=token is None)
+
+    def read_versions(self, alliance_id: str, records: dict[str, Record]
+                      ) -> dict[str, RemoteVersion]:
+        backoff = self.backoff()
+        found: dict[str, RemoteVersion] = {}
+        page = None
+        while True:
+            response = self.call(functools.partial(
+                self._calendar.events().list, calendarId=self.calendar_id, maxResults=2500,
+                pageToken=page, showDeleted=True,
+                privateExtendedProperty=f"{resources.TAG_ID}={alliance_id}"), backoff)
+            for item in response.get("items", []):
+                key = item.get("extendedProperties", {}).get("private", {}).get(
+                    resources.TAG_KEY)
+                if not key or item.get("recurringEventId"):
+                    continue  # an exception of a series is not the series
+                recurrence = [r for r in item.get("recurrence", []) if r.startswith("RRULE:")]
+                found[key] = RemoteVersion(
+                    key, str(item.get("etag", "")), deleted=item.get("status") == "cancelled",
+                    fields={"title": item.get("summary", ""),
+                            "start": _wall(item.get("start", {})),
+                            "end": _wall(item.get("end", {})),
+                            "rrule": recurrence[0][len("RRULE:"):] if recurrence else ""})
             page = response.get("nextPageToken")
             if not page:
                 return found
@@ -241,6 +295,31 @@ class GoogleTarget(RemoteTarget):
 
     def delete_draft_request(self, draft_id: str) -> Any:
         return self._gmail.users().drafts().delete(userId="me", id=draft_id)
+
+
+GOOGLE_RESPONSES = {"accepted": "accepted", "declined": "declined", "tentative": "tentative",
+                    "needsAction": "needs-action"}
+
+
+def _wall(moment: dict[str, Any]) -> str:
+    """A Google start/end as local wall time in the event's own zone: the dateTime Google
+    answers carries the event zone's offset, so its first 16 characters are that time."""
+    if "date" in moment:
+        return str(moment["date"])
+    return str(moment.get("dateTime", ""))[:16]
+
+
+def _seen(item: dict[str, Any]) -> Seen:
+    """A Google event (or exception) as read-back sees it."""
+    series = str(item.get("recurringEventId", ""))
+    cancelled = item.get("status") == "cancelled"
+    attendees = {str(a.get("email", "")).lower(): GOOGLE_RESPONSES.get(
+        a.get("responseStatus", ""), "needs-action") for a in item.get("attendees", [])
+        if not a.get("organizer")}
+    return Seen(str(item.get("id", "")), series=series,
+                start=_wall(item.get("originalStartTime", {})) if series else "",
+                exception=bool(series), cancelled=cancelled and bool(series),
+                removed=cancelled and not series, attendees=attendees)
 
 
 def _strict_http(timeout: float) -> Any:
