@@ -73,6 +73,8 @@ def busters(alliance: Alliance, events: Sequence[Event], result: ResponsesResult
     by_key = {e.key: e for e in events}
     out: list[str] = []
     for r in result.responses:
+        if r.key not in AGREED_KEYS:
+            continue  # deadlines and the party: the table shows them, no need to nag
         who = names.get(r.email, r.email)
         if r.response == "needs-action":
             out.append(f"{who} has not answered {_label(r.key, by_key)}")

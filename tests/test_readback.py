@@ -70,3 +70,69 @@ def test_responses_fresh_then_incremental(cli, tmp_path: Path, service: Service,
     assert answers(second)[("checkins", "mei@example.org")] == "tentative"
     assert answers(second)[("checkins", "tomas@example.org")] == "accepted"  # from the cache
     print(f"{service.name}: fresh {fresh} request(s), incremental {emulator.http_calls}")
+
+
+def test_declined_occurrences_and_an_expired_token(cli, tmp_path: Path, service: Service,
+                                                   emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    first = status(cli, config, path, service)  # a token is stored
+    assert first["declined_occurrences"] == []
+    occurrences = emulator.occurrences("checkins")
+    assert occurrences[:2] == ["2027-02-01T09:30", "2027-02-04T09:30"]
+    for email in ("tomas@example.org", "mei@example.org"):
+        emulator.respond("checkins", email, "accepted")
+    emulator.respond_occurrence("checkins", "2027-02-18T09:30", "tomas@example.org",
+                                "declined")
+    emulator.respond_occurrence("checkins", "2027-02-25T09:30", "tomas@example.org",
+                                "declined")
+    emulator.cancel_occurrence("checkins", "2027-02-22T09:30")  # the organizer's, not a decline
+    emulator.reset_log()
+    data = status(cli, config, path, service)
+    assert data["read"]["incremental"] is True and emulator.http_calls <= 2
+    assert data["declined_occurrences"] == [
+        {"key": "checkins", "email": "tomas@example.org", "start": "2027-02-18T09:30"},
+        {"key": "checkins", "email": "tomas@example.org", "start": "2027-02-25T09:30"}]
+    assert answers(data)[("checkins", "tomas@example.org")] == "accepted"
+    assert "Tomás declined 2 of the last 3 Thursday check-ins" in data["busters"]
+    emulator.expire_sync_tokens()
+    emulator.reset_log()
+    again = status(cli, config, path, service)  # 410 GONE: read everything again
+    assert again["read"]["incremental"] is False
+    assert next(r.status for r in emulator.requests if not r.batch_part) == 410
+    assert again["declined_occurrences"] == data["declined_occurrences"]
+    assert answers(again) == answers(data)
+
+
+def test_agreed_by_everyone_once_all_accepted(cli, tmp_path: Path, service: Service,
+                                              emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    for key in ("checkins", "review"):
+        for email in ("tomas@example.org", "mei@example.org"):
+            emulator.respond(key, email, "accepted")
+    data = status(cli, config, path, service)
+    assert "the alliance is agreed by everyone" in data["busters"]
+    assert not any("has not answered" in b for b in data["busters"])
+    emulator.respond("review", "mei@example.org", "declined")
+    text = cli("--config", config, "status", path, "--to", service.name, "--on", "2027-03-01")
+    assert text.exit_code == 0
+    assert "Mei declined the alliance review" in text.stdout
+    assert "agreed by everyone" not in text.stdout
+    rows = [line.split() for line in text.stdout.split("Responses (")[1].splitlines()[1:5]]
+    assert ["checkins", "Tomás", "Ferreira", "accepted"] in rows
+
+
+def test_status_without_to_stays_offline(cli, tmp_path: Path, service: Service,
+                                         emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    emulator.reset_log()
+    result = cli("--config", config, "status", path, "--json", "--on", "2027-03-01")
+    assert result.exit_code == 0 and emulator.http_calls == 0
+    assert "responses" not in json.loads(result.stdout)
+
+
+def test_status_before_setup_says_run_setup(cli, tmp_path: Path, service: Service,
+                                            emulator) -> None:
+    config = service.config(tmp_path, emulator)
+    result = cli("--config", config, "status", example("team-project"), "--to", service.name)
+    assert result.exit_code == 1 and "alliance setup" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and emulator.http_calls == 0
