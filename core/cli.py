@@ -130,18 +130,23 @@ def _run_options(func):
 @click.argument("file", type=click.Path(path_type=Path))
 @_run_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--check-remote", is_flag=True,
+              help="Also read the calendars: show what was changed or deleted there since "
+              "the last setup (one request per calendar).")
 @click.pass_context
 def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
-         as_json: bool) -> None:
+         as_json: bool, check_remote: bool) -> None:
     """Show what setup would create, update, cancel or keep. Changes nothing.
 
     \b
-    Example:
+    Examples:
       alliance plan alliance.toml --to ics,eml
+      alliance plan alliance.toml --to google --check-remote
     """
     from .commands.setup import plan_only
 
-    plan_only(file, _config(ctx), _targets(to), out, as_json=as_json)
+    plan_only(file, _config(ctx), _targets(to), out, as_json=as_json,
+              check_remote=check_remote)
 
 
 @cli.command()
@@ -152,7 +157,8 @@ def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
 @click.option("--send", is_flag=True, help="Really send the kickoff / change email (smtp).")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
-@click.option("--force", is_flag=True, help="Allow a plan that cancels more than a third.")
+@click.option("--force", is_flag=True, help="Allow a plan that cancels more than a third, or "
+              "that overwrites what was changed in the calendar since the last setup.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report (no progress).")
 @click.pass_context
 def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,

@@ -256,13 +256,20 @@ def _matches_calendar(drift: Drift, change: Change) -> bool:
     return True
 
 
-def check_remote(plan: Plan, targets: Sequence[Target], state: State) -> Plan:
+def check_remote(plan: Plan, targets: Sequence[Target], state: State, *,
+                 writing_only: bool = False) -> Plan:
     """The plan with, per target that can tell, the recorded objects someone changed or
-    deleted in the calendar since our last write (one batched or list read per target)."""
+    deleted in the calendar since our last write (one batched or list read per target).
+    `writing_only` (setup) reads only where the plan would write over a recorded event:
+    an unchanged re-run stays free of requests."""
     by_instance = {t.instance: t for t in targets}
     parts: list[TargetPlan] = []
     for part in plan.targets:
         target = by_instance[part.instance]
+        if writing_only and not any(c.kind == "event" and c.record is not None
+                                    and c.action is not Action.KEEP for c in part.changes):
+            parts.append(part)
+            continue
         records = {k: r for k, r in state.records(plan.alliance_id, part.instance).items()
                    if r.active and record_kind(r) == "event"}
         if not records or "event" not in target.handles:

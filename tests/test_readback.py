@@ -136,3 +136,64 @@ def test_status_before_setup_says_run_setup(cli, tmp_path: Path, service: Servic
     result = cli("--config", config, "status", example("team-project"), "--to", service.name)
     assert result.exit_code == 1 and "alliance setup" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and emulator.http_calls == 0
+
+
+def plan_remote(cli, config: Path, path: Path, service: Service) -> tuple[str, dict]:
+    text = cli("--config", config, "plan", path, "--to", service.name, "--check-remote")
+    assert text.exit_code == 0, text.output + text.stderr
+    data = cli("--config", config, "plan", path, "--to", service.name, "--check-remote",
+               "--json")
+    assert data.exit_code == 0, data.stderr
+    (part,) = json.loads(data.stdout)["targets"]
+    return text.stdout, part
+
+
+def test_drift_is_shown_refused_and_forced(cli, tmp_path: Path, service: Service,
+                                           emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    emulator.respond("checkins", "mei@example.org", "accepted")  # an answer is no drift
+    emulator.move_series("checkins", "2027-02-01T10:00")
+    emulator.delete("commitment:design")
+    emulator.reset_log()
+    offline = cli("--config", config, "plan", path, "--to", service.name, "--json")
+    assert emulator.http_calls == 0 and "drift" not in json.loads(offline.stdout)["targets"][0]
+    text, part = plan_remote(cli, config, path, service)
+    assert emulator.http_calls == 2  # one list read per plan
+    assert ("! changed in the calendar since last setup: checkins (start 09:30 → 10:00, "
+            "end 09:55 → 10:25)") in text
+    assert {d["key"]: d["deleted"] for d in part["drift"]} == {"checkins": False,
+                                                               "commitment:design": True}
+    # An edit of the alliance that would overwrite the moved series is refused ...
+    path.write_text(path.read_text().replace('duration = "25 minutes"',
+                                             'duration = "30 minutes"'))
+    emulator.reset_log()
+    refused = cli("--config", config, "setup", path, "--to", service.name, "--yes")
+    assert refused.exit_code == 1
+    assert "checkins" in refused.stderr and "--force" in refused.stderr
+    assert "edit the alliance file" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not [r for r in emulator.requests if r.method in ("POST", "PATCH", "PUT")
+                and "calendarView" not in r.path]
+    assert services_start(service, emulator, "checkins") == "2027-02-01T10:00"
+    # ... and written with --force, after which the calendar is what we wrote.
+    forced = cli("--config", config, "setup", path, "--to", service.name, "--yes", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert services_start(service, emulator, "checkins") == "2027-02-01T09:30"
+    _, part = plan_remote(cli, config, path, service)
+    assert [d["key"] for d in part["drift"]] == ["commitment:design"]  # kept, not remade
+
+
+def test_editing_the_file_to_match_the_calendar_goes_ahead(cli, tmp_path: Path,
+                                                           service: Service, emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    emulator.move_series("checkins", "2027-02-01T10:00")
+    path.write_text(path.read_text().replace('time = "09:30"', 'time = "10:00"'))
+    result = cli("--config", config, "setup", path, "--to", service.name, "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "changed in the calendar since last setup: checkins" in result.stdout
+    _, part = plan_remote(cli, config, path, service)
+    assert part["drift"] == []
+
+
+def services_start(service: Service, emulator, key: str) -> str:
+    return emulator.find(key)["start"]["dateTime"][:16]

@@ -13,6 +13,7 @@ from ..errors import AllianceError
 from ..load import load
 from ..run import (
     apply_plan,
+    check_no_overwrite,
     check_safe,
     default_out_dir,
     desired,
@@ -20,6 +21,7 @@ from ..run import (
     make_targets,
     require_success,
 )
+from ..run import check_remote as check_remote_drift
 from ..schedule import organizer_for
 from ..state import State
 from ..target import Options
@@ -36,12 +38,19 @@ def _options(alliance, config: Config, out: Path | None, notify: str | None, sen
 
 
 def plan_only(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
-              as_json: bool) -> None:
-    """Plan from recorded state only: no network, no file written."""
+              as_json: bool, check_remote: bool = False) -> None:
+    """Plan from recorded state only: no network, no file written — unless `check_remote`,
+    which reads (never writes) the calendars for what was changed there."""
     alliance = load(file)
     targets = make_targets(to or list(config.defaults.targets), config,
                            _options(alliance, config, out, None, False))
-    plan = make_plan(alliance, desired(alliance, config), targets, State())
+    state = State()
+    plan = make_plan(alliance, desired(alliance, config), targets, state)
+    if check_remote:
+        for target in targets:
+            if target.is_remote:
+                target.check_ready()
+        plan = check_remote_drift(plan, targets, state)
     if as_json:
         click.echo(json.dumps(plan.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -84,6 +93,10 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
     state = State()
     plan = make_plan(alliance, want, targets, state, teardown=teardown,
                      reconcile=not dry_run)
+    if not teardown:
+        # What someone changed in the calendar since our last write is not overwritten
+        # silently: one read per target (shown by the plan), then a refusal unless --force.
+        plan = check_remote_drift(plan, targets, state, writing_only=True)
 
     if dry_run:
         if as_json:
@@ -92,6 +105,8 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
             click.echo(plan.render(color=sys.stdout.isatty()))
             click.echo("\nDry run: nothing was written or sent.")
         return
+    if not teardown:
+        check_no_overwrite(plan, force)
     check_safe(plan, force)
     if not as_json:
         click.echo(plan.render(color=sys.stdout.isatty()))
