@@ -92,6 +92,8 @@ class Seen:
     cancelled: bool = False
     removed: bool = False
     attendees: dict[str, str] | None = None  # lower-cased email → one of RESPONSES
+    #: the object holds its own exceptions (CalDAV): seeing it again replaces them all
+    whole: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "series": self.series, "start": self.start,
@@ -300,32 +302,10 @@ class RemoteTarget(Target):
 
     def responses(self, alliance_id: str, records: dict[str, Record],
                   since: SyncPoint | None) -> ResponsesResult:
-        """Read incrementally where a token is stored, merge into the cached objects, and
-        turn what is known into answers per item and declined occurrences."""
         self.connect()
-        events = {k: r for k, r in records.items() if r.active and record_kind(r) == "event"}
         before = self.requests_made
-        token = since.token if since is not None and since.token else None
-        cache: dict[str, dict[str, Any]] = dict(since.cache.get("seen", {})) if (
-            token and since is not None) else {}
-        try:
-            read = self.read_changes(events, token)
-        except SyncExpired:
-            cache, token = {}, None
-            read = self.read_changes(events, None)
-        if read.full:
-            cache = {}
-        ours = {r.remote_id for r in events.values() if r.remote_id}
-        for seen in read.seen:
-            if seen.removed:
-                cache.pop(seen.id, None)
-            elif seen.id in ours or seen.series in ours:
-                cache[seen.id] = seen.as_json()  # only our objects are kept
-        answers, declined = summarize_responses(events, cache)
-        return ResponsesResult(tuple(answers), tuple(declined),
-                               SyncPoint(read.token, {"seen": cache}),
-                               requests=self.requests_made - before,
-                               incremental=token is not None and not read.full)
+        return read_responses(records, since, self.read_changes,
+                              lambda: self.requests_made - before)
 
     def apply(self, plan: Any, context: ApplyContext) -> Iterator[Applied | tuple[Applied, ...]]:
         self.connect()
@@ -461,6 +441,38 @@ class RemoteTarget(Target):
             with contextlib.suppress(NotFound):  # already gone: what we wanted
                 self.call(functools.partial(self.delete_draft_request, draft_id), backoff)
 
+
+
+def read_responses(records: dict[str, Record], since: SyncPoint | None,
+                   read_changes: Callable[[dict[str, Record], str | None], Read],
+                   requests: Callable[[], int]) -> ResponsesResult:
+    """The read-back workflow every calendar target shares: read incrementally where a
+    token is stored (in full when there is none or the service refused it), merge what was
+    read into the cached objects, and turn what is known into answers and declines."""
+    events = {k: r for k, r in records.items() if r.active and record_kind(r) == "event"}
+    token = since.token if since is not None and since.token else None
+    cache: dict[str, dict[str, Any]] = dict(since.cache.get("seen", {})) if (
+        token and since is not None) else {}
+    try:
+        read = read_changes(events, token)
+    except SyncExpired:
+        cache, token = {}, None
+        read = read_changes(events, None)
+    if read.full:
+        cache = {}
+    ours = {r.remote_id for r in events.values() if r.remote_id}
+    for seen in read.seen:
+        if seen.whole or seen.removed:
+            for other in [i for i, c in cache.items() if c["series"] == seen.id]:
+                del cache[other]
+        if seen.removed:
+            cache.pop(seen.id, None)
+        elif seen.id in ours or seen.series in ours:
+            cache[seen.id] = seen.as_json()  # only our objects are kept
+    answers, declined = summarize_responses(events, cache)
+    return ResponsesResult(tuple(answers), tuple(declined),
+                           SyncPoint(read.token, {"seen": cache}), requests=requests(),
+                           incremental=token is not None and not read.full)
 
 
 def summarize_responses(records: dict[str, Record], cache: dict[str, dict[str, Any]]
