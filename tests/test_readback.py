@@ -9,19 +9,9 @@ from pathlib import Path
 import pytest
 
 from .conftest import example
-from .services import SERVICES, Service
+from .services import Service, both_services
 
-NAMES = sorted(SERVICES)
-
-
-@pytest.fixture(params=NAMES)
-def service(request) -> Service:
-    return SERVICES[request.param]
-
-
-@pytest.fixture
-def emulator(service: Service, request):
-    return request.getfixturevalue(service.emulator)
+service, emulator = both_services()
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from designed_alliance.core.config import Config
@@ -181,76 +181,67 @@ class GoogleTarget(RemoteTarget):
         return [answers.get(str(i), lost) for i in range(len(requests))]
 
     # -- translation --------------------------------------------------------------------------
-    def tagged_events(self, alliance_id: str) -> dict[str, Remote]:
+    def _pages(self, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every page of one events.list, in order (the last one holds nextSyncToken)."""
         backoff = self.backoff()
-        found: dict[str, Remote] = {}
         page = None
         while True:
             response = self.call(functools.partial(
                 self._calendar.events().list, calendarId=self.calendar_id, maxResults=2500,
-                pageToken=page,
-                privateExtendedProperty=f"{resources.TAG_ID}={alliance_id}"), backoff)
-            for item in response.get("items", []):
-                private = item.get("extendedProperties", {}).get("private", {})
-                key = private.get(resources.TAG_KEY)
-                if not key or item.get("status") == "cancelled" or item.get("recurringEventId"):
-                    continue  # an exception (one occurrence) carries its series' tags too
-                found[key] = Remote(key, item["id"], private.get(resources.TAG_FINGERPRINT, ""),
-                                    int(private.get(resources.TAG_SEQUENCE, "0") or 0),
-                                    {"title": item.get("summary", "")})
+                pageToken=page, **params), backoff)
+            yield response
             page = response.get("nextPageToken")
             if not page:
-                return found
+                return
+
+    def _tagged(self, alliance_id: str, **params: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(key, item) of each event tagged with this alliance; an exception (one
+        occurrence) carries its series' tags too, and is not the series."""
+        tag = f"{resources.TAG_ID}={alliance_id}"
+        for response in self._pages(privateExtendedProperty=tag, **params):
+            for item in response.get("items", []):
+                key = item.get("extendedProperties", {}).get("private", {}).get(
+                    resources.TAG_KEY)
+                if key and not item.get("recurringEventId"):
+                    yield key, item
+
+    def tagged_events(self, alliance_id: str) -> dict[str, Remote]:
+        found: dict[str, Remote] = {}
+        for key, item in self._tagged(alliance_id):
+            if item.get("status") == "cancelled":
+                continue
+            private = item["extendedProperties"]["private"]
+            found[key] = Remote(key, item["id"], private.get(resources.TAG_FINGERPRINT, ""),
+                                int(private.get(resources.TAG_SEQUENCE, "0") or 0),
+                                {"title": item.get("summary", "")})
+        return found
 
     def read_changes(self, records: dict[str, Record], token: str | None) -> Read:
         """events.list of the whole calendar (a sync token cannot be combined with a tag
         filter), series not expanded: exceptions — moved, cancelled or declined
         occurrences — come as their own items. With `token`, only what changed."""
-        backoff = self.backoff()
         seen: list[Seen] = []
-        page = None
-        while True:
-            params: dict[str, Any] = {"calendarId": self.calendar_id, "maxResults": 2500,
-                                      "pageToken": page, "showDeleted": True}
-            if token:
-                params["syncToken"] = token
-            try:
-                response = self.call(functools.partial(self._calendar.events().list,
-                                                       **params), backoff)
-            except NotFound as exc:
-                if token and exc.status == 410:
-                    raise SyncExpired() from None
-                raise
-            seen.extend(_seen(item) for item in response.get("items", []))
-            page = response.get("nextPageToken")
-            if not page:
-                return Read(seen, str(response.get("nextSyncToken", "")), full=token is None)
+        last: dict[str, Any] = {}
+        try:
+            for last in self._pages(showDeleted=True, **({"syncToken": token} if token else {})):
+                seen.extend(_seen(item) for item in last.get("items", []))
+        except NotFound as exc:
+            if token and exc.status == 410:
+                raise SyncExpired() from None
+            raise
+        return Read(seen, str(last.get("nextSyncToken", "")), full=token is None)
 
     def read_versions(self, alliance_id: str, records: dict[str, Record]
                       ) -> dict[str, RemoteVersion]:
-        backoff = self.backoff()
         found: dict[str, RemoteVersion] = {}
-        page = None
-        while True:
-            response = self.call(functools.partial(
-                self._calendar.events().list, calendarId=self.calendar_id, maxResults=2500,
-                pageToken=page, showDeleted=True,
-                privateExtendedProperty=f"{resources.TAG_ID}={alliance_id}"), backoff)
-            for item in response.get("items", []):
-                key = item.get("extendedProperties", {}).get("private", {}).get(
-                    resources.TAG_KEY)
-                if not key or item.get("recurringEventId"):
-                    continue  # an exception of a series is not the series
-                recurrence = [r for r in item.get("recurrence", []) if r.startswith("RRULE:")]
-                found[key] = RemoteVersion(
-                    key, str(item.get("etag", "")), deleted=item.get("status") == "cancelled",
-                    fields={"title": item.get("summary", ""),
-                            "start": _wall(item.get("start", {})),
-                            "end": _wall(item.get("end", {})),
-                            "rrule": recurrence[0][len("RRULE:"):] if recurrence else ""})
-            page = response.get("nextPageToken")
-            if not page:
-                return found
+        for key, item in self._tagged(alliance_id, showDeleted=True):
+            recurrence = [r for r in item.get("recurrence", []) if r.startswith("RRULE:")]
+            found[key] = RemoteVersion(
+                key, str(item.get("etag", "")), deleted=item.get("status") == "cancelled",
+                fields={"title": item.get("summary", ""), "start": _wall(item.get("start", {})),
+                        "end": _wall(item.get("end", {})),
+                        "rrule": recurrence[0][len("RRULE:"):] if recurrence else ""})
+        return found
 
     def event_request(self, change: Change, mode: Action, alliance_id: str) -> Any:
         events = self._calendar.events()
