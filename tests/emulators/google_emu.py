@@ -198,11 +198,10 @@ class Dropped(Exception):
 
 
 @dataclass
-class GoogleEmulator:
-    token: str = "test-token"
-    revoked_tokens: set[str] = field(default_factory=set)
-    calendars: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    draft_store: dict[str, dict[str, Any]] = field(default_factory=dict)
+class Emulator:
+    """What both emulators keep: the request log, faults, ids, and a clock that counts
+    changes (what sync tokens and delta links are made of)."""
+
     requests: list[Logged] = field(default_factory=list)
     http_calls: int = 0
     faults: Faults = field(default_factory=Faults)
@@ -211,9 +210,34 @@ class GoogleEmulator:
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
-        self._clock = itertools.count(1)  # one tick per change: what sync tokens count
-        self.changed: dict[tuple[str, str], int] = {}
+        self._clock = itertools.count(1)  # one tick per change
         self.sync_floor = 0  # tokens older than this are GONE
+
+    def expire_sync_tokens(self) -> None:
+        self.sync_floor = next(self._clock)
+
+    def count(self, method: str | None = None, path_contains: str | None = None,
+              batch_parts: bool | None = None) -> int:
+        return sum(1 for r in self.requests
+                   if (method is None or r.method == method)
+                   and (path_contains is None or path_contains in r.path)
+                   and (batch_parts is None or r.batch_part == batch_parts))
+
+    def reset_log(self) -> None:
+        self.requests.clear()
+        self.http_calls = 0
+
+
+@dataclass
+class GoogleEmulator(Emulator):
+    token: str = "test-token"
+    revoked_tokens: set[str] = field(default_factory=set)
+    calendars: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    draft_store: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.changed: dict[tuple[str, str], int] = {}
 
     # -- observability ------------------------------------------------------------------------
     def events(self, calendar_id: str = "primary") -> list[dict[str, Any]]:
@@ -318,27 +342,13 @@ class GoogleEmulator:
             event["status"] = "cancelled"
             self._touch(calendar_id, event)
 
-    def expire_sync_tokens(self) -> None:
-        self.sync_floor = next(self._clock)
-
     def drafts(self) -> list[tuple[str, EmailMessage]]:
         return [(d["id"], email.message_from_bytes(d["raw_bytes"], policy=email.policy.default))
                 for d in self.draft_store.values()]
 
-    def count(self, method: str | None = None, path_contains: str | None = None,
-              batch_parts: bool | None = None) -> int:
-        return sum(1 for r in self.requests
-                   if (method is None or r.method == method)
-                   and (path_contains is None or path_contains in r.path)
-                   and (batch_parts is None or r.batch_part == batch_parts))
-
     def writes(self) -> int:
         return sum(1 for r in self.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")
                    and not r.path.startswith("/batch"))
-
-    def reset_log(self) -> None:
-        self.requests.clear()
-        self.http_calls = 0
 
     # -- routing ------------------------------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes,

@@ -17,10 +17,8 @@ what changed since, and `expire_sync_tokens()` makes such a link a 410, as at Gr
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -28,7 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from .google_emu import Dropped, Faults, Logged
+from .google_emu import Dropped, Emulator, Logged
 from .loopback import LoopbackServer, drop, serving
 
 EVENT_FIELDS = {
@@ -97,24 +95,17 @@ def _check(body: Any, fields: dict[str, type], what: str) -> None:
 
 
 @dataclass
-class GraphEmulator:
+class GraphEmulator(Emulator):
     token: str = "graph-token"
     store: dict[str, dict[str, Any]] = field(default_factory=dict)
     cancelled: list[dict[str, Any]] = field(default_factory=list)
     message_store: dict[str, dict[str, Any]] = field(default_factory=dict)
-    requests: list[Logged] = field(default_factory=list)
-    http_calls: int = 0
-    faults: Faults = field(default_factory=Faults)
-    base_url: str = ""
 
     def __post_init__(self) -> None:
-        self._lock = threading.RLock()
-        self._ids = itertools.count(1)
-        self._clock = itertools.count(1)
+        super().__post_init__()
         self.changed: dict[str, int] = {}  # event id, or "<id>_<stamp>" of an occurrence
         self.overrides: dict[str, dict[str, dict[str, Any]]] = {}  # id → stamp → changes
         self.deltas: dict[str, tuple[int, str, str, str]] = {}  # token → (tick, path, window)
-        self.sync_floor = 0
 
     # -- acting as the people in the calendar -------------------------------------------------
     def find(self, key: str) -> dict[str, Any]:
@@ -176,25 +167,11 @@ class GraphEmulator:
             self.cancelled.append(self.store.pop(event["id"]))
             self.changed[event["id"]] = next(self._clock)
 
-    def expire_sync_tokens(self) -> None:
-        self.sync_floor = next(self._clock)
-
     def events(self) -> list[dict[str, Any]]:
         return list(self.store.values())
 
     def messages(self) -> list[dict[str, Any]]:
         return list(self.message_store.values())
-
-    def count(self, method: str | None = None, path_contains: str | None = None,
-              batch_parts: bool | None = None) -> int:
-        return sum(1 for r in self.requests
-                   if (method is None or r.method == method)
-                   and (path_contains is None or path_contains in r.path)
-                   and (batch_parts is None or r.batch_part == batch_parts))
-
-    def reset_log(self) -> None:
-        self.requests.clear()
-        self.http_calls = 0
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: Any,
                batch_part: bool) -> tuple[int, dict[str, str], Any]:
