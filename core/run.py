@@ -290,6 +290,32 @@ def check_remote(plan: Plan, targets: Sequence[Target], state: State, *,
     return replace(plan, targets=tuple(parts))
 
 
+def exception_notes(plan: Plan, state: State) -> Plan:
+    """Plan notes naming the occurrences changed in the calendar (as the last `status --to`
+    read saw them) that an update of their series' own start or rule will drop. Offline."""
+    parts: list[TargetPlan] = []
+    for part in plan.targets:
+        notes = list(part.notes)
+        stored = None
+        for change in part.changes:
+            if change.action is not Action.UPDATE or change.record is None or (
+                    change.item is None or change.kind != "event"):
+                continue
+            moved = any(_norm(n, change.item.summary.get(n)) != _norm(
+                n, change.record.summary.get(n)) for n in ("start", "rrule"))
+            if not moved:
+                continue  # the series keeps its time: its exceptions survive the update
+            if stored is None:
+                stored = state.sync_point(plan.alliance_id, part.instance) or ("", {})
+            starts = stored[1].get("exceptions", {}).get(change.key) or []
+            if starts:
+                shown = ", ".join(str(s).replace("T", " ") for s in starts)
+                notes.append(f"{change.key}: its new time drops {len(starts)} occurrence(s) "
+                             f"changed in the calendar ({shown}; as of the last status --to)")
+        parts.append(replace(part, notes=tuple(notes)))
+    return replace(plan, targets=tuple(parts))
+
+
 def check_no_overwrite(plan: Plan, force: bool) -> None:
     """Refuse to write over an object someone edited in the calendar, unless --force."""
     if force:

@@ -111,8 +111,11 @@ class DeclinedOccurrence:
 class SyncPoint:
     """Where the last read of responses ended: the provider's token for the next
     incremental read, and the target's own cache of what it had read (JSON-able), which
-    an incremental answer (only what changed) is merged into. Opaque to core; kept in the
-    state's `readback` table."""
+    an incremental answer (only what changed) is merged into. Opaque to core, but for one
+    key: ``cache["exceptions"]`` maps an item key to the original starts of the occurrences
+    changed in the calendar (moved, cancelled or answered one by one), which `plan` names
+    when a change of the series' own time would drop them. Kept in the state's `readback`
+    table."""
 
     token: str = ""
     cache: dict[str, Any] = field(default_factory=dict)

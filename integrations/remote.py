@@ -470,8 +470,13 @@ def read_responses(records: dict[str, Record], since: SyncPoint | None,
         elif seen.id in ours or seen.series in ours:
             cache[seen.id] = seen.as_json()  # only our objects are kept
     answers, declined = summarize_responses(events, cache)
+    exceptions = {key: sorted(c["start"] for c in cache.values()
+                              if c["exception"] and c["series"] == record.remote_id)
+                  for key, record in events.items()}
     return ResponsesResult(tuple(answers), tuple(declined),
-                           SyncPoint(read.token, {"seen": cache}), requests=requests(),
+                           SyncPoint(read.token, {"seen": cache, "exceptions": {
+                               k: v for k, v in exceptions.items() if v}}),
+                           requests=requests(),
                            incremental=token is not None and not read.full)
 
 

@@ -187,3 +187,28 @@ def test_editing_the_file_to_match_the_calendar_goes_ahead(cli, tmp_path: Path,
 
 def services_start(service: Service, emulator, key: str) -> str:
     return emulator.find(key)["start"]["dateTime"][:16]
+
+
+def test_exceptions_survive_an_update_that_keeps_the_series_time(cli, tmp_path: Path,
+                                                                 service: Service,
+                                                                 emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    emulator.respond_occurrence("checkins", "2027-02-18T09:30", "tomas@example.org",
+                                "declined")
+    emulator.move_occurrence("checkins", "2027-02-22T09:30", "2027-02-22T11:00")
+    status(cli, config, path, service)
+    path.write_text(path.read_text().replace('"What shipped?"', '"What did we ship?"'))
+    result = cli("--config", config, "setup", path, "--to", service.name, "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "drops" not in result.stdout
+    assert emulator.count("PATCH") == 1  # the check-ins agenda changed: our PATCH …
+    data = status(cli, config, path, service)  # … kept both exceptions
+    assert data["declined_occurrences"] == [
+        {"key": "checkins", "email": "tomas@example.org", "start": "2027-02-18T09:30"}]
+    # A new time for the whole series would drop them: plan says which, offline.
+    path.write_text(path.read_text().replace('time = "09:30"', 'time = "10:00"'))
+    emulator.reset_log()
+    plan = cli("--config", config, "plan", path, "--to", service.name)
+    assert plan.exit_code == 0 and emulator.http_calls == 0
+    assert ("checkins: its new time drops 2 occurrence(s) changed in the calendar "
+            "(2027-02-18 09:30, 2027-02-22 09:30; as of the last status --to)") in plan.stdout

@@ -17,6 +17,7 @@ from ..run import (
     check_safe,
     default_out_dir,
     desired,
+    exception_notes,
     make_plan,
     make_targets,
     require_success,
@@ -45,7 +46,8 @@ def plan_only(file: Path, config: Config, to: list[str] | None, out: Path | None
     targets = make_targets(to or list(config.defaults.targets), config,
                            _options(alliance, config, out, None, False))
     state = State()
-    plan = make_plan(alliance, desired(alliance, config), targets, state)
+    plan = exception_notes(make_plan(alliance, desired(alliance, config), targets, state),
+                           state)
     if check_remote:
         for target in targets:
             if target.is_remote:
@@ -93,6 +95,7 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
     state = State()
     plan = make_plan(alliance, want, targets, state, teardown=teardown,
                      reconcile=not dry_run)
+    plan = exception_notes(plan, state)
     if not teardown:
         # What someone changed in the calendar since our last write is not overwritten
         # silently: one read per target (shown by the plan), then a refusal unless --force.
