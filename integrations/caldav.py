@@ -371,10 +371,12 @@ class CalDavTarget(Target):
 
     def _put(self, client: Any, change: Change, uid: str) -> tuple[str, str]:
         assert isinstance(change.item, Event)
-        # A stored calendar object carries no METHOD (RFC 4791 §4.1).
-        data = ical.calendar([ical.vevent(change.item, change.sequence)], None).to_ical()
-        body = data.decode()
         url = self._known_href(change, uid)
+        master = ical.vevent(change.item, change.sequence)
+        kept = self._exceptions(client, url, master) if (
+            change.action is Action.UPDATE and change.item.rrule) else []
+        # A stored calendar object carries no METHOD (RFC 4791 §4.1).
+        body = ical.calendar([master, *kept], None).to_ical().decode()
         try:
             # A PUT's 404 can only mean the calendar itself is gone.
             response = self._call(lambda: client.put(url, body, ICS_HEADERS), "save an event",
@@ -389,6 +391,31 @@ class CalDavTarget(Target):
         response = self._call(lambda: client.put(other, body, ICS_HEADERS), "save an event",
                               ok=(200, 201, 204), collection=True)
         return other, _etag(response)
+
+    def _exceptions(self, client: Any, url: str, master: Any) -> list[Any]:
+        """The occurrences someone moved, cancelled or answered one by one in the stored
+        object (RECURRENCE-ID overrides), with its EXDATEs copied onto `master` — kept when
+        the series keeps its start and rule, dropped (as `plan` said) when they change."""
+        import icalendar
+
+        response = self._call(lambda: client.request(url, "GET"), "read an event",
+                              ok=(200, 404, 410))
+        if response.status != 200:
+            return []
+        try:
+            stored = icalendar.Calendar.from_ical(response.raw)
+        except ValueError:
+            return []  # not iCalendar: nothing of it is worth keeping
+        uid = str(master.get("uid"))
+        mine = [c for c in stored.walk("VEVENT") if str(c.get("uid")) == uid]
+        old = next((c for c in mine if c.get("recurrence-id") is None), None)
+        if old is None or _wall(old.get("dtstart")) != _wall(master.get("dtstart")) or (
+                _rule(old) != _rule(master)):
+            return []
+        exdates = old.get("exdate")
+        for exdate in exdates if isinstance(exdates, list) else [exdates] if exdates else []:
+            master.add("exdate", [d.dt for d in exdate.dts])
+        return [c for c in mine if c.get("recurrence-id") is not None]
 
     def _delete(self, client: Any, change: Change, uid: str) -> str:
         url = self._known_href(change, uid)
@@ -482,13 +509,12 @@ class CalDavTarget(Target):
                 if tags is None or tags[0] != alliance_id or component.get("recurrence-id"):
                     continue
                 cancelled = str(component.get("status", "")).upper() == "CANCELLED"
-                rule = component.get("rrule")
                 found[tags[1]] = RemoteVersion(
                     tags[1], etag, deleted=cancelled,
                     fields={"title": str(component.get("summary", "")),
                             "start": _wall(component.get("dtstart")),
                             "end": _wall(component.get("dtend")),
-                            "rrule": rule.to_ical().decode() if rule is not None else ""})
+                            "rrule": _rule(component)})
         return found
 
     def responses(self, alliance_id: str, records: dict[str, Record],
@@ -546,6 +572,11 @@ def _canon(url: str) -> str:
 def _etag(response: Any) -> str:
     headers = getattr(response, "headers", None) or {}
     return str(headers.get("ETag") or headers.get("etag") or "")
+
+
+def _rule(component: Any) -> str:
+    rule = component.get("rrule")
+    return ";".join(sorted(rule.to_ical().decode().split(";"))) if rule is not None else ""
 
 
 def _wall(prop: Any) -> str:
