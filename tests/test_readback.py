@@ -125,7 +125,8 @@ def test_status_before_setup_says_run_setup(cli, tmp_path: Path, service: Servic
     config = service.config(tmp_path, emulator)
     result = cli("--config", config, "status", example("team-project"), "--to", service.name)
     assert result.exit_code == 1 and "alliance setup" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and emulator.http_calls == 0
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert emulator.http_calls == 1  # one look for tagged events (a lost state), no more
 
 
 def plan_remote(cli, config: Path, path: Path, service: Service) -> tuple[str, dict]:
@@ -142,6 +143,7 @@ def test_drift_is_shown_refused_and_forced(cli, tmp_path: Path, service: Service
                                            emulator) -> None:
     config, path = set_up(cli, service, tmp_path, emulator)
     emulator.respond("checkins", "mei@example.org", "accepted")  # an answer is no drift
+    emulator.respond("review", "mei@example.org", "declined")
     emulator.move_series("checkins", "2027-02-01T10:00")
     emulator.delete("commitment:design")
     emulator.reset_log()
@@ -212,3 +214,29 @@ def test_exceptions_survive_an_update_that_keeps_the_series_time(cli, tmp_path: 
     assert plan.exit_code == 0 and emulator.http_calls == 0
     assert ("checkins: its new time drops 2 occurrence(s) changed in the calendar "
             "(2027-02-18 09:30, 2027-02-22 09:30; as of the last status --to)") in plan.stdout
+
+
+def test_status_after_a_lost_state_reads_from_the_adopted_records(cli, tmp_path: Path,
+                                                                  service: Service, emulator,
+                                                                  state_file: Path) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    emulator.respond("checkins", "mei@example.org", "accepted")
+    state_file.unlink()
+    assert cli("--config", config, "setup", path, "--to", service.name, "--yes").exit_code == 0
+    data = status(cli, config, path, service)  # records rebuilt from tags: thin summaries
+    assert answers(data)[("checkins", "mei@example.org")] == "accepted"
+    assert answers(data)[("checkins", "tomas@example.org")] == "needs-action"
+
+
+@pytest.mark.parametrize(("to", "code", "words"), [
+    ("ics", 1, "cannot read responses back"), ("google,outlook", 2, "one calendar at a time"),
+    ("nosuch", 2, "unknown target")])
+def test_status_to_what_cannot_answer_is_one_line(cli, tmp_path: Path, to: str, code: int,
+                                                  words: str, service: Service,
+                                                  emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    if to == "ics":
+        assert cli("--config", config, "setup", path, "--to", "ics").exit_code == 0
+    result = cli("--config", config, "status", path, "--to", to)
+    assert result.exit_code == code, result.output
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -157,7 +158,7 @@ def read_calendar(alliance: Alliance, config: Config, name: str, day: date
                   ) -> readback.ReadBack:
     """Read the members' answers from one calendar target, incrementally where the stored
     sync point allows, and keep the new sync point (a small write to the state file)."""
-    from ..run import default_out_dir, desired, make_targets
+    from ..run import default_out_dir, desired, make_targets, records_from_remote
     from ..schedule import organizer_for
     from ..state import State
     from ..target import SyncPoint
@@ -166,17 +167,25 @@ def read_calendar(alliance: Alliance, config: Config, name: str, day: date
                       organizer=organizer_for(alliance, config.defaults.organizer))
     (target,) = make_targets([name], config, options)
     state = State()
-    records = {k: r for k, r in state.records(alliance.id, target.instance).items()
-               if r.active and record_kind(r) == "event"}
+    records = state.records(alliance.id, target.instance)
+    if not records and target.can_lookup and target.is_remote:
+        target.check_ready()
+        records = records_from_remote(target, alliance.id)  # a lost state: find them by tag
+    records = {k: r for k, r in records.items() if r.active and record_kind(r) == "event"}
     if not records:
         raise AllianceError(f"nothing of {alliance.id} is recorded for {target.instance} — "
                             f"run: alliance setup {alliance.source or 'FILE'} --to {name}")
     target.check_ready()
+    events = desired(alliance, config).events
+    # A record adopted from a lookup keeps only a title: who is invited, and when, come
+    # from the alliance then.
+    by_key = {e.key: e for e in events}
+    records = {k: replace(r, summary={**by_key[k].summary, **r.summary}) if k in by_key else r
+               for k, r in records.items()}
     stored = state.sync_point(alliance.id, target.instance)
     since = SyncPoint(*stored) if stored else None
     result = target.responses(alliance.id, records, since)
     state.put_sync_point(alliance.id, target.instance, result.sync.token, result.sync.cache)
-    events = desired(alliance, config).events
     return readback.read_back(name, alliance, events, result, day)
 
 

@@ -360,6 +360,9 @@ def _window(records: dict[str, Record]) -> tuple[str, str]:
         until = re.search(r"UNTIL=(\d{8})", str(record.summary.get("rrule") or ""))
         if until:
             days.append(datetime.strptime(until.group(1), "%Y%m%d").date())
+    if not days:  # records adopted from a lookup carry no dates: a wide window then
+        today = date.today()
+        days = [today - timedelta(days=366), today + timedelta(days=2 * 366)]
     first = min(days) - timedelta(days=1)
     last = max(days) + timedelta(days=2)
     return f"{first.isoformat()}T00:00:00Z", f"{last.isoformat()}T00:00:00Z"
