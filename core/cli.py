@@ -132,9 +132,12 @@ def _run_options(func):
 @click.argument("file", metavar="FILE|DIR", type=click.Path(path_type=Path))
 @_run_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--check-remote", is_flag=True,
+              help="Also read the calendars: show what was changed or deleted there since "
+              "the last setup (one request per calendar).")
 @click.pass_context
 def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
-         as_json: bool) -> None:
+         as_json: bool, check_remote: bool) -> None:
     """Show what setup would create, update, cancel or keep. Changes nothing.
 
     DIR plans every alliance file in it (*.toml, not the *.progress.toml journals).
@@ -143,10 +146,12 @@ def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
     Examples:
       alliance plan alliance.toml --to ics,eml
       alliance plan alliances/
+      alliance plan alliance.toml --to google --check-remote
     """
     from .commands.setup import plan_only
 
-    sys.exit(plan_only(file, _config(ctx), _targets(to), out, as_json=as_json))
+    sys.exit(plan_only(file, _config(ctx), _targets(to), out, as_json=as_json,
+                       check_remote=check_remote))
 
 
 @cli.command()
@@ -161,7 +166,8 @@ def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--force", is_flag=True, help="Allow a plan that cancels more than a third, "
-              "or an id that another file set up under another title (a rename).")
+              "an id that another file set up under another title (a rename), or one that "
+              "overwrites what was changed in the calendar since the last setup.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report (no progress).")
 @click.pass_context
 def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
@@ -396,17 +402,25 @@ def done(file: Path, commitment: str, on: str | None, by: str | None,
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--on", "on", metavar="DATE", help="Status as of this day (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def status(file: Path, on: str | None, as_json: bool) -> None:
+@click.option("--to", "to", multiple=True,
+              help="Also read the members' answers back from this calendar: google, outlook "
+              "or caldav (without it, status stays offline).")
+@click.pass_context
+def status(ctx: click.Context, file: Path, on: str | None, as_json: bool,
+           to: tuple[str, ...]) -> None:
     """Measures against their target line, commitments against their dates, who is next.
 
     \b
     Examples:
       alliance status team.toml
       alliance status team.toml --on 2027-02-01 --json
+      alliance status team.toml --to google        # who accepted, who declined what
     """
     from .commands.progress import show_status
 
-    click.echo(show_status(file, on=on, as_json=as_json), nl=False)
+    names = _targets(to)
+    click.echo(show_status(file, on=on, as_json=as_json, to=names,
+                           config=_config(ctx) if names else None), nl=False)
 
 
 def _mail_options(func):

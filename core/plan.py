@@ -66,12 +66,34 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Drift:
+    """A recorded object someone changed (or deleted) in the calendar since our last write.
+    `what` says how, in words ("start 09:30 → 10:00", "deleted")."""
+
+    key: str
+    what: str
+    deleted: bool = False
+    remote: dict[str, str] = field(default_factory=dict)  # the compared fields, as they are now
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "what": self.what, "deleted": self.deleted}
+
+
+@dataclass(frozen=True)
 class TargetPlan:
     target: str
     instance: str
     changes: tuple[Change, ...]
     notes: tuple[str, ...] = ()
     writes_events: bool = True  # False: events are only carried by its messages (mail)
+    drift: tuple[Drift, ...] = ()  # only filled by a remote check (plan --check-remote, setup)
+    checked_remote: bool = False
+
+    def overwrites(self) -> list[tuple[Drift, Change]]:
+        """Drifted objects this plan would write over (update, cancel, or make again)."""
+        by_key = {c.key: c for c in self.changes if c.kind == "event"}
+        return [(d, by_key[d.key]) for d in self.drift
+                if d.key in by_key and by_key[d.key].action is not Action.KEEP]
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)
@@ -137,6 +159,9 @@ class Plan:
             kept = target.count(Action.KEEP)
             if kept and not show_keep:
                 lines.append(f"  = {kept} unchanged")
+            for drift in target.drift:
+                lines.append(f"  ! changed in the calendar since last setup: {drift.key} "
+                             f"({drift.what})")
             for note in target.notes:
                 lines.append(f"  ! {note}")
             counts = ", ".join(f"{target.count(a)} {a.value}" for a in Action)
@@ -154,6 +179,7 @@ class Plan:
                 "target": t.target, "instance": t.instance,
                 "counts": {a.value: t.count(a) for a in Action},
                 "changes": [c.as_dict() for c in t.changes], "notes": list(t.notes),
+                **({"drift": [d.as_dict() for d in t.drift]} if t.checked_remote else {}),
             } for t in self.targets],
         }
 

@@ -16,10 +16,18 @@ from .items import Event, Item, Message, Person
 from .journal import Journal
 from .messages import KICKOFF, SENT, plan_messages
 from .model import Alliance
-from .plan import Action, Change, Plan, TargetPlan, plan_target
+from .plan import Action, Change, Drift, Plan, TargetPlan, plan_target, record_kind
 from .schedule import organizer_for, schedule
 from .state import Record, State
-from .target import Applied, ApplyContext, Options, Target, load_target
+from .target import (
+    Applied,
+    ApplyContext,
+    NotSupported,
+    Options,
+    RemoteVersion,
+    Target,
+    load_target,
+)
 
 
 @dataclass(frozen=True)
@@ -319,8 +327,143 @@ def _record(applied: Applied) -> Record:
                       change.sequence, "cancelled", old.summary)
     item = change.item
     assert item is not None
+    summary = dict(item.summary)
+    if applied.version:
+        summary["version"] = applied.version  # what drift is measured against
     return Record(change.key, applied.remote_id, item.fingerprint, change.sequence, "active",
-                  dict(item.summary))
+                  summary)
+
+
+DRIFT_FIELDS = ("title", "start", "end", "rrule")
+
+
+def _wall(value: object) -> str:
+    """An ISO start/end as local wall time (YYYY-MM-DDTHH:MM), a date as it is."""
+    text = str(value or "")
+    return text[:16] if "T" in text else text[:10]
+
+
+def _norm(name: str, value: object) -> str:
+    if name in ("start", "end"):
+        return _wall(value)
+    if name == "rrule":  # servers reorder the parts of a rule; the set of parts is the rule
+        return ";".join(sorted(p for p in str(value or "").upper().split(";") if p))
+    return str(value or "")
+
+
+def describe_drift(record: Record, remote: RemoteVersion) -> Drift | None:
+    """How a recorded object differs from what we wrote, or None when it does not.
+
+    A changed version marker alone is not drift: providers bump it when an attendee answers.
+    Only the fields we own and the provider reports back are compared."""
+    if remote.deleted:
+        return Drift(record.key, "deleted", deleted=True)
+    recorded = record.summary.get("version")
+    if not recorded or recorded == remote.version:
+        return None
+    parts: list[str] = []
+    for name in DRIFT_FIELDS:
+        if name not in remote.fields:
+            continue
+        new = _norm(name, remote.fields[name])
+        old = _norm(name, record.summary.get(name))
+        if old == new:
+            continue
+        if name in ("start", "end"):
+            if old[:10] == new[:10] and len(old) > 10 and len(new) > 10:
+                old, new = old[11:], new[11:]  # same day: the times say it
+            parts.append(f"{name} {old} → {new}")
+        else:
+            parts.append(f"{name} {old!r} → {new!r}")
+    return Drift(record.key, ", ".join(parts), remote=dict(remote.fields)) if parts else None
+
+
+def _matches_calendar(drift: Drift, change: Change) -> bool:
+    """True when the alliance file was edited to say what the calendar already says."""
+    if drift.deleted or change.item is None:
+        return False
+    summary = change.item.summary
+    for name, now in drift.remote.items():
+        if name not in DRIFT_FIELDS:
+            continue
+        if _norm(name, summary.get(name)) != _norm(name, now):
+            return False
+    return True
+
+
+def check_remote(plan: Plan, targets: Sequence[Target], state: State, *,
+                 writing_only: bool = False) -> Plan:
+    """The plan with, per target that can tell, the recorded objects someone changed or
+    deleted in the calendar since our last write (one batched or list read per target).
+    `writing_only` (setup) reads only where the plan would write over a recorded event:
+    an unchanged re-run stays free of requests."""
+    by_instance = {t.instance: t for t in targets}
+    parts: list[TargetPlan] = []
+    for part in plan.targets:
+        target = by_instance[part.instance]
+        if writing_only and not any(c.kind == "event" and c.record is not None
+                                    and c.action is not Action.KEEP for c in part.changes):
+            parts.append(part)
+            continue
+        records = {k: r for k, r in state.records(plan.alliance_id, part.instance).items()
+                   if r.active and record_kind(r) == "event"}
+        if not records or "event" not in target.handles:
+            parts.append(part)
+            continue
+        try:
+            remote = target.remote_versions(plan.alliance_id, records)
+        except NotSupported:
+            parts.append(part)
+            continue
+        drift = []
+        for key, record in records.items():
+            found = remote.get(key, RemoteVersion(key, deleted=True))
+            described = describe_drift(record, found)
+            if described is not None:
+                drift.append(described)
+        parts.append(replace(part, drift=tuple(drift), checked_remote=True))
+    return replace(plan, targets=tuple(parts))
+
+
+def exception_notes(plan: Plan, state: State) -> Plan:
+    """Plan notes naming the occurrences changed in the calendar (as the last `status --to`
+    read saw them) that an update of their series' own start or rule will drop. Offline."""
+    parts: list[TargetPlan] = []
+    for part in plan.targets:
+        notes = list(part.notes)
+        stored = None
+        for change in part.changes:
+            if change.action is not Action.UPDATE or change.record is None or (
+                    change.item is None or change.kind != "event"):
+                continue
+            moved = any(_norm(n, change.item.summary.get(n)) != _norm(
+                n, change.record.summary.get(n)) for n in ("start", "rrule"))
+            if not moved:
+                continue  # the series keeps its time: its exceptions survive the update
+            if stored is None:
+                stored = state.sync_point(plan.alliance_id, part.instance) or ("", {})
+            starts = stored[1].get("exceptions", {}).get(change.key) or []
+            if starts:
+                shown = ", ".join(str(s).replace("T", " ") for s in starts)
+                notes.append(f"{change.key}: its new time drops {len(starts)} occurrence(s) "
+                             f"changed in the calendar ({shown}; as of the last status --to)")
+        parts.append(replace(part, notes=tuple(notes)))
+    return replace(plan, targets=tuple(parts))
+
+
+def check_no_overwrite(plan: Plan, force: bool) -> None:
+    """Refuse to write over an object someone edited in the calendar, unless --force."""
+    if force:
+        return
+    for part in plan.targets:
+        hits = [(d, c) for d, c in part.overwrites() if not _matches_calendar(d, c)]
+        if hits:
+            drift, change = hits[0]
+            verb = "make it again" if drift.deleted else f"{change.action.value} it"
+            raise NeedsForce(
+                f"{drift.key} was changed in the {part.target} calendar since the last setup "
+                f"({drift.what}) and this setup would {verb} — edit the alliance file to "
+                "match the calendar, or run again with --force to overwrite the calendar")
 
 
 def require_success(report: Report) -> None:

@@ -30,7 +30,7 @@ APPLICATION_ID = 0x44416C31  # "DAl1": marks the SQLite file as designed-allianc
 COLUMNS = ("alliance_id", "instance", "key", "remote_id", "fingerprint", "sequence", "status",
            "summary", "updated_at")
 # `alliances`: which file and title an alliance id was last set up from (see `owner`).
-OUR_TABLES = frozenset({"records", "probe", "deliveries", "alliances"})
+OUR_TABLES = frozenset({"records", "probe", "deliveries", "alliances", "readback"})
 # A mail's delivery to one recipient: the intent is committed before DATA, the outcome after.
 SENDING, DELIVERED, REFUSED, UNSENT = "sending", "sent", "refused", "unsent"
 LOCK_WAIT_SECONDS = 10.0  # how long a second run of one alliance waits ($ALLIANCE_LOCK_WAIT)
@@ -63,6 +63,14 @@ CREATE TABLE IF NOT EXISTS alliances (
     title       TEXT NOT NULL,
     source      TEXT NOT NULL,
     updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE IF NOT EXISTS readback (
+    alliance_id TEXT NOT NULL,
+    instance    TEXT NOT NULL,
+    token       TEXT NOT NULL DEFAULT '',
+    cache       TEXT NOT NULL DEFAULT '{}',
+    updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    PRIMARY KEY (alliance_id, instance)
 );
 """
 
@@ -464,6 +472,35 @@ class State:
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
+
+
+    # -- read-back: where the last `status --to` read of responses ended ----------------------
+    def sync_point(self, alliance_id: str, instance: str) -> tuple[str, dict[str, Any]] | None:
+        """(token, cache) of the last read of this alliance's responses here, or None."""
+        conn = self._connect(create=False)
+        if conn is None:
+            return None
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                            "name = 'readback'").fetchone() is None:
+                return None
+            row = conn.execute("SELECT token, cache FROM readback WHERE alliance_id = ? AND "
+                               "instance = ?", (alliance_id, instance)).fetchone()
+            if row is None:
+                return None
+            cache = json.loads(row[1])
+        except (sqlite3.Error, ValueError) as exc:
+            raise self._error(exc) from None
+        return str(row[0]), cache if isinstance(cache, dict) else {}
+
+    def put_sync_point(self, alliance_id: str, instance: str, token: str,
+                       cache: dict[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO readback (alliance_id, instance, token, cache) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (alliance_id, instance) DO UPDATE SET token = excluded.token, "
+                "cache = excluded.cache, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (alliance_id, instance, token, json.dumps(cache, sort_keys=True)))
 
 
 @dataclass(frozen=True)

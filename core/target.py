@@ -33,6 +33,12 @@ if TYPE_CHECKING:
     from .model import Alliance
 
 ENTRY_POINT_GROUP = "designed_alliance.integrations"
+
+
+class NotSupported(AllianceError):
+    """This target has no such read-back hook; the message names the ones that do."""
+
+
 NOTIFY_MODES = ("all", "external", "none")
 
 @dataclass(frozen=True)
@@ -57,6 +63,9 @@ class Applied:
     change: Change
     remote_id: str = ""
     error: AllianceError | str | None = None
+    #: the provider's version marker of the object as written (Google etag, Graph changeKey,
+    #: CalDAV ETag); recorded, so the next `plan --check-remote` sees edits made since
+    version: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.error, str):
@@ -74,6 +83,67 @@ class Applied:
     def failure(self) -> AllianceError | None:
         """The typed error (strings were turned into `Refused` on creation)."""
         return self.error if isinstance(self.error, AllianceError) else None
+
+
+RESPONSES = ("accepted", "declined", "tentative", "needs-action")
+
+
+@dataclass(frozen=True)
+class Response:
+    """One attendee's answer to one item (for a series: to the series as a whole)."""
+
+    key: str
+    email: str
+    response: str  # one of RESPONSES
+
+
+@dataclass(frozen=True)
+class DeclinedOccurrence:
+    """One attendee declined one occurrence of a series; `start` is the occurrence's
+    original start, ISO 8601 local wall time in the item's zone (YYYY-MM-DDTHH:MM)."""
+
+    key: str
+    email: str
+    start: str
+
+
+@dataclass(frozen=True)
+class SyncPoint:
+    """Where the last read of responses ended: the provider's token for the next
+    incremental read, and the target's own cache of what it had read (JSON-able), which
+    an incremental answer (only what changed) is merged into. Opaque to core, but for one
+    key: ``cache["exceptions"]`` maps an item key to the original starts of the occurrences
+    changed in the calendar (moved, cancelled or answered one by one), which `plan` names
+    when a change of the series' own time would drop them. Kept in the state's `readback`
+    table."""
+
+    token: str = ""
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResponsesResult:
+    responses: tuple[Response, ...]
+    declined_occurrences: tuple[DeclinedOccurrence, ...]
+    sync: SyncPoint
+    requests: int = 0  # HTTP requests this read cost (for the report and the tests)
+    incremental: bool = False  # True when the provider answered from the stored token
+
+
+@dataclass(frozen=True)
+class RemoteVersion:
+    """What a recorded object looks like on the remote side now, for drift.
+
+    `version` is the provider's marker (etag, changeKey, ETag); `deleted` says it is gone
+    (or cancelled). `fields` holds what we compare with what we wrote, normalised:
+    "title", "start" and "end" (local wall time YYYY-MM-DDTHH:MM, or YYYY-MM-DD for all-day),
+    "rrule" (without UNTIL noise where the provider rewrites it: providers may leave it out).
+    """
+
+    key: str
+    version: str = ""
+    deleted: bool = False
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -170,6 +240,19 @@ class Target(abc.ABC):
       The default ``apply`` runs the shared workflow: ``write_events`` for the event changes
       this target writes, then ``deliver`` for each planned message, each message recorded
       together with the changes it announces, and held back when one of those failed.
+    - ``responses(alliance_id, records, since)`` reads the attendees' answers to the recorded
+      events (``records``: key → Record, its ``remote_id`` says where each is) and the
+      occurrences of series that attendees declined one by one. ``since`` is the SyncPoint
+      the previous read returned (None: read everything); a provider that offers
+      incremental reads (sync tokens, delta links) uses it, so a repeated read costs one or
+      two requests, and falls back to a full read when the token has expired. The organizer
+      is not reported. It writes nothing. Default: not supported (`NotSupported`).
+    - ``remote_versions(alliance_id, records)`` returns, for each recorded active event, a
+      `RemoteVersion` (its provider version marker and the fields we compare), in one
+      batched or list request where the provider allows; a recorded object that is gone
+      comes back with ``deleted``. Default: not supported (`NotSupported`). Every
+      ``Applied`` of an event write should carry ``version`` so there is something to
+      compare against.
     - ``is_remote`` is True when applying reaches other people or servers (the CLI asks for
       confirmation before that). ``writes_files`` is True for targets that write into the
       output folder; ``sends_mail`` for targets that really send (`--send` adds them).
@@ -311,6 +394,18 @@ class Target(abc.ABC):
         if first or self.updates_kickoff:
             return self.deliver(change, context)
         return change.record.remote_id if change.record else ""  # sent mail stays as sent
+
+    def responses(self, alliance_id: str, records: dict[str, Record],
+                  since: SyncPoint | None) -> ResponsesResult:
+        """Attendees' answers and declined occurrences of the recorded events (see above)."""
+        raise NotSupported(f"the {self.name} target cannot read responses back — use "
+                           "--to google, outlook or caldav")
+
+    def remote_versions(self, alliance_id: str, records: dict[str, Record]
+                        ) -> dict[str, RemoteVersion]:
+        """What each recorded event looks like on the remote side now (see above)."""
+        raise NotSupported(f"the {self.name} target cannot check for edits made in the "
+                           "calendar")
 
     def write_events(self, changes: Sequence[Change], context: ApplyContext
                      ) -> Iterator[Applied]:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 from xml.sax.saxutils import escape
 
 from designed_alliance.core.config import Config
@@ -35,17 +36,22 @@ from designed_alliance.core.errors import (
 from designed_alliance.core.items import Event, Item, item_uid
 from designed_alliance.core.plan import Action, Change, TargetPlan
 from designed_alliance.core.secrets import redact_url, url_has_password
+from designed_alliance.core.state import Record
 from designed_alliance.core.target import (
     Applied,
     ApplyContext,
     Check,
     Options,
     Remote,
+    RemoteVersion,
+    ResponsesResult,
+    SyncPoint,
     Target,
 )
 
 from . import ical
 from .ics import ical_remotes
+from .remote import Read, Seen, SyncExpired
 from .retry import Backoff
 
 KEYRING_SERVICE = "designed-alliance-caldav"
@@ -90,6 +96,7 @@ class CalDavTarget(Target):
                 self.section.raw(name)
             self.section.done()
         self._client: Any = None
+        self.requests_made = 0  # HTTP requests sent: read-back reports it
         self._backoff = Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
 
     @property
@@ -237,6 +244,7 @@ class CalDavTarget(Target):
         attempt = 0
         while True:
             attempt += 1
+            self.requests_made += 1
             try:
                 try:
                     response = call()
@@ -391,28 +399,53 @@ class CalDavTarget(Target):
             found.update(ical_remotes(obj.data, alliance_id, str(obj.url)))
         return found
 
-    def _put(self, client: Any, change: Change, uid: str) -> str:
+    def _put(self, client: Any, change: Change, uid: str) -> tuple[str, str]:
         assert isinstance(change.item, Event)
-        # A stored calendar object carries no METHOD (RFC 4791 §4.1).
-        data = ical.calendar([ical.vevent(change.item, change.sequence,
-                                         schedule_agent=self.schedule_agent)],
-                             None).to_ical()
-        body = data.decode()
         url = self._known_href(change, uid)
+        master = ical.vevent(change.item, change.sequence, schedule_agent=self.schedule_agent)
+        kept = self._exceptions(client, url, master) if (
+            change.action is Action.UPDATE and change.item.rrule) else []
+        # A stored calendar object carries no METHOD (RFC 4791 §4.1).
+        body = ical.calendar([master, *kept], None).to_ical().decode()
         try:
             # A PUT's 404 can only mean the calendar itself is gone.
-            self._call(lambda: client.put(url, body, ICS_HEADERS), "save an event",
-                       ok=(200, 201, 204), collection=True)
-            return url
+            response = self._call(lambda: client.put(url, body, ICS_HEADERS), "save an event",
+                                  ok=(200, 201, 204), collection=True)
+            return url, _etag(response)
         except Conflict:
             # The UID is taken at another href (an app imported our invite under its own
             # name, or state is older than the object): write to the object that has it.
             other = self.find_uid(uid)
             if other is None or other == url:
                 raise
-        self._call(lambda: client.put(other, body, ICS_HEADERS), "save an event",
-                   ok=(200, 201, 204), collection=True)
-        return other
+        response = self._call(lambda: client.put(other, body, ICS_HEADERS), "save an event",
+                              ok=(200, 201, 204), collection=True)
+        return other, _etag(response)
+
+    def _exceptions(self, client: Any, url: str, master: Any) -> list[Any]:
+        """The occurrences someone moved, cancelled or answered one by one in the stored
+        object (RECURRENCE-ID overrides), with its EXDATEs copied onto `master` — kept when
+        the series keeps its start and rule, dropped (as `plan` said) when they change."""
+        import icalendar
+
+        response = self._call(lambda: client.request(url, "GET"), "read an event",
+                              ok=(200, 404, 410))
+        if response.status != 200:
+            return []
+        try:
+            stored = icalendar.Calendar.from_ical(response.raw)
+        except ValueError:
+            return []  # not iCalendar: nothing of it is worth keeping
+        uid = str(master.get("uid"))
+        mine = [c for c in stored.walk("VEVENT") if str(c.get("uid")) == uid]
+        old = next((c for c in mine if c.get("recurrence-id") is None), None)
+        if old is None or _wall(old.get("dtstart")) != _wall(master.get("dtstart")) or (
+                _rule(old) != _rule(master)):
+            return []
+        exdates = old.get("exdate")
+        for exdate in exdates if isinstance(exdates, list) else [exdates] if exdates else []:
+            master.add("exdate", [d.dt for d in exdate.dts])
+        return [c for c in mine if c.get("recurrence-id") is not None]
 
     def _delete(self, client: Any, change: Change, uid: str) -> str:
         url = self._known_href(change, uid)
@@ -441,11 +474,12 @@ class CalDavTarget(Target):
             if change.action is Action.KEEP:
                 continue
             uid = item_uid(context.alliance.id, change.key)
+            version = ""
             try:
                 if change.action is Action.CANCEL:
                     url = self._delete(client, change, uid)
                 else:
-                    url = self._put(client, change, uid)
+                    url, version = self._put(client, change, uid)
             except (Refused, Conflict) as exc:
                 if isinstance(exc, Refused) and exc.status in (None, 401, 403):
                     yield Applied(change, error=str(exc))
@@ -458,5 +492,166 @@ class CalDavTarget(Target):
                 yield Applied(change, error=str(exc))
                 return
             context.progress(self.options, f"caldav: {change.action.value} {change.key}")
-            yield Applied(change, remote_id=url)
+            yield Applied(change, remote_id=url, version=version)
 
+    # -- read-back ----------------------------------------------------------------------------
+    def _objects(self, body: str, what: str) -> Any:
+        client = self._connect()
+        response = self._call(lambda: client.report(self.url, body, depth=1), what,
+                              ok=(200, 207), collection=True)
+        return getattr(response, "tree", None)
+
+    def _parsed(self, tree: Any) -> Iterator[tuple[str, str, Any | None]]:
+        """(href, etag, calendar or None when gone) per response of a REPORT."""
+        import icalendar
+
+        if tree is None:
+            return
+        for node in tree.iter(f"{DAV}response"):
+            href = node.findtext(f"{DAV}href")
+            if not href:
+                continue
+            url = urljoin(self.url, href)
+            if not self._in_collection(url):
+                continue  # the collection itself, or something outside it
+            url = _canon(url)
+            status = node.findtext(f"{DAV}status") or ""
+            data = next((d.text for d in node.iter(f"{CALDAV}calendar-data") if d.text), None)
+            etag = next((e.text for e in node.iter(f"{DAV}getetag") if e.text), "") or ""
+            if data is None:
+                yield url, etag, None if " 404" in status else False
+                continue
+            try:
+                yield url, etag, icalendar.Calendar.from_ical(data)
+            except ValueError:
+                continue  # not iCalendar: not ours to read
+
+    def remote_versions(self, alliance_id: str, records: dict[str, Record]
+                        ) -> dict[str, RemoteVersion]:
+        """One calendar-query REPORT: every object's ETag and data."""
+        found: dict[str, RemoteVersion] = {}
+        tree = self._objects(_QUERY_ALL, "read the calendar")
+        for _, etag, cal in self._parsed(tree):
+            if not cal:
+                continue
+            for component in cal.walk("VEVENT"):
+                tags = ical.read_tags(component)
+                if tags is None or tags[0] != alliance_id or component.get("recurrence-id"):
+                    continue
+                cancelled = str(component.get("status", "")).upper() == "CANCELLED"
+                found[tags[1]] = RemoteVersion(
+                    tags[1], etag, deleted=cancelled,
+                    fields={"title": str(component.get("summary", "")),
+                            "start": _wall(component.get("dtstart")),
+                            "end": _wall(component.get("dtend")),
+                            "rrule": _rule(component)})
+        return found
+
+    def responses(self, alliance_id: str, records: dict[str, Record],
+                  since: SyncPoint | None) -> ResponsesResult:
+        """PARTSTAT on our stored copy, RECURRENCE-ID overrides for single occurrences; a
+        sync-collection REPORT (RFC 6578) reads only what changed since the last token."""
+        from .remote import read_responses
+
+        self._connect()
+        before = self.requests_made
+        # Servers spell hrefs their own way (%40 or @): compare paths, decoded.
+        canonical = {k: replace(r, remote_id=_canon(r.remote_id)) for k, r in records.items()}
+        return read_responses(canonical, since, self._read_changes,
+                              lambda: self.requests_made - before)
+
+    def _read_changes(self, records: dict[str, Record], token: str | None) -> Read:
+        body = _SYNC.format(token=f"<D:sync-token>{escape(token)}</D:sync-token>" if token
+                            else "<D:sync-token/>")
+        try:
+            tree = self._objects(body, "read the calendar's changes")
+        except (Conflict, Refused, NotFound) as exc:
+            if token and exc.status in (403, 409, 410, 412):
+                raise SyncExpired() from None  # RFC 6578 §3.2: valid-sync-token failed
+            raise
+        seen: list[Seen] = []
+        for url, _, cal in self._parsed(tree):
+            if cal is None:
+                seen.append(Seen(url, removed=True))
+            elif cal is not False:
+                seen.extend(_seen_object(url, cal))
+        new = tree.findtext(f"{DAV}sync-token") if tree is not None else ""
+        return Read(seen, new or "", full=token is None)
+
+
+
+_QUERY_ALL = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+    "<D:prop><D:getetag/><C:calendar-data/></D:prop>"
+    '<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"/>'
+    "</C:comp-filter></C:filter></C:calendar-query>")
+_SYNC = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">{token}'
+    "<D:sync-level>1</D:sync-level><D:prop><D:getetag/><C:calendar-data/></D:prop>"
+    "</D:sync-collection>")
+PARTSTATS = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
+             "NEEDS-ACTION": "needs-action"}
+
+
+def _canon(url: str) -> str:
+    return unquote(urlsplit(url).path)
+
+
+def _etag(response: Any) -> str:
+    headers = getattr(response, "headers", None) or {}
+    return str(headers.get("ETag") or headers.get("etag") or "")
+
+
+def _rule(component: Any) -> str:
+    rule = component.get("rrule")
+    return ";".join(sorted(rule.to_ical().decode().split(";"))) if rule is not None else ""
+
+
+def _wall(prop: Any) -> str:
+    """DTSTART/DTEND as local wall time in its own zone (a date as it is)."""
+    from datetime import datetime
+
+    if prop is None:
+        return ""
+    value = prop.dt
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M")
+    return value.isoformat()
+
+
+def _answers(component: Any) -> dict[str, str]:
+    """PARTSTAT per attendee; one whose invitation could not be delivered (SCHEDULE-STATUS
+    3.x or 5.x, RFC 6638) cannot have answered."""
+    attendees = component.get("attendee", [])
+    if not isinstance(attendees, list):
+        attendees = [attendees]
+    out: dict[str, str] = {}
+    for attendee in attendees:
+        email = str(attendee).removeprefix("mailto:").removeprefix("MAILTO:").lower()
+        params = getattr(attendee, "params", {})
+        answer = PARTSTATS.get(str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(),
+                               "needs-action")
+        if str(params.get("SCHEDULE-STATUS", "")).startswith(("3.", "5.")):
+            answer = "needs-action"
+        out[email] = answer
+    return out
+
+
+def _seen_object(url: str, cal: Any) -> list[Seen]:
+    """One stored object: its series (or single event) and its RECURRENCE-ID overrides."""
+    out: list[Seen] = []
+    for component in cal.walk("VEVENT"):
+        if ical.read_tags(component) is None and not component.get("recurrence-id"):
+            continue
+        cancelled = str(component.get("status", "")).upper() == "CANCELLED"
+        recurrence = component.get("recurrence-id")
+        if recurrence is None:
+            out.append(Seen(url, removed=cancelled, attendees=_answers(component),
+                            whole=True))
+        else:
+            start = _wall(recurrence)
+            out.append(Seen(f"{url}#{start}", series=url, start=start, exception=True,
+                            cancelled=cancelled, attendees=_answers(component)))
+    return out

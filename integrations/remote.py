@@ -42,8 +42,20 @@ from designed_alliance.core.errors import (
 from designed_alliance.core.items import Event, Item, Message, Person
 from designed_alliance.core.items import message_id as item_message_id
 from designed_alliance.core.messages import DRAFT, KICKOFF, THREAD, plan_messages, unsent_draft
-from designed_alliance.core.plan import Action, Change, TargetPlan
-from designed_alliance.core.target import Applied, ApplyContext, Check, Remote, Target
+from designed_alliance.core.plan import Action, Change, TargetPlan, record_kind
+from designed_alliance.core.state import Record
+from designed_alliance.core.target import (
+    Applied,
+    ApplyContext,
+    Check,
+    DeclinedOccurrence,
+    Remote,
+    RemoteVersion,
+    Response,
+    ResponsesResult,
+    SyncPoint,
+    Target,
+)
 
 from . import mail
 from .retry import Backoff, retry_after_seconds
@@ -71,6 +83,43 @@ class Pending:
     attempt: int = 0
     last_error: RemoteError | None = None
     switches: int = 0
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One calendar object as a read of responses saw it, in the provider's own terms
+    translated: an event (`series` ""), or one occurrence of the series `series` (an
+    exception, or — where the provider expands series — a plain occurrence). `start` is the
+    occurrence's original start (local wall time); `removed` says the object is gone."""
+
+    id: str
+    series: str = ""
+    start: str = ""
+    exception: bool = False
+    cancelled: bool = False
+    removed: bool = False
+    attendees: dict[str, str] | None = None  # lower-cased email → one of RESPONSES
+    #: the object holds its own exceptions (CalDAV): seeing it again replaces them all
+    whole: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "series": self.series, "start": self.start,
+                "exception": self.exception, "cancelled": self.cancelled,
+                "attendees": self.attendees or {}}
+
+
+@dataclass(frozen=True)
+class Read:
+    """What one read of changes returned: objects seen, the token for the next read, and
+    whether it was a full read (then it replaces the cache instead of adding to it)."""
+
+    seen: list[Seen]
+    token: str
+    full: bool
+
+
+class SyncExpired(Exception):
+    """The stored sync token is no longer accepted (410 Gone): read everything again."""
 
 
 def error_for_status(status: int, detail: str, *, retry_after: str | None = None,
@@ -108,6 +157,7 @@ class RemoteTarget(Target):
     service: ClassVar[str] = "the service"
     max_retry_seconds: float = 120.0
     doctor: ClassVar[DoctorSpec | None] = None
+    requests_made: int = 0  # HTTP requests sent (a batch is one): read-back reports it
 
     @classmethod
     def doctor_checks(cls, config: Config) -> list[Check]:
@@ -208,6 +258,24 @@ class RemoteTarget(Target):
     def who_sends(self) -> str | None:
         """Who sends the invitations under `options.notify` (a plan note)."""
 
+    #: the field of a written event that holds its version marker (etag, changeKey)
+    version_field: ClassVar[str] = "etag"
+
+    def read_changes(self, records: dict[str, Record], token: str | None) -> Read:
+        """Read the calendar objects of these records: everything when `token` is None, else
+        only what changed since the read that returned `token` (a provider raises
+        `SyncExpired` when the service refused the token). Raises `NotSupported` by default."""
+        from designed_alliance.core.target import NotSupported
+
+        raise NotSupported(f"{self.service} responses cannot be read back yet")
+
+    def read_versions(self, alliance_id: str, records: dict[str, Record]
+                      ) -> dict[str, RemoteVersion]:
+        """One list read of the tagged events: key → RemoteVersion (see Target)."""
+        from designed_alliance.core.target import NotSupported
+
+        raise NotSupported(f"{self.service} cannot be checked for edits yet")
+
     def remote_id(self, answer: Any, change: Change) -> str:
         """The id of the object an answer describes (default: its "id")."""
         if isinstance(answer, dict) and answer.get("id"):
@@ -307,6 +375,19 @@ class RemoteTarget(Target):
                     "kind": "message", DRAFT: False, THREAD: sent[0]})
         return found
 
+    # -- read-back ---------------------------------------------------------------------------
+    def remote_versions(self, alliance_id: str, records: dict[str, Record]
+                        ) -> dict[str, RemoteVersion]:
+        self.connect()
+        return self.read_versions(alliance_id, records)
+
+    def responses(self, alliance_id: str, records: dict[str, Record],
+                  since: SyncPoint | None) -> ResponsesResult:
+        self.connect()
+        before = self.requests_made
+        return read_responses(records, since, self.read_changes,
+                              lambda: self.requests_made - before)
+
     def apply(self, plan: Any, context: ApplyContext) -> Iterator[Applied | tuple[Applied, ...]]:
         self.connect()
         self._backoff = self.backoff()  # one budget for the whole apply
@@ -390,7 +471,9 @@ class RemoteTarget(Target):
         """Applied (done, or failed for good), or None to retry — decided by type."""
         change = entry.change
         if not isinstance(answer, RemoteError):
-            return Applied(change, remote_id=self.remote_id(answer, change))
+            version = answer.get(self.version_field, "") if isinstance(answer, dict) else ""
+            return Applied(change, remote_id=self.remote_id(answer, change),
+                           version=str(version or ""))
         entry.last_error = answer
         if isinstance(answer, AuthExpired):
             raise answer
@@ -495,3 +578,78 @@ class RemoteTarget(Target):
             with contextlib.suppress(NotFound):  # already gone: what we wanted
                 self.call(functools.partial(self.delete_draft_request, draft_id), backoff)
 
+
+
+def read_responses(records: dict[str, Record], since: SyncPoint | None,
+                   read_changes: Callable[[dict[str, Record], str | None], Read],
+                   requests: Callable[[], int]) -> ResponsesResult:
+    """The read-back workflow every calendar target shares: read incrementally where a
+    token is stored (in full when there is none or the service refused it), merge what was
+    read into the cached objects, and turn what is known into answers and declines."""
+    events = {k: r for k, r in records.items() if r.active and record_kind(r) == "event"}
+    token = since.token if since is not None and since.token else None
+    cache: dict[str, dict[str, Any]] = dict(since.cache.get("seen", {})) if (
+        token and since is not None) else {}
+    try:
+        read = read_changes(events, token)
+    except SyncExpired:
+        cache, token = {}, None
+        read = read_changes(events, None)
+    if read.full:
+        cache = {}
+    ours = {r.remote_id for r in events.values() if r.remote_id}
+    for seen in read.seen:
+        if seen.whole or seen.removed:
+            for other in [i for i, c in cache.items() if c["series"] == seen.id]:
+                del cache[other]
+        if seen.removed:
+            cache.pop(seen.id, None)
+        elif seen.id in ours or seen.series in ours:
+            cache[seen.id] = seen.as_json()  # only our objects are kept
+    answers, declined = summarize_responses(events, cache)
+    exceptions = {key: sorted(c["start"] for c in cache.values()
+                              if c["exception"] and c["series"] == record.remote_id)
+                  for key, record in events.items()}
+    return ResponsesResult(tuple(answers), tuple(declined),
+                           SyncPoint(read.token, {"seen": cache, "exceptions": {
+                               k: v for k, v in exceptions.items() if v}}),
+                           requests=requests(),
+                           incremental=token is not None and not read.full)
+
+
+def summarize_responses(records: dict[str, Record], cache: dict[str, dict[str, Any]]
+                        ) -> tuple[list[Response], list[DeclinedOccurrence]]:
+    """Answers per item and attendee, and the occurrences declined one by one.
+
+    A series' answer is its master object's where the provider shows it (Google, CalDAV);
+    where it expands series into occurrences (Graph's calendarView) it is the answer on the
+    plain occurrences — the ones nobody answered separately — or, if every occurrence was
+    answered separately, the most common answer. The organizer is left out: she sent it."""
+    answers: list[Response] = []
+    declined: list[DeclinedOccurrence] = []
+    for key, record in records.items():
+        organizer = str((record.summary.get("organizer") or ["", ""])[1]).lower()
+        invited = [str(p[1]).lower() for p in record.summary.get("attendees", [])
+                   if len(p) > 1 and str(p[1]).lower() != organizer]
+        master = cache.get(record.remote_id)
+        parts = [s for s in cache.values() if s["series"] == record.remote_id and s["series"]]
+        series: dict[str, str] = {}
+        for email in invited:
+            if master is not None and email in master["attendees"]:
+                series[email] = master["attendees"][email]
+                continue
+            plain = [s["attendees"].get(email) for s in parts
+                     if not s["exception"] and not s["cancelled"]]
+            votes = [v for v in plain if v] or [s["attendees"].get(email) for s in parts
+                                               if not s["cancelled"] and s["attendees"].get(email)]
+            series[email] = max(set(votes), key=votes.count) if votes else "needs-action"
+            if master is None and not votes:
+                series[email] = "needs-action"
+        for email in invited:
+            answers.append(Response(key, email, series[email]))
+            if series[email] == "declined":
+                continue  # the whole series is declined: no need to list each occurrence
+            for part in sorted(parts, key=lambda s: s["start"]):
+                if not part["cancelled"] and part["attendees"].get(email) == "declined":
+                    declined.append(DeclinedOccurrence(key, email, part["start"]))
+    return answers, declined

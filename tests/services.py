@@ -95,6 +95,22 @@ OUTLOOK = Service("outlook", OutlookTarget, "graph_emulator", "graph_root",
 SERVICES = {"google": GOOGLE, "outlook": OUTLOOK}
 
 
+def both_services() -> tuple[Any, Any]:
+    """The `service` fixture (each test runs against Google and Outlook) and the
+    `emulator` fixture of the service a test runs against, for modules shared by both."""
+    import pytest
+
+    @pytest.fixture(params=sorted(SERVICES), name="service")
+    def service(request: Any) -> Service:
+        return SERVICES[request.param]
+
+    @pytest.fixture(name="emulator")
+    def emulator(service: Service, request: Any) -> Any:
+        return request.getfixturevalue(service.emulator)
+
+    return service, emulator
+
+
 def service_fixtures(service: Service) -> tuple[Any, Any]:
     """The `slept` and `config` fixtures of one service's own test module."""
     import pytest

@@ -15,19 +15,9 @@ from designed_alliance.core.target import Options
 from . import services
 from .conftest import example
 from .contract import EVENT_KEYS, TargetContract, alliance_from, run
-from .services import GOOGLE, OUTLOOK, SERVICES, Mail, Service
+from .services import GOOGLE, OUTLOOK, Mail, Service, both_services
 
-NAMES = sorted(SERVICES)
-
-
-@pytest.fixture(params=NAMES)
-def service(request) -> Service:
-    return SERVICES[request.param]
-
-
-@pytest.fixture
-def emulator(service: Service, request):
-    return request.getfixturevalue(service.emulator)
+service, emulator = both_services()
 
 
 @pytest.fixture

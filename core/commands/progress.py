@@ -11,14 +11,16 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from .. import charts
+from .. import charts, readback
 from ..check import Finding, journal_findings
-from ..errors import BadInput
+from ..config import Config
+from ..errors import AllianceError, BadInput
 from ..journal import (
     Done,
     Invalid,
@@ -34,7 +36,9 @@ from ..journal import (
 )
 from ..load import line_of, load
 from ..model import Alliance
+from ..plan import record_kind
 from ..progress import Status, status
+from ..target import Options
 
 T = TypeVar("T")
 
@@ -139,16 +143,66 @@ def _done(alliance: Alliance, path: Path, commitment_ref: str, *, on: str | None
     return f"done: {commitment_id} ({what}) on {day} in {path}\n"
 
 
-def show_status(file: Path, *, on: str | None, as_json: bool) -> str:
+def show_status(file: Path, *, on: str | None, as_json: bool,
+                to: Sequence[str] | None = None, config: Config | None = None) -> str:
+    """Offline unless `to` names a calendar: then its answers are read back too."""
     alliance = load(file)
     journal = load_journal(alliance)
     day = parse_day(alliance, on, within=False)  # looking back after the deadline is fine
     result = status(alliance, journal, day)
+    read = None
+    if to:
+        if len(to) != 1:
+            raise BadInput(f"{len(to)} targets given", key="--to",
+                           hint="status reads one calendar at a time: google, outlook or "
+                           "caldav")
+        read = read_calendar(alliance, config or Config(), to[0], day)
     if as_json:
-        return json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
+        out = result.as_dict()
+        if read is not None:
+            out.update(read.as_dict())
+        return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
     tty = sys.stdout.isatty()
-    return render(alliance, result, tty=tty, color=tty and not os.environ.get("NO_COLOR"),
+    text = render(alliance, result, tty=tty, color=tty and not os.environ.get("NO_COLOR"),
                   findings=journal_findings(alliance, journal.as_of(day)))
+    if read is not None:
+        text += readback.render(alliance, read)
+    return text
+
+
+def read_calendar(alliance: Alliance, config: Config, name: str, day: date
+                  ) -> readback.ReadBack:
+    """Read the members' answers from one calendar target, incrementally where the stored
+    sync point allows, and keep the new sync point (a small write to the state file)."""
+    from ..run import default_out_dir, desired, make_targets, records_from_remote
+    from ..schedule import organizer_for
+    from ..state import State
+    from ..target import SyncPoint
+
+    options = Options(out_dir=default_out_dir(alliance, config),
+                      organizer=organizer_for(alliance, config.defaults.organizer))
+    (target,) = make_targets([name], config, options)
+    state = State()
+    records = state.records(alliance.id, target.instance)
+    if not records and target.can_lookup and target.is_remote:
+        target.check_ready()
+        records = records_from_remote(target, alliance.id)  # a lost state: find them by tag
+    records = {k: r for k, r in records.items() if r.active and record_kind(r) == "event"}
+    if not records:
+        raise AllianceError(f"nothing of {alliance.id} is recorded for {target.instance} — "
+                            f"run: alliance setup {alliance.source or 'FILE'} --to {name}")
+    target.check_ready()
+    events = desired(alliance, config).events
+    # A record adopted from a lookup keeps only a title: who is invited, and when, come
+    # from the alliance then.
+    by_key = {e.key: e for e in events}
+    records = {k: replace(r, summary={**by_key[k].summary, **r.summary}) if k in by_key else r
+               for k, r in records.items()}
+    stored = state.sync_point(alliance.id, target.instance)
+    since = SyncPoint(*stored) if stored else None
+    result = target.responses(alliance.id, records, since)
+    state.put_sync_point(alliance.id, target.instance, result.sync.token, result.sync.cache)
+    return readback.read_back(name, alliance, events, result, day)
 
 
 def _value(value: float | int | None) -> str:

@@ -26,15 +26,18 @@ from ..plan import Action, Plan
 from ..run import (
     Report,
     apply_plan,
+    check_no_overwrite,
     check_owner,
     check_safe,
     claim,
     default_out_dir,
     desired,
+    exception_notes,
     make_plan,
     make_targets,
     require_success,
 )
+from ..run import check_remote as check_remote_drift
 from ..schedule import organizer_for
 from ..state import State
 from ..target import Options, Target
@@ -136,13 +139,20 @@ def _plan_targets(targets: list[Target], config: Config) -> None:
 
 
 def _plan_one(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
-              as_json: bool) -> Plan:
+              as_json: bool, check_remote: bool = False) -> Plan:
     alliance = load(file)
     targets = make_targets(to or list(config.defaults.targets), config,
                            _options(alliance, config, out, None, False))
     _plan_targets(targets, config)
     state = State()
-    plan = make_plan(alliance, desired(alliance, config, load_journal(alliance)), targets, state)
+    plan = exception_notes(make_plan(alliance, desired(alliance, config, load_journal(alliance)),
+                                     targets, state), state)
+    if check_remote:
+        # Reads (never writes) the calendars for what was changed there since the last setup.
+        for target in targets:
+            if target.is_remote:
+                target.check_ready()
+        plan = check_remote_drift(plan, targets, state)
     if not as_json:
         click.echo(plan.render(color=sys.stdout.isatty()))
         try:
@@ -153,16 +163,17 @@ def _plan_one(file: Path, config: Config, to: list[str] | None, out: Path | None
 
 
 def plan_only(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
-              as_json: bool) -> int:
+              as_json: bool, check_remote: bool = False) -> int:
     """Plan from recorded state only: no network, no file written. Returns the exit code."""
     if file.is_dir():
         def step(path: Path) -> Outcome:
-            plan = _plan_one(path, config, to, out, as_json=as_json)
+            plan = _plan_one(path, config, to, out, as_json=as_json,
+                             check_remote=check_remote)
             return Outcome(path, "changed" if plan.has_changes else "unchanged",
                            {"plan": plan.as_dict()})
 
         return _each(file, as_json, step, changed="with changes")
-    plan = _plan_one(file, config, to, out, as_json=as_json)
+    plan = _plan_one(file, config, to, out, as_json=as_json, check_remote=check_remote)
     if as_json:
         click.echo(json.dumps(plan.as_dict(), indent=2, ensure_ascii=False))
     return 0
@@ -271,12 +282,19 @@ def _plan_and_apply(alliance: Alliance, file: Path, config: Config, to: list[str
     want = desired(alliance, config, load_journal(alliance))
     plan = make_plan(alliance, want, targets, state, teardown=teardown,
                      reconcile=not dry_run)
+    plan = exception_notes(plan, state)
+    if not teardown:
+        # What someone changed in the calendar since our last write is not overwritten
+        # silently: one read per target (shown by the plan), then a refusal unless --force.
+        plan = check_remote_drift(plan, targets, state, writing_only=True)
 
     if dry_run:
         if not as_json:
             click.echo(plan.render(color=sys.stdout.isatty()))
             click.echo("\nDry run: nothing was written or sent.")
         return SetupResult(plan.has_changes, plan.as_dict())
+    if not teardown:
+        check_no_overwrite(plan, force)
     check_safe(plan, force)
     if not as_json:
         click.echo(plan.render(color=sys.stdout.isatty()))

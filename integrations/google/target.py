@@ -25,10 +25,18 @@ from designed_alliance.core.errors import (
 )
 from designed_alliance.core.items import Event, Item, Message, video_key
 from designed_alliance.core.plan import Action, Change
-from designed_alliance.core.target import Applied, ApplyContext, Check, Options, Remote
+from designed_alliance.core.state import Record
+from designed_alliance.core.target import (
+    Applied,
+    ApplyContext,
+    Check,
+    Options,
+    Remote,
+    RemoteVersion,
+)
 
 from .. import mail
-from ..remote import DoctorSpec, RemoteTarget, error_for_status
+from ..remote import DoctorSpec, Read, RemoteTarget, Seen, SyncExpired, error_for_status
 from . import events as resources
 
 DEFAULT_ROOT = "https://www.googleapis.com/"
@@ -166,6 +174,7 @@ class GoogleTarget(RemoteTarget):
         from google.auth.exceptions import RefreshError
         from googleapiclient.errors import HttpError
 
+        self.requests_made += 1
         try:
             return request.execute(http=self._http)
         except (RefreshError, HttpError, *_transport_errors()) as exc:
@@ -185,6 +194,7 @@ class GoogleTarget(RemoteTarget):
         batch = BatchHttpRequest(callback=collect, batch_uri=self.api_root + "batch/calendar/v3")
         for index, request in enumerate(requests):
             batch.add(request, request_id=str(index))
+        self.requests_made += 1
         try:
             batch.execute(http=self._http)
         except (RefreshError, HttpError, *_transport_errors()) as exc:
@@ -194,31 +204,72 @@ class GoogleTarget(RemoteTarget):
         return [answers.get(str(i), lost) for i in range(len(requests))]
 
     # -- translation --------------------------------------------------------------------------
-    def tagged_events(self, alliance_id: str) -> dict[str, Remote]:
+    def _pages(self, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every page of one events.list, in order (the last one holds nextSyncToken)."""
         backoff = self.backoff()
-        found: dict[str, Remote] = {}
         page = None
         while True:
             response = self.call(functools.partial(
                 self._calendar.events().list, calendarId=self.calendar_id, maxResults=2500,
-                pageToken=page,
-                privateExtendedProperty=f"{resources.TAG_ID}={alliance_id}"), backoff)
-            for item in response.get("items", []):
-                private = item.get("extendedProperties", {}).get("private", {})
-                key = private.get(resources.TAG_KEY)
-                if not key or item.get("status") == "cancelled":
-                    continue
-                summary: dict[str, Any] = {"title": item.get("summary", "")}
-                if item.get("conferenceData"):
-                    # Rebuilt state must know the meeting exists, or an update would ask for
-                    # a second one.
-                    summary["video"] = "google-meet"
-                    summary["video_url"] = resources.meet_link(item)
-                found[key] = Remote(key, item["id"], private.get(resources.TAG_FINGERPRINT, ""),
-                                    int(private.get(resources.TAG_SEQUENCE, "0") or 0), summary)
+                pageToken=page, **params), backoff)
+            yield response
             page = response.get("nextPageToken")
             if not page:
-                return found
+                return
+
+    def _tagged(self, alliance_id: str, **params: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(key, item) of each event tagged with this alliance; an exception (one
+        occurrence) carries its series' tags too, and is not the series."""
+        tag = f"{resources.TAG_ID}={alliance_id}"
+        for response in self._pages(privateExtendedProperty=tag, **params):
+            for item in response.get("items", []):
+                key = item.get("extendedProperties", {}).get("private", {}).get(
+                    resources.TAG_KEY)
+                if key and not item.get("recurringEventId"):
+                    yield key, item
+
+    def tagged_events(self, alliance_id: str) -> dict[str, Remote]:
+        found: dict[str, Remote] = {}
+        for key, item in self._tagged(alliance_id):
+            if item.get("status") == "cancelled":
+                continue
+            private = item["extendedProperties"]["private"]
+            summary: dict[str, Any] = {"title": item.get("summary", "")}
+            if item.get("conferenceData"):
+                # Rebuilt state must know the meeting exists, or an update would ask for a
+                # second one.
+                summary["video"] = "google-meet"
+                summary["video_url"] = resources.meet_link(item)
+            found[key] = Remote(key, item["id"], private.get(resources.TAG_FINGERPRINT, ""),
+                                int(private.get(resources.TAG_SEQUENCE, "0") or 0), summary)
+        return found
+
+    def read_changes(self, records: dict[str, Record], token: str | None) -> Read:
+        """events.list of the whole calendar (a sync token cannot be combined with a tag
+        filter), series not expanded: exceptions — moved, cancelled or declined
+        occurrences — come as their own items. With `token`, only what changed."""
+        seen: list[Seen] = []
+        last: dict[str, Any] = {}
+        try:
+            for last in self._pages(showDeleted=True, **({"syncToken": token} if token else {})):
+                seen.extend(_seen(item) for item in last.get("items", []))
+        except NotFound as exc:
+            if token and exc.status == 410:
+                raise SyncExpired() from None
+            raise
+        return Read(seen, str(last.get("nextSyncToken", "")), full=token is None)
+
+    def read_versions(self, alliance_id: str, records: dict[str, Record]
+                      ) -> dict[str, RemoteVersion]:
+        found: dict[str, RemoteVersion] = {}
+        for key, item in self._tagged(alliance_id, showDeleted=True):
+            recurrence = [r for r in item.get("recurrence", []) if r.startswith("RRULE:")]
+            found[key] = RemoteVersion(
+                key, str(item.get("etag", "")), deleted=item.get("status") == "cancelled",
+                fields={"title": item.get("summary", ""), "start": _wall(item.get("start", {})),
+                        "end": _wall(item.get("end", {})),
+                        "rrule": recurrence[0][len("RRULE:"):] if recurrence else ""})
+        return found
 
     def event_request(self, change: Change, mode: Action, alliance_id: str) -> Any:
         events = self._calendar.events()
@@ -350,6 +401,31 @@ class GoogleTarget(RemoteTarget):
         fingerprint = next((h["value"] for h in headers
                             if h.get("name", "").lower() == HEADER_FINGERPRINT.lower()), "")
         return str(full["threadId"]), fingerprint
+
+
+GOOGLE_RESPONSES = {"accepted": "accepted", "declined": "declined", "tentative": "tentative",
+                    "needsAction": "needs-action"}
+
+
+def _wall(moment: dict[str, Any]) -> str:
+    """A Google start/end as local wall time in the event's own zone: the dateTime Google
+    answers carries the event zone's offset, so its first 16 characters are that time."""
+    if "date" in moment:
+        return str(moment["date"])
+    return str(moment.get("dateTime", ""))[:16]
+
+
+def _seen(item: dict[str, Any]) -> Seen:
+    """A Google event (or exception) as read-back sees it."""
+    series = str(item.get("recurringEventId", ""))
+    cancelled = item.get("status") == "cancelled"
+    attendees = {str(a.get("email", "")).lower(): GOOGLE_RESPONSES.get(
+        a.get("responseStatus", ""), "needs-action") for a in item.get("attendees", [])
+        if not a.get("organizer")}
+    return Seen(str(item.get("id", "")), series=series,
+                start=_wall(item.get("originalStartTime", {})) if series else "",
+                exception=bool(series), cancelled=cancelled and bool(series),
+                removed=cancelled and not series, attendees=attendees)
 
 
 def _strict_http(timeout: float) -> Any:

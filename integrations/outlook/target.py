@@ -30,10 +30,11 @@ from designed_alliance.core.errors import (
 )
 from designed_alliance.core.items import Event, Item, Message, video_key
 from designed_alliance.core.plan import Action, Change
-from designed_alliance.core.target import Applied, ApplyContext, Options, Remote
+from designed_alliance.core.state import Record
+from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, RemoteVersion
 
 from .. import mail
-from ..remote import DoctorSpec, RemoteTarget, error_for_status
+from ..remote import DoctorSpec, Read, RemoteTarget, Seen, SyncExpired, error_for_status
 from .auth import TokenProvider
 
 DEFAULT_ROOT = "https://graph.microsoft.com/v1.0/"
@@ -287,11 +288,13 @@ class OutlookTarget(RemoteTarget):
         """`request` is (method, path, body, params); the answer is the decoded JSON."""
         import requests
 
-        method, path, body, params = request
+        method, path, body, params, *more = request
+        headers = more[0] if more else None  # e.g. Prefer: outlook.timezone for read-back
         self.requests_made += 1
         try:
             response = self._session.request(method, self._url(path), json=body,
-                                             params=params, timeout=self.timeout)
+                                             params=params, headers=headers,
+                                             timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Unavailable(f"Microsoft Graph could not be reached ({type(exc).__name__}) — "
                               "check the network and run the same command again",
@@ -355,6 +358,69 @@ class OutlookTarget(RemoteTarget):
                 return found
             path, params = next_link[len(self.graph_root):] if next_link.startswith(
                 self.graph_root) else next_link, None
+
+    version_field = "changeKey"
+
+    def _relative(self, link: str) -> str:
+        return link[len(self.graph_root):] if link.startswith(self.graph_root) else link
+
+    def read_changes(self, records: dict[str, Record], token: str | None) -> Read:
+        """calendarView/delta over the alliance's span: occurrences come expanded, each
+        with its attendees' answers; the delta link is the token of the next read."""
+        headers = _prefer_zone(records)
+        if token:
+            request: tuple[Any, ...] = ("GET", token, None, None, headers)
+        else:
+            begin, end = _window(records)
+            request = ("GET", self.events_path.replace("/events", "/calendarView/delta"),
+                       None, {"startDateTime": begin, "endDateTime": end}, headers)
+        backoff = self.backoff()
+        seen: list[Seen] = []
+        zone = _zone_of(records)
+        while True:
+            try:
+                payload = self.call(functools.partial(tuple, request), backoff)
+            except NotFound as exc:
+                if token and exc.status == 410:
+                    raise SyncExpired() from None
+                raise
+            seen.extend(_seen(item, zone) for item in (payload or {}).get("value", []))
+            next_link = (payload or {}).get("@odata.nextLink")
+            if next_link:
+                request = ("GET", self._relative(next_link), None, None, headers)
+                continue
+            delta = str((payload or {}).get("@odata.deltaLink", ""))
+            return Read(seen, self._relative(delta), full=token is None)
+
+    def read_versions(self, alliance_id: str, records: dict[str, Record]
+                      ) -> dict[str, RemoteVersion]:
+        found: dict[str, RemoteVersion] = {}
+        params: dict[str, str] | None = {
+            "$filter": (f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP_ALLIANCE}' "
+                        f"and ep/value eq '{_odata(alliance_id)}')"),
+            "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP_KEY}')",
+            "$top": "100",
+            "$select": "id,subject,start,end,isAllDay,isCancelled,changeKey"}
+        path, headers, backoff = self.events_path, _prefer_zone(records), self.backoff()
+        while True:
+            payload = self.call(functools.partial(tuple, ("GET", path, None, params, headers)),
+                                backoff)
+            for event in payload.get("value", []):
+                props = {p["id"]: p.get("value", "")
+                         for p in event.get("singleValueExtendedProperties", [])}
+                key = _prop(props, PROP_KEY)
+                if not key:
+                    continue
+                cut = 10 if event.get("isAllDay") else 16
+                found[key] = RemoteVersion(
+                    key, str(event.get("changeKey", "")), deleted=bool(event.get("isCancelled")),
+                    fields={"title": event.get("subject", ""),
+                            "start": str(event.get("start", {}).get("dateTime", ""))[:cut],
+                            "end": str(event.get("end", {}).get("dateTime", ""))[:cut]})
+            next_link = payload.get("@odata.nextLink")
+            if not next_link:
+                return found
+            path, params = self._relative(next_link), None
 
     def event_request(self, change: Change, mode: Action, alliance_id: str) -> Any:
         if mode is Action.CANCEL:
@@ -431,6 +497,70 @@ class OutlookTarget(RemoteTarget):
                          for p in message.get("singleValueExtendedProperties", [])}
                 return str(message["id"]), _prop(props, PROP_FINGERPRINT)
         return None
+
+
+GRAPH_RESPONSES = {"accepted": "accepted", "declined": "declined",
+                   "tentativelyAccepted": "tentative", "none": "needs-action",
+                   "notResponded": "needs-action"}
+
+
+def _zone_of(records: dict[str, Record]) -> str:
+    zones = [str(r.summary.get("timezone")) for r in records.values() if r.summary.get("timezone")]
+    return zones[0] if zones else "UTC"
+
+
+def _prefer_zone(records: dict[str, Record]) -> dict[str, str]:
+    """Graph answers times in UTC unless asked: ask for the alliance's zone, so the wall
+    times compare with what we wrote."""
+    from .timezones import iana_to_windows
+
+    return {"Prefer": f'outlook.timezone="{iana_to_windows(_zone_of(records))}"'}
+
+
+def _window(records: dict[str, Record]) -> tuple[str, str]:
+    """From the first start to the last end (a series' UNTIL included), a day either side."""
+    import re
+    from datetime import timedelta
+
+    days: list[date] = []
+    for record in records.values():
+        for name in ("start", "end"):
+            value = str(record.summary.get(name) or "")[:10]
+            if value:
+                days.append(date.fromisoformat(value))
+        until = re.search(r"UNTIL=(\d{8})", str(record.summary.get("rrule") or ""))
+        if until:
+            days.append(datetime.strptime(until.group(1), "%Y%m%d").date())
+    if not days:  # records adopted from a lookup carry no dates: a wide window then
+        today = date.today()
+        days = [today - timedelta(days=366), today + timedelta(days=2 * 366)]
+    first = min(days) - timedelta(days=1)
+    last = max(days) + timedelta(days=2)
+    return f"{first.isoformat()}T00:00:00Z", f"{last.isoformat()}T00:00:00Z"
+
+
+def _seen(item: dict[str, Any], zone: str) -> Seen:
+    """A Graph calendarView item (occurrence, exception, single event) as read-back sees it."""
+    if "@removed" in item:
+        return Seen(str(item.get("id", "")), removed=True)
+    kind = item.get("type", "singleInstance")
+    attendees = {str(a.get("emailAddress", {}).get("address", "")).lower(): GRAPH_RESPONSES.get(
+        str(a.get("status", {}).get("response", "none")), "needs-action")
+        for a in item.get("attendees", [])
+        if a.get("status", {}).get("response") != "organizer"}
+    if kind in ("occurrence", "exception"):
+        start = str(item.get("start", {}).get("dateTime", ""))[:16]
+        original = item.get("originalStart")
+        if original:  # a DateTimeOffset (UTC): the occurrence's place in the series
+            from zoneinfo import ZoneInfo
+
+            moment = datetime.fromisoformat(str(original).replace("Z", "+00:00"))
+            start = moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+        return Seen(str(item.get("id", "")), series=str(item.get("seriesMasterId", "")),
+                    start=start, exception=kind == "exception",
+                    cancelled=bool(item.get("isCancelled")), attendees=attendees)
+    return Seen(str(item.get("id", "")), cancelled=bool(item.get("isCancelled")),
+                removed=bool(item.get("isCancelled")), attendees=attendees)
 
 
 def _rule_key(key: str) -> str:

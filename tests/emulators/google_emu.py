@@ -12,6 +12,15 @@ wrong type is a 400 here as it is at Google. Faults are injected per (sub-)reque
     emu.faults.random(rate=0.2, seed=7)            # seeded random faults on every request
 
 A 429/5xx/drop fault does not apply the write; only `drop_after_apply` does.
+
+A test acts as the people in the calendar through `respond` (an attendee answers the event
+or series), `respond_occurrence`, `move_occurrence` and `cancel_occurrence` (one occurrence
+becomes an exception: its own item with `recurringEventId` and `originalStartTime`, as at
+Google) and `edit` (the organizer changes the event in the calendar app). Every change bumps
+the event's etag and is seen by `events.list?syncToken=…`, which returns only what changed
+since the token; `expire_sync_tokens()` makes the next such read a 410 GONE, as Google does
+when a token is too old. A PATCH that really changes a series' start or recurrence cancels its
+exceptions; one that leaves them as they were keeps them.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -190,16 +200,43 @@ class Dropped(Exception):
 
 
 @dataclass
-class GoogleEmulator:
+class Emulator:
+    """What both emulators keep: the request log, faults, ids, and a clock that counts
+    changes (what sync tokens and delta links are made of)."""
+
+    requests: list[Logged] = field(default_factory=list)
+    http_calls: int = 0
+    faults: Faults = field(default_factory=Faults)
+    base_url: str = ""
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self._clock = itertools.count(1)  # one tick per change
+        self.sync_floor = 0  # tokens older than this are GONE
+
+    def expire_sync_tokens(self) -> None:
+        self.sync_floor = next(self._clock)
+
+    def count(self, method: str | None = None, path_contains: str | None = None,
+              batch_parts: bool | None = None) -> int:
+        return sum(1 for r in self.requests
+                   if (method is None or r.method == method)
+                   and (path_contains is None or path_contains in r.path)
+                   and (batch_parts is None or r.batch_part == batch_parts))
+
+    def reset_log(self) -> None:
+        self.requests.clear()
+        self.http_calls = 0
+
+
+@dataclass
+class GoogleEmulator(Emulator):
     token: str = "test-token"
     revoked_tokens: set[str] = field(default_factory=set)
     calendars: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     draft_store: dict[str, dict[str, Any]] = field(default_factory=dict)
     sent_store: dict[str, dict[str, Any]] = field(default_factory=dict)  # label SENT
-    requests: list[Logged] = field(default_factory=list)
-    http_calls: int = 0
-    faults: Faults = field(default_factory=Faults)
-    base_url: str = ""
     # Gets of an event whose Meet is being made that still answer "pending" (Google answers
     # a createRequest with "pending" and finishes it a moment later).
     pending_gets: int = 0
@@ -209,8 +246,8 @@ class GoogleEmulator:
     notified: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._lock = threading.RLock()
-        self._ids = itertools.count(1)
+        super().__post_init__()
+        self.changed: dict[tuple[str, str], int] = {}
         self._meeting_gets: dict[str, int] = {}  # event id → gets while its Meet is pending
 
     def calendar_address(self, calendar_id: str) -> str:
@@ -232,14 +269,6 @@ class GoogleEmulator:
                 continue
             self.notified.append((address, event["id"], what))
 
-    # -- observability ------------------------------------------------------------------------
-    def events(self, calendar_id: str = "primary") -> list[dict[str, Any]]:
-        return list(self.calendars.get(calendar_id, {}).values())
-
-    def drafts(self) -> list[tuple[str, EmailMessage]]:
-        return [(d["id"], email.message_from_bytes(d["raw_bytes"], policy=email.policy.default))
-                for d in self.draft_store.values()]
-
     def sent(self) -> list[tuple[str, EmailMessage]]:
         """(threadId, message) of every sent message."""
         return [(m["threadId"], email.message_from_bytes(m["raw_bytes"],
@@ -251,20 +280,116 @@ class GoogleEmulator:
         return {str(email.message_from_bytes(d["raw_bytes"], policy=email.policy.default)[
             "Subject"]): d["message"]["threadId"] for d in self.draft_store.values()}
 
-    def count(self, method: str | None = None, path_contains: str | None = None,
-              batch_parts: bool | None = None) -> int:
-        return sum(1 for r in self.requests
-                   if (method is None or r.method == method)
-                   and (path_contains is None or path_contains in r.path)
-                   and (batch_parts is None or r.batch_part == batch_parts))
+    # -- observability ------------------------------------------------------------------------
+    def events(self, calendar_id: str = "primary") -> list[dict[str, Any]]:
+        """The events themselves (series masters and single events), not exceptions."""
+        return [e for e in self.calendars.get(calendar_id, {}).values()
+                if not e.get("recurringEventId")]
+
+    def exceptions(self, event_id: str, calendar_id: str = "primary") -> list[dict[str, Any]]:
+        return [e for e in self.calendars.get(calendar_id, {}).values()
+                if e.get("recurringEventId") == event_id]
+
+    # -- acting as the people in the calendar -------------------------------------------------
+    def _touch(self, calendar_id: str, event: dict[str, Any]) -> None:
+        event["etag"] = f'"{next(self._ids)}"'
+        event["updated"] = _now()
+        self.changed[(calendar_id, event["id"])] = next(self._clock)
+
+    def find(self, key: str, calendar_id: str = "primary") -> dict[str, Any]:
+        (event,) = [e for e in self.events(calendar_id) if e.get("extendedProperties", {})
+                    .get("private", {}).get("allianceKey") == key]
+        return event
+
+    def respond(self, key: str, email: str, status: str, calendar_id: str = "primary") -> None:
+        with self._lock:
+            event = self.find(key, calendar_id)
+            _answer(event, email, status)
+            self._touch(calendar_id, event)
+
+    def occurrences(self, key: str, calendar_id: str = "primary") -> list[str]:
+        """The series' occurrences as local wall times (YYYY-MM-DDTHH:MM)."""
+        from dateutil.rrule import rrulestr
+
+        master = self.find(key, calendar_id)
+        start = _aware(master["start"]["dateTime"][:16], master["start"]["timeZone"])
+        rule = next(r for r in master["recurrence"] if r.startswith("RRULE:"))
+        return [o.strftime("%Y-%m-%dT%H:%M") for o in rrulestr(rule[6:], dtstart=start)]
+
+    def _exception(self, key: str, original: str, calendar_id: str) -> dict[str, Any]:
+        """The exception item for the occurrence at local wall time `original`
+        (YYYY-MM-DDTHH:MM), made on first use."""
+        master = self.find(key, calendar_id)
+        store = self.calendars[calendar_id]
+        zone = master["start"]["timeZone"]
+        begins = _aware(original, zone)
+        stamp = begins.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ").lower()
+        event_id = f"{master['id']}_{stamp}"
+        if event_id not in store:
+            length = _seconds(master["end"]["dateTime"]) - _seconds(master["start"]["dateTime"])
+            store[event_id] = {
+                **json.loads(json.dumps({k: v for k, v in master.items()
+                                         if k not in ("recurrence", "id")})),
+                "id": event_id, "recurringEventId": master["id"],
+                "originalStartTime": {"dateTime": begins.isoformat(), "timeZone": zone},
+                "start": {"dateTime": begins.isoformat(), "timeZone": zone},
+                "end": {"dateTime": _plus(begins.isoformat(), length), "timeZone": zone}}
+        return store[event_id]
+
+    def respond_occurrence(self, key: str, original: str, email: str, status: str,
+                           calendar_id: str = "primary") -> None:
+        with self._lock:
+            event = self._exception(key, original, calendar_id)
+            _answer(event, email, status)
+            self._touch(calendar_id, event)
+
+    def move_occurrence(self, key: str, original: str, start: str,
+                        calendar_id: str = "primary") -> None:
+        """Move one occurrence to local wall time `start`, keeping its length."""
+        with self._lock:
+            event = self._exception(key, original, calendar_id)
+            length = _seconds(event["end"]["dateTime"]) - _seconds(event["start"]["dateTime"])
+            begins = _aware(start, event["start"]["timeZone"]).isoformat()
+            event["start"] = {**event["start"], "dateTime": begins}
+            event["end"] = {**event["end"], "dateTime": _plus(begins, length)}
+            self._touch(calendar_id, event)
+
+    def cancel_occurrence(self, key: str, original: str, calendar_id: str = "primary") -> None:
+        with self._lock:
+            event = self._exception(key, original, calendar_id)
+            event["status"] = "cancelled"
+            self._touch(calendar_id, event)
+
+    def edit(self, key: str, calendar_id: str = "primary", **fields: Any) -> None:
+        """The organizer edits the event in the calendar app."""
+        with self._lock:
+            event = self.find(key, calendar_id)
+            event.update(fields)
+            self._touch(calendar_id, event)
+
+    def move_series(self, key: str, start: str, calendar_id: str = "primary") -> None:
+        """The organizer drags the event (or series) to local wall time `start`."""
+        with self._lock:
+            event = self.find(key, calendar_id)
+            length = _seconds(event["end"]["dateTime"]) - _seconds(event["start"]["dateTime"])
+            begins = _aware(start, event["start"]["timeZone"]).isoformat()
+            event["start"] = {**event["start"], "dateTime": begins}
+            event["end"] = {**event["end"], "dateTime": _plus(begins, length)}
+            self._touch(calendar_id, event)
+
+    def delete(self, key: str, calendar_id: str = "primary") -> None:
+        with self._lock:
+            event = self.find(key, calendar_id)
+            event["status"] = "cancelled"
+            self._touch(calendar_id, event)
+
+    def drafts(self) -> list[tuple[str, EmailMessage]]:
+        return [(d["id"], email.message_from_bytes(d["raw_bytes"], policy=email.policy.default))
+                for d in self.draft_store.values()]
 
     def writes(self) -> int:
         return sum(1 for r in self.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")
                    and not r.path.startswith("/batch"))
-
-    def reset_log(self) -> None:
-        self.requests.clear()
-        self.http_calls = 0
 
     # -- routing ------------------------------------------------------------------------------
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes,
@@ -322,7 +447,7 @@ class GoogleEmulator:
                 return 200, made
             if event_id is None and method == "GET":
                 self._params(CALENDAR, ("events", "list"), query)
-                return 200, self._list(store, query)
+                return 200, self._list(store, query, calendar_id)
             if event_id is not None:
                 names = {"GET": "get", "PATCH": "patch", "PUT": "update",
                          "DELETE": "delete"}.get(method)
@@ -333,6 +458,7 @@ class GoogleEmulator:
                 if method != "GET":
                     self._notify(store[event_id], query,
                                  "cancel" if method == "DELETE" else "update")
+                    self.changed[(calendar_id, event_id)] = next(self._clock)
                 return status, answer
         match = re.fullmatch(r"/calendar/v3/calendars/([^/]+)", path)
         if match and method == "GET":
@@ -397,6 +523,7 @@ class GoogleEmulator:
                  "htmlLink": f"https://calendar.example/event?eid={event_id}",
                  "organizer": {"email": self.calendar_address(calendar_id), "self": True}}
         store[event_id] = event
+        self.changed[(calendar_id, event_id)] = next(self._clock)
         return event
 
     def _one(self, store: dict[str, dict[str, Any]], event_id: str, method: str, body: Any,
@@ -440,6 +567,12 @@ class GoogleEmulator:
             event.clear()
             event.update({"status": "confirmed", **body, **kept})
         else:
+            moved = any(key in body and body[key] != event.get(key)
+                        for key in ("start", "recurrence"))
+            if moved:  # a series whose own time changes loses its exceptions, as at Google
+                for other in store.values():
+                    if other.get("recurringEventId") == event_id:
+                        other["status"] = "cancelled"
             for key, value in body.items():
                 if key == "extendedProperties":
                     props = event.setdefault("extendedProperties", {})
@@ -491,13 +624,29 @@ class GoogleEmulator:
                                       "label": f"meet.google.com/{code}"}]})
         event["hangoutLink"] = f"https://meet.google.com/{code}"
 
-    def _list(self, store: dict[str, dict[str, Any]], query: dict[str, list[str]]
-              ) -> dict[str, Any]:
+    def _list(self, store: dict[str, dict[str, Any]], query: dict[str, list[str]],
+              calendar_id: str) -> dict[str, Any]:
         wanted = [p.split("=", 1) for p in query.get("privateExtendedProperty", [])]
         show_deleted = query.get("showDeleted", ["false"])[0] == "true"
         uid = query.get("iCalUID", [None])[0]
+        sync = query.get("syncToken", [None])[0]
+        filtered = bool(wanted or uid or "timeMin" in query or "q" in query)
+        since = 0
+        if sync is not None:
+            if filtered:
+                raise ApiError(400, "syncToken cannot be combined with these parameters",
+                               "invalid")
+            match = re.fullmatch(r"sync-(\d+)", sync)
+            if match is None or int(match.group(1)) < self.sync_floor:
+                raise ApiError(410, "Sync token is no longer valid, a full sync is required.",
+                               "fullSyncRequired")
+            since = int(match.group(1))
         items = []
         for event in store.values():
+            if sync is not None:
+                if self.changed.get((calendar_id, event["id"]), 0) > since:
+                    items.append(event)  # deleted ones too: that is how a sync learns of them
+                continue
             private = event.get("extendedProperties", {}).get("private", {})
             if any(private.get(k) != v for k, v in wanted):
                 continue
@@ -512,6 +661,8 @@ class GoogleEmulator:
         result: dict[str, Any] = {"kind": "calendar#events", "items": page}
         if start + size < len(items):
             result["nextPageToken"] = str(start + size)
+        elif not filtered:
+            result["nextSyncToken"] = f"sync-{next(self._clock)}"
         return result
 
     # -- gmail --------------------------------------------------------------------------------
@@ -634,6 +785,33 @@ def _version(query: dict[str, list[str]]) -> int:
 def _check_color(body: dict[str, Any]) -> None:
     if "colorId" in body and body["colorId"] not in COLOR_IDS:
         raise ApiError(400, "Invalid color id value.", "invalid")
+
+
+def _answer(event: dict[str, Any], email: str, status: str) -> None:
+    for attendee in event.get("attendees", []):
+        if attendee["email"].lower() == email.lower():
+            attendee["responseStatus"] = status
+            return
+    raise AssertionError(f"{email} is not invited to {event['id']}")
+
+
+def _aware(wall: str, zone: str) -> Any:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(wall).replace(tzinfo=ZoneInfo(zone))
+
+
+def _seconds(text: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text).timestamp()
+
+
+def _plus(text: str, seconds: float) -> str:
+    from datetime import datetime, timedelta
+
+    return (datetime.fromisoformat(text) + timedelta(seconds=seconds)).isoformat()
 
 
 _REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",

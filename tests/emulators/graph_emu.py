@@ -6,14 +6,19 @@ creates; `$filter` on a single-value extended property finds tagged events. Faul
 the Google emulator: `emu.faults.push(status=429, retry_after="1")`, `kind="drop"`,
 `kind="drop_after_apply"`, `emu.faults.random(rate=0.2, seed=…)`; they apply to each
 top-level request and to each `$batch` sub-request.
+
+A test acts as the people in the calendar: `respond` (an attendee answers the event or the
+whole series), `respond_occurrence`, `move_occurrence`, `cancel_occurrence` (one occurrence
+becomes an exception), `move_series` and `delete` (the organizer edits in Outlook; the
+changeKey changes). `GET /me/calendarView/delta` expands series into occurrences within the
+window (weekly and daily patterns) and answers with a deltaLink; following it returns only
+what changed since, and `expire_sync_tokens()` makes such a link a 410, as at Graph.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -21,7 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from .google_emu import Dropped, Faults, Logged
+from .google_emu import Dropped, Emulator, Logged
 from .loopback import LoopbackServer, drop, serving
 
 EVENT_FIELDS = {
@@ -92,15 +97,11 @@ def _check(body: Any, fields: dict[str, type], what: str) -> None:
 
 
 @dataclass
-class GraphEmulator:
+class GraphEmulator(Emulator):
     token: str = "graph-token"
     store: dict[str, dict[str, Any]] = field(default_factory=dict)
     cancelled: list[dict[str, Any]] = field(default_factory=list)
     message_store: dict[str, dict[str, Any]] = field(default_factory=dict)
-    requests: list[Logged] = field(default_factory=list)
-    http_calls: int = 0
-    faults: Faults = field(default_factory=Faults)
-    base_url: str = ""
     # What the calendar offers: a work account has Teams; a personal one skypeForConsumer.
     allowed_providers: list[str] = field(default_factory=lambda: ["teamsForBusiness"])
     master_categories: list[dict[str, Any]] = field(default_factory=list)
@@ -116,25 +117,76 @@ class GraphEmulator:
                 self.notified.append((address, event["id"], what))
 
     def __post_init__(self) -> None:
-        self._lock = threading.RLock()
-        self._ids = itertools.count(1)
+        super().__post_init__()
+        self.changed: dict[str, int] = {}  # event id, or "<id>_<stamp>" of an occurrence
+        self.overrides: dict[str, dict[str, dict[str, Any]]] = {}  # id → stamp → changes
+        self.deltas: dict[str, tuple[int, str, str, str]] = {}  # token → (tick, path, window)
+
+    # -- acting as the people in the calendar -------------------------------------------------
+    def find(self, key: str) -> dict[str, Any]:
+        (event,) = [e for e in self.store.values()
+                    if any(p["value"] == key and p["id"].endswith("designedAllianceKey")
+                           for p in e.get("singleValueExtendedProperties", []))]
+        return event
+
+    def _touch(self, event: dict[str, Any]) -> None:
+        event["changeKey"] = f"ck{next(self._ids)}"
+        self.changed[event["id"]] = next(self._clock)
+
+    def respond(self, key: str, email: str, status: str) -> None:
+        with self._lock:
+            event = self.find(key)
+            _answer(event["attendees"], email, status)
+            self._touch(event)
+
+    def occurrences(self, key: str) -> list[str]:
+        return [wall for wall, _ in _expand(self.find(key))]
+
+    def _override(self, key: str, wall: str) -> dict[str, Any]:
+        event = self.find(key)
+        assert wall in self.occurrences(key), (wall, self.occurrences(key))
+        stamp = wall.replace("-", "").replace(":", "")
+        self.changed[f"{event['id']}_{stamp}"] = next(self._clock)
+        return self.overrides.setdefault(event["id"], {}).setdefault(wall, {})
+
+    def respond_occurrence(self, key: str, wall: str, email: str, status: str) -> None:
+        with self._lock:
+            self._override(key, wall).setdefault("answers", {})[email.lower()] = status
+
+    def move_occurrence(self, key: str, wall: str, start: str) -> None:
+        with self._lock:
+            self._override(key, wall)["start"] = start
+
+    def cancel_occurrence(self, key: str, wall: str) -> None:
+        with self._lock:
+            self._override(key, wall)["cancelled"] = True
+
+    def move_series(self, key: str, start: str) -> None:
+        """The organizer moves the event (or series) to local wall time `start`."""
+        from datetime import datetime
+
+        with self._lock:
+            event = self.find(key)
+            old = datetime.fromisoformat(event["start"]["dateTime"])
+            new = datetime.fromisoformat(start)
+            end = datetime.fromisoformat(event["end"]["dateTime"]) + (new - old)
+            event["start"] = {**event["start"], "dateTime": new.isoformat(timespec="seconds")}
+            event["end"] = {**event["end"], "dateTime": end.isoformat(timespec="seconds")}
+            if event.get("recurrence"):
+                event["recurrence"]["range"]["startDate"] = new.date().isoformat()
+            self._touch(event)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            event = self.find(key)
+            self.cancelled.append(self.store.pop(event["id"]))
+            self.changed[event["id"]] = next(self._clock)
 
     def events(self) -> list[dict[str, Any]]:
         return list(self.store.values())
 
     def messages(self) -> list[dict[str, Any]]:
         return list(self.message_store.values())
-
-    def count(self, method: str | None = None, path_contains: str | None = None,
-              batch_parts: bool | None = None) -> int:
-        return sum(1 for r in self.requests
-                   if (method is None or r.method == method)
-                   and (path_contains is None or path_contains in r.path)
-                   and (batch_parts is None or r.batch_part == batch_parts))
-
-    def reset_log(self) -> None:
-        self.requests.clear()
-        self.http_calls = 0
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: Any,
                batch_part: bool) -> tuple[int, dict[str, str], Any]:
@@ -183,6 +235,8 @@ class GraphEmulator:
                                                           ["unknown"])[0]}
         if path == "/me/outlook/masterCategories":
             return self._categories(method, body)
+        if re.fullmatch(r"/me(/calendars/[^/]+)?/calendarView/delta", path) and method == "GET":
+            return 200, self._delta(path, query)
         if re.fullmatch(r"/me(/calendars/[^/]+)?/events", path):
             if method == "POST":
                 return self._create(body)
@@ -201,6 +255,7 @@ class GraphEmulator:
                                      "meeting that has no attendees.")
                 self.cancelled.append(self.store.pop(event["id"]))
                 self._notify(event, "cancel")
+                self.changed[event["id"]] = next(self._clock)
                 return 202, None
             if method == "GET":
                 return 200, self._shape(event, query)
@@ -212,13 +267,18 @@ class GraphEmulator:
                 props = {p["id"]: p for p in event.get("singleValueExtendedProperties", [])}
                 for prop in body.pop("singleValueExtendedProperties", []):
                     props[prop["id"]] = prop
+                moved = any(k in body and body[k] != event.get(k)
+                            for k in ("start", "recurrence"))
+                if moved:  # a series whose own time changes loses its exceptions
+                    self.overrides.pop(event["id"], None)
                 event.update(body)
                 event["singleValueExtendedProperties"] = list(props.values())
-                event["changeKey"] = f"ck{next(self._ids)}"
+                self._touch(event)
                 self._notify(event, "update")
                 return 200, self._shape(event, {})
             if method == "DELETE":
                 self.cancelled.append(self.store.pop(event["id"]))
+                self.changed[event["id"]] = next(self._clock)
                 return 204, None
         if path == "/me/messages":
             if method == "POST":
@@ -270,6 +330,70 @@ class GraphEmulator:
                 return 201, {k: v for k, v in stored.items() if k != "attachments"}
         raise GraphError(400, "BadRequest", f"Unsupported request {method} {path}")
 
+    def _delta(self, path: str, query: dict[str, str]) -> dict[str, Any]:
+        token = query.get("$deltatoken")
+        if token is not None:
+            if token not in self.deltas or self.deltas[token][0] < self.sync_floor:
+                raise GraphError(410, "SyncStateNotFound",
+                                 "The sync state generation is not found. Resync is required.")
+            since, path, begin, end = self.deltas[token]
+        else:
+            since = 0
+            begin, end = query.get("startDateTime", ""), query.get("endDateTime", "")
+            if not begin or not end:
+                raise GraphError(400, "ErrorInvalidParameter",
+                                 "startDateTime and endDateTime are required")
+        items: list[dict[str, Any]] = []
+        for event in self.store.values():
+            master_changed = self.changed.get(event["id"], 0) > since
+            for _, item in self._view(event, begin, end):
+                if master_changed or self.changed.get(item["id"], 0) > since:
+                    items.append(item)
+        for event in self.cancelled:
+            if since and self.changed.get(event["id"], 0) > since:
+                items.extend({"@removed": {"reason": "deleted"}, "id": item["id"]}
+                             for _, item in self._view(event, begin, end))
+        tick = next(self._clock)
+        new = f"d{tick}"
+        self.deltas[new] = (tick, path, begin, end)
+        return {"value": items,
+                "@odata.deltaLink": f"{self.base_url}{path.lstrip('/')}?$deltatoken={new}"}
+
+    def _view(self, event: dict[str, Any], begin: str, end: str
+              ) -> list[tuple[str, dict[str, Any]]]:
+        """The event as calendarView shows it: occurrences of a series (with overrides),
+        or the event itself."""
+        from datetime import datetime
+
+        first, last = begin[:16], end[:16]
+        plain = {k: v for k, v in self._shape(event, {}).items() if k != "recurrence"}
+        if not event.get("recurrence"):
+            wall = event["start"]["dateTime"][:16]
+            return [(wall, {**plain, "type": "singleInstance"})] if first <= wall < last else []
+        out = []
+        length = (datetime.fromisoformat(event["end"]["dateTime"])
+                  - datetime.fromisoformat(event["start"]["dateTime"]))
+        for wall, stamp in _expand(event):
+            if not first <= wall < last:
+                continue
+            changes = self.overrides.get(event["id"], {}).get(wall, {})
+            if changes.get("cancelled"):
+                continue  # a cancelled occurrence is no longer in the view
+            start = datetime.fromisoformat(changes.get("start", wall))
+            attendees = json.loads(json.dumps(event.get("attendees", [])))
+            for email, status in changes.get("answers", {}).items():
+                _answer(attendees, email, status)
+            item = {**plain, "id": f"{event['id']}_{stamp}", "seriesMasterId": event["id"],
+                    "type": "exception" if changes else "occurrence",
+                    "originalStart": _utc(wall, event["start"]["timeZone"]),
+                    "start": {"dateTime": start.isoformat(timespec="seconds") + ".0000000",
+                              "timeZone": event["start"]["timeZone"]},
+                    "end": {"dateTime": (start + length).isoformat(timespec="seconds")
+                            + ".0000000", "timeZone": event["end"]["timeZone"]},
+                    "attendees": attendees}
+            out.append((wall, item))
+        return out
+
     def _create(self, body: Any) -> tuple[int, Any]:
         _check(body, EVENT_FIELDS, "event")
         tx = body.get("transactionId")
@@ -281,8 +405,11 @@ class GraphEmulator:
         event = {**body, "id": event_id, "changeKey": f"ck{next(self._ids)}",
                  "isCancelled": False, "iCalUId": f"040000008200E{event_id}",
                  "organizer": {"emailAddress": {"address": self.account}}}
+        for attendee in event.get("attendees", []):
+            attendee["status"] = {"response": "none", "time": "0001-01-01T00:00:00Z"}
         self._online_meeting(body, event)
         self.store[event_id] = event
+        self.changed[event_id] = next(self._clock)
         self._notify(event, "invite")
         return 201, self._shape(event, {})
 
@@ -386,6 +513,64 @@ class GraphEmulator:
         if fault is not None and fault.kind == "drop_after_apply":
             raise Dropped()
         return 200, {}, {"responses": responses}
+
+
+GRAPH_ANSWERS = {"accepted": "accepted", "declined": "declined",
+                 "tentative": "tentativelyAccepted", "none": "none"}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _answer(attendees: list[dict[str, Any]], email: str, status: str) -> None:
+    for attendee in attendees:
+        if attendee["emailAddress"]["address"].lower() == email.lower():
+            attendee["status"] = {"response": GRAPH_ANSWERS[status],
+                                  "time": "2027-01-01T00:00:00Z"}
+            return
+    raise AssertionError(f"{email} is not invited")
+
+
+def _expand(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """(local wall time, id stamp) of each occurrence of a daily or weekly series."""
+    from datetime import date, datetime, timedelta
+
+    recurrence = event["recurrence"]
+    pattern, rng = recurrence["pattern"], recurrence["range"]
+    start = datetime.fromisoformat(event["start"]["dateTime"])
+    last = date.fromisoformat(rng["endDate"]) if rng["type"] == "endDate" else (
+        start.date() + timedelta(days=366))
+    interval = int(pattern.get("interval", 1))
+    if pattern["type"] == "daily":
+        days = [start.date() + timedelta(days=i * interval)
+                for i in range((last - start.date()).days // interval + 1)]
+    elif pattern["type"] == "weekly":
+        wanted = {WEEKDAYS.index(d) for d in pattern["daysOfWeek"]}
+        monday = start.date() - timedelta(days=start.weekday())
+        days = []
+        week = 0
+        while monday + timedelta(weeks=week) <= last:
+            for offset in range(7):
+                day = monday + timedelta(weeks=week, days=offset)
+                if offset in wanted and start.date() <= day <= last:
+                    days.append(day)
+            week += interval
+    else:
+        raise NotImplementedError(f"the emulator expands no {pattern['type']} series")
+    out = []
+    for day in days:
+        moment = datetime.combine(day, start.time())
+        out.append((moment.strftime("%Y-%m-%dT%H:%M"), moment.strftime("%Y%m%dT%H%M")))
+    return out
+
+
+def _utc(wall: str, windows_zone: str) -> str:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from designed_alliance.integrations.outlook.timezones import table
+
+    iana = next(i for i, w in table().items() if w == windows_zone)
+    moment = datetime.fromisoformat(wall).replace(tzinfo=ZoneInfo(iana))
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Handler(BaseHTTPRequestHandler):
