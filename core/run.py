@@ -206,10 +206,16 @@ def _continue_sequences(changes: Sequence[Change], state: State, alliance_id: st
     if not fresh:
         return tuple(changes)
     floors = state.highest_sequences(alliance_id, fresh, exclude_instance=instance)
-    return tuple(
-        replace(c, sequence=max(c.sequence, floors[c.key] + 1))
-        if c.action is Action.CREATE and c.key in floors else c
-        for c in changes)
+
+    def floor(change: Change) -> int:
+        top, fingerprint = floors[change.key]
+        # The same invite elsewhere (the ics and eml targets of one run announce the same
+        # UID) keeps its SEQUENCE; a different one must be newer than what was sent.
+        same = change.item is not None and change.item.fingerprint == fingerprint
+        return max(change.sequence, top if same else top + 1)
+
+    return tuple(replace(c, sequence=floor(c))
+                 if c.action is Action.CREATE and c.key in floors else c for c in changes)
 
 
 @dataclass

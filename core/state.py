@@ -325,20 +325,20 @@ class State:
             raise self._error(exc) from None
 
     def highest_sequences(self, alliance_id: str, keys: list[str], *,
-                          exclude_instance: str) -> dict[str, int]:
-        """The highest SEQUENCE recorded for each of `keys` of this alliance in any other
-        instance (another output folder, another calendar); keys recorded nowhere else are
-        left out."""
+                          exclude_instance: str) -> dict[str, tuple[int, str]]:
+        """(SEQUENCE, fingerprint) of the highest SEQUENCE recorded for each of `keys` of
+        this alliance in any other instance (another output folder, another calendar); keys
+        recorded nowhere else are left out."""
         conn = self._connect(create=False)
         if conn is None or not keys or not self._has_records(conn):
             return {}
         marks = ", ".join("?" for _ in keys)
         try:
             rows = conn.execute(
-                f"SELECT key, MAX(sequence) FROM records WHERE alliance_id = ? AND "
-                f"instance != ? AND key IN ({marks}) GROUP BY key",
+                f"SELECT key, sequence, fingerprint FROM records WHERE alliance_id = ? AND "
+                f"instance != ? AND key IN ({marks}) ORDER BY sequence",
                 (alliance_id, exclude_instance, *keys))
-            return {key: int(top) for key, top in rows}
+            return {key: (int(sequence), str(fingerprint)) for key, sequence, fingerprint in rows}
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 

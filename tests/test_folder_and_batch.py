@@ -79,11 +79,17 @@ def test_sequence_continues_for_the_same_uid_in_another_folder(cli, tmp_path: Pa
     assert sequence(first / "checkins.ics") == 1 and sequence(first / "celebration.ics") == 0
     other = tmp_path / "other"
     assert cli("setup", path, "--out", other).exit_code == 0
-    # The same UIDs: a calendar that took SEQUENCE 1 would ignore a new SEQUENCE 0.
+    # The same UIDs: a calendar that took SEQUENCE 1 would ignore a new SEQUENCE 0. The same
+    # invite keeps the SEQUENCE it was sent with (it is a resend, not a change) ...
     uid = str(calendar(first / "checkins.ics").walk("VEVENT")[0]["UID"])
     assert str(calendar(other / "checkins.ics").walk("VEVENT")[0]["UID"]) == uid
-    assert sequence(other / "checkins.ics") == 2
-    assert sequence(other / "celebration.ics") == 1
+    assert sequence(other / "checkins.ics") == 1
+    assert sequence(other / "celebration.ics") == 0
+    # ... and a changed one, written to a third folder, is newer than anything sent before.
+    path.write_text(path.read_text().replace('time = "12:30"', 'time = "12:45"'))
+    third = tmp_path / "third"
+    assert cli("setup", path, "--out", third).exit_code == 0
+    assert sequence(third / "checkins.ics") == 2
 
 
 # -- a copied file keeps its id ---------------------------------------------------------------
