@@ -134,6 +134,7 @@ class CalDavTarget(Target):
                            "those outside it", key="--notify",
                            hint="use --notify all (the server sends the invitations) or "
                                 "--notify none with the caldav target")
+        ical.refuse_service_video(items, self.name)
         return super().validate(items)
 
     # -- hooks for doctor and the config schema ------------------------------------------------

@@ -244,3 +244,21 @@ def test_check_warns_when_video_is_agreed_but_check_ins_have_no_link(
         assert found[0].line == text.splitlines().index("[checkins]") + 1
     linked = write(tmp_path, with_keys('video = "teams"', text=text))
     assert [f for f in check(load(linked)) if f.code == "video-no-link"] == []
+
+
+def test_caldav_refuses_a_service_meeting_at_plan_time(cli, tmp_path: Path) -> None:
+    """A CalDAV server, like a file, cannot make a Meet or Teams call. (The mail targets
+    describe the meeting; the calendar service that makes it is another target.)"""
+    target = "caldav"
+    path = tmp_path / "a.toml"
+    path.write_text(BASE.replace(
+        'where = "https://meet.example.com/relaunch"',
+        'where = "Room 4"\nvideo = "google-meet"'))
+    config = tmp_path / "c.toml"
+    config.write_text('[caldav]\nurl = "http://127.0.0.1:9/cal/"\nusername = "ana"\n'
+                      'password_env = "NOPE"\n')
+    result = cli("--config", config, "plan", path, "--to", target)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert "checkins.video" in line and "google-meet" in line
+    assert not (tmp_path / "alliance-out").exists()
