@@ -227,7 +227,8 @@ def test_setup_names_the_files_to_send(cli, tmp_path: Path) -> None:
     lines = result.output.splitlines()
     assert f"Files are in {out}" in lines
     send = next(line for line in lines if line.startswith("Send "))
-    assert "changes-1.eml" in send and "kickoff.eml" in send
+    # The change summary is what to send; the rewritten kickoff.eml is a copy they have.
+    assert "changes-1.eml" in send and "kickoff.eml" not in send
     invites = next(line for line in lines if line.startswith("Or send the invites alone: "))
     assert "checkins.ics" in invites and "celebration.ics" not in invites
     # What it names is there and is what it says it is.

@@ -351,6 +351,8 @@ def summary_lines(report: Report, targets: list[Target], out_dir: Path) -> list[
         if (name not in local or not applied.ok or applied.change.action is Action.KEEP
                 or not applied.remote_id or not (out_dir / applied.remote_id).is_file()):
             continue
+        if applied.change.kind == "message" and applied.change.action is not Action.CREATE:
+            continue  # a rewritten copy (the kickoff after an edit): the members have it
         bucket = drafts if applied.change.kind == "message" else invites
         if applied.remote_id not in bucket:
             bucket.append(applied.remote_id)
