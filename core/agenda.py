@@ -34,20 +34,18 @@ def meeting_days(alliance: Alliance) -> dict[date, str]:
     """Every check-in and review day → "check-in" or "review" (a review wins a shared day)."""
     from dateutil.rrule import rrulestr
 
-    from .schedule import schedule
+    from .schedule import meeting_series
 
     days: dict[date, str] = {}
-    events = [e for e in schedule(alliance) if e.key in ("checkins", "review")]
+    zone = ZoneInfo(alliance.timezone)
+    # Only the times are needed: nothing is rendered (remind runs this every hour).
     # Check-ins first, so a review on the same day overwrites it.
-    for event in sorted(events, key=lambda e: e.key != "checkins"):
-        assert isinstance(event.start, datetime) and event.rrule
-        zone = ZoneInfo(event.timezone)
-        rule = rrulestr(event.rrule, dtstart=event.start)
-        for moment in rule:
+    for key, start, _, rrule in sorted(meeting_series(alliance), key=lambda s: s[0] != "checkins"):
+        for moment in rrulestr(rrule, dtstart=start):
             day = moment.astimezone(zone).date()
             if day > alliance.deadline:
                 break
-            days[day] = "review" if event.key == "review" else "check-in"
+            days[day] = "review" if key == "review" else "check-in"
     return dict(sorted(days.items()))
 
 
