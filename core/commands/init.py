@@ -323,26 +323,53 @@ def _choice(options: dict[str, str], *, optional: bool = False) -> Callable[[str
     return check
 
 
+def _zone(text: str) -> str:
+    # The loader's own check (with its "did you mean" hint), then the full probe.
+    name = check_zone(text)
+    probe({"alliance": {"timezone": name}})
+    return name
+
+
+def _probed(table: str, key: str, extra: dict[str, Any] | None = None
+            ) -> Callable[[str], str]:
+    """A check that runs the loader on `[table] key = <answer>` (plus `extra` keys)."""
+    def check(text: str) -> str:
+        probe({table: {**(extra or {}), key: text.strip()}})
+        return text.strip()
+    return check
+
+
+def _iso_date(text: str) -> str:
+    return _as_date(text).isoformat()
+
+
 def converse(s: Session, today: date) -> dict[str, Any]:
-    """The questions, in the order a coach would ask them. Fills `s.answers` as it goes."""
-    a = s.answers
+    """The questions, in the order a coach would ask them. Fills `s.answers` as it goes.
+
+    Each section's question ids (`members[0].email`, …) are what a saved transcript replays,
+    so they must not change."""
     s.say("Let's design your alliance. Empty answers skip optional questions;"
           " type < to go back one question.\n")
+    _ask_goal(s, today)
+    people = _ask_members(s)
+    _ask_measures(s, people)
+    _ask_commitments(s, people)
+    _ask_communication(s)
+    _ask_checkins(s)
+    _ask_celebration(s)
+    return s.answers
+
+
+def _ask_goal(s: Session, today: date) -> None:
+    a = s.answers
     s.say("1. The goal")
     a["title"] = s.ask("alliance.title", "What do you call this alliance", check=_text)
     a["goal"] = s.ask("goal.statement", "What is the goal, in one sentence", check=_text)
     a["why"] = s.ask("goal.why", "Why does it matter", check=_text, optional=True)
     a["pain"] = s.ask("goal.pain", "What pain does it relieve", check=_text, optional=True)
-
-    def zone(text: str) -> str:
-        # The loader's own check (with its "did you mean" hint), then the full probe.
-        name = check_zone(text)
-        probe({"alliance": {"timezone": name}})
-        return name
-
-    a["timezone"] = s.ask("alliance.timezone", "Time zone", check=zone, default=local_zone())
+    a["timezone"] = s.ask("alliance.timezone", "Time zone", check=_zone, default=local_zone())
     a["starts"] = s.ask("alliance.starts", "Start date", default=today.isoformat(),
-                        check=lambda t: _as_date(t).isoformat())
+                        check=_iso_date)
     starts = date.fromisoformat(a["starts"])
 
     def deadline(text: str) -> str:
@@ -352,6 +379,15 @@ def converse(s: Session, today: date) -> dict[str, Any]:
     a["deadline"] = s.ask("alliance.deadline", "Deadline", check=deadline,
                           default=(starts + timedelta(weeks=12)).isoformat())
 
+
+def _email(text: str) -> str:
+    probe({"members": [{"id": "x", "name": "x", "email": text.strip()}]})
+    return text.strip()
+
+
+def _ask_members(s: Session) -> dict[str, str]:
+    """Members, at least two offered by default; returns id → name for later choices."""
+    a = s.answers
     s.say("\n2. Who is in it — and what each needs and offers")
     members: list[dict[str, Any]] = []
     a["members"] = members
@@ -359,14 +395,9 @@ def converse(s: Session, today: date) -> dict[str, Any]:
     while True:
         i = len(members)
         name = s.ask(f"members[{i}].name", f"Member {i + 1}: name", check=_text)
-
-        def email(text: str) -> str:
-            probe({"members": [{"id": "x", "name": "x", "email": text.strip()}]})
-            return text.strip()
-
         member: dict[str, Any] = {"name": name}
-        member["email"] = s.ask(f"members[{i}].email", "  email", check=email)
-        member["timezone"] = s.ask(f"members[{i}].timezone", "  their time zone", check=zone,
+        member["email"] = s.ask(f"members[{i}].email", "  email", check=_email)
+        member["timezone"] = s.ask(f"members[{i}].timezone", "  their time zone", check=_zone,
                                    default=a["timezone"])
         member["role"] = s.ask(f"members[{i}].role", "  their role (e.g. coach, designer)",
                                check=_text, optional=True)
@@ -376,8 +407,18 @@ def converse(s: Session, today: date) -> dict[str, Any]:
         members.append(member)
         if not s.confirm(f"members[{i}].more", "Add another member?", len(members) < 2):
             break
-    people = {m["id"]: m["name"] for m in members}
+    return {m["id"]: m["name"] for m in members}
 
+
+def _amount(key: str) -> Callable[[str], Any]:
+    def check(text: str) -> Any:
+        probe({"measures": [{"name": "x", key: number(text)}]})
+        return number(text)
+    return check
+
+
+def _ask_measures(s: Session, people: dict[str, str]) -> None:
+    a = s.answers
     s.say("\n3. How will you measure progress? (inspect what you expect)")
     measures: list[dict[str, Any]] = []
     a["measures"] = measures
@@ -387,19 +428,12 @@ def converse(s: Session, today: date) -> dict[str, Any]:
                                                  check=_text)}
         measure["unit"] = s.ask(f"measures[{i}].unit", "  in what unit (e.g. pages, kg)",
                                 check=_text, optional=True)
-
-        def amount(key: str) -> Callable[[str], Any]:
-            def check(text: str) -> Any:
-                probe({"measures": [{"name": "x", key: number(text)}]})
-                return number(text)
-            return check
-
         measure["baseline"] = s.ask(f"measures[{i}].baseline", "  where are you today",
-                                    check=amount("baseline"), default="0")
+                                    check=_amount("baseline"), default="0")
         measure["target"] = s.ask(f"measures[{i}].target", "  what number means success",
-                                  check=amount("target"))
+                                  check=_amount("target"))
         measure["by"] = s.ask(f"measures[{i}].by", "  by when", default=a["deadline"],
-                              check=lambda t: _as_date(t).isoformat())
+                              check=_iso_date)
         measure["owner"] = s.ask(f"measures[{i}].owner", "  who keeps count ("
                                  + ", ".join(people.values()) + "; empty: nobody)",
                                  check=_choice(people, optional=True), optional=True)
@@ -407,10 +441,20 @@ def converse(s: Session, today: date) -> dict[str, Any]:
                                    check=_text, optional=True)
         measures.append(measure)
 
+
+def _takes(text: str) -> str:
+    # A duration is only valid on a sequenced commitment, so probe a minimal sequence.
+    probe({"commitments": [{"id": "a", "what": "a", "due": date(2000, 1, 10)},
+                           {"id": "b", "what": "b", "after": "a", "takes": text.strip()}]})
+    return text.strip()
+
+
+def _ask_commitments(s: Session, people: dict[str, str]) -> None:
+    a = s.answers
     s.say("\n4. Who does what, and when")
     commitments: list[dict[str, Any]] = []
     a["commitments"] = commitments
-    taken_c: set[str] = set()
+    taken: set[str] = set()
     while s.confirm(f"commitments[{len(commitments)}].add", "Add a commitment?",
                     not commitments):
         i = len(commitments)
@@ -425,35 +469,30 @@ def converse(s: Session, today: date) -> dict[str, Any]:
             item["after"] = s.ask(f"commitments[{i}].after",
                                   "  after which one (" + ", ".join(earlier.values()) + ")",
                                   check=_choice(earlier))
-
-            def takes(text: str) -> str:
-                probe({"commitments": [{"id": "a", "what": "a", "due": date(2000, 1, 10)},
-                                       {"id": "b", "what": "b", "after": "a",
-                                        "takes": text.strip()}]})
-                return text.strip()
-
             item["takes"] = s.ask(f"commitments[{i}].takes", "  how long does it take",
-                                  check=takes, default="2 weeks")
+                                  check=_takes, default="2 weeks")
         else:
-            item["due"] = s.ask(f"commitments[{i}].due", "  due date",
-                                check=lambda t: _as_date(t).isoformat())
-        item["id"] = slug(what, taken_c)
+            item["due"] = s.ask(f"commitments[{i}].due", "  due date", check=_iso_date)
+        item["id"] = slug(what, taken)
         commitments.append(item)
 
+
+def _within(text: str) -> str:
+    probe({"communication": {"use": [{"channel": "x", "respond_within": text}]}})
+    return text.strip()
+
+
+def _ask_communication(s: Session) -> None:
+    a = s.answers
     s.say("\n5. How will you communicate?")
     a["use"], a["avoid"] = [], []
     while s.confirm(f"use[{len(a['use'])}].add", "Add a channel you use?", not a["use"]):
         i = len(a["use"])
-
-        def within(text: str) -> str:
-            probe({"communication": {"use": [{"channel": "x", "respond_within": text}]}})
-            return text.strip()
-
         a["use"].append({
             "channel": s.ask(f"use[{i}].channel", "  channel (e.g. Slack)", check=_text),
             "for": s.ask(f"use[{i}].for", "  for what", check=_text, optional=True),
             "respond_within": s.ask(f"use[{i}].respond_within", "  answer within",
-                                    check=within, default="1 day"),
+                                    check=_within, default="1 day"),
         })
     while s.confirm(f"avoid[{len(a['avoid'])}].add", "Add a channel you avoid?", False):
         i = len(a["avoid"])
@@ -462,16 +501,14 @@ def converse(s: Session, today: date) -> dict[str, Any]:
             "why": s.ask(f"avoid[{i}].why", "  why not", check=_text, optional=True),
         })
 
+
+def _ask_checkins(s: Session) -> None:
+    a = s.answers
     s.say("\nWhen do you check in?")
     checkins: dict[str, Any] = {}
     a["checkins"] = checkins
-
-    def every(text: str) -> str:
-        probe({"checkins": {"every": text.strip()}})
-        return text.strip()
-
     checkins["every"] = s.ask("checkins.every", "  how often (week, 2 weeks, month, weekday)",
-                              check=every, default="week")
+                              check=_probed("checkins", "every"), default="week")
     daily = parse_cadence(checkins["every"]).freq == "DAILY"  # a day makes no sense then
 
     def day(text: str) -> Any:
@@ -482,58 +519,44 @@ def converse(s: Session, today: date) -> dict[str, Any]:
     checkins["day"] = "" if daily else s.ask(
         "checkins.day", "  on which day (monday; monthly: 15 or first monday)", check=day,
         default="monday")
-
-    def clock(table: str, extra: dict[str, Any] | None = None) -> Callable[[str], str]:
-        def check(text: str) -> str:
-            probe({table: {**(extra or {}), "time": text.strip()}})
-            return text.strip()
-        return check
-
-    def length(table: str, extra: dict[str, Any] | None = None) -> Callable[[str], str]:
-        def check(text: str) -> str:
-            probe({table: {**(extra or {}), "duration": text.strip()}})
-            return text.strip()
-        return check
-
+    weekly = {"every": "week"}
     checkins["time"] = s.ask("checkins.time", "  at what time", default="09:30",
-                             check=clock("checkins", {"every": "week"}))
+                             check=_probed("checkins", "time", weekly))
     checkins["duration"] = s.ask("checkins.duration", "  for how long", default="30 minutes",
-                                 check=length("checkins", {"every": "week"}))
+                                 check=_probed("checkins", "duration", weekly))
     checkins["where"] = s.ask("checkins.where", "  where (room or video link)", check=_text,
                               optional=True)
     checkins["questions"] = (s.many("checkins.questions", "  a question to ask at each check-in")
                              or DEFAULT_QUESTIONS)
-
-    def review_every(text: str) -> str:
-        probe({"alliance": {"review_every": text.strip()}})
-        return text.strip()
-
     a["review_every"] = s.ask("alliance.review_every",
-                              "How often do you review the alliance itself", check=review_every,
-                              default="4 weeks")
+                              "How often do you review the alliance itself",
+                              check=_probed("alliance", "review_every"), default="4 weeks")
     a["review_time"] = s.ask("review.time", "  at what time (empty: right after the check-in)",
-                             check=clock("review", {"every": "4 weeks"}), optional=True)
+                             check=_probed("review", "time", {"every": "4 weeks"}),
+                             optional=True)
 
+
+def _on(text: str) -> str:
+    if text.strip().lower() == "deadline":
+        return "deadline"
+    probe({"celebration": {"how": "x", "on": text.strip()}})
+    return _as_date(text).isoformat()
+
+
+def _ask_celebration(s: Session) -> None:
     s.say("\n6. How will you celebrate success?")
     celebration: dict[str, Any] = {}
-    a["celebration"] = celebration
+    s.answers["celebration"] = celebration
     celebration["how"] = s.ask("celebration.how", "  how", check=_text)
-
-    def on(text: str) -> str:
-        if text.strip().lower() == "deadline":
-            return "deadline"
-        probe({"celebration": {"how": "x", "on": text.strip()}})
-        return _as_date(text).isoformat()
-
-    celebration["on"] = s.ask("celebration.on", "  on which date", check=on, default="deadline")
+    celebration["on"] = s.ask("celebration.on", "  on which date", check=_on, default="deadline")
+    party = {"how": "x"}
     celebration["time"] = s.ask("celebration.time", "  at what time (empty: all day)",
-                                check=clock("celebration", {"how": "x"}), optional=True)
+                                check=_probed("celebration", "time", party), optional=True)
     if celebration["time"]:
         celebration["duration"] = s.ask("celebration.duration", "  for how long",
-                                        check=length("celebration", {"how": "x"}),
+                                        check=_probed("celebration", "duration", party),
                                         default="2 hours")
     celebration["where"] = s.ask("celebration.where", "  where", check=_text, optional=True)
-    return a
 
 
 # -- saving answers as they are given --------------------------------------------------------
