@@ -279,22 +279,10 @@ class SmtpTarget(Target):
         if self.section is None:
             raise AllianceError("no [smtp] section in the config — copy it from "
                                 "config.example.toml (host, port, username, password_command)")
-        password = self._password()
-        context = self._tls_context()
         where = f"{self.host}:{self.port}"
         try:
-            if self.security == "tls":
-                server: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port,
-                                                        timeout=self.timeout, context=context)
-            else:
-                server = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with server:
-                server.ehlo()
-                if self.security == "starttls":
-                    server.starttls(context=context)
-                    server.ehlo()
-                if self.username:
-                    server.login(self.username, password or "")
+            with self._connect():
+                pass  # connected, TLS done, logged in: all that doctor asks
         except smtplib.SMTPAuthenticationError:
             raise AllianceError(f"the SMTP server {where} refused the login for "
                                 f"{self.username!r} — check smtp.username and the password"
