@@ -15,7 +15,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from .conftest import ROOT, example
+from .conftest import ROOT, example, tmpfs
 
 EVENTS = 6  # household: check-ins, review, celebration and three commitments
 
@@ -157,16 +157,8 @@ def test_full_or_read_only_disk_is_one_line_and_keeps_the_old_files(
 @pytest.fixture
 def tiny_disk(tmp_path: Path):
     """A real 24 kB tmpfs, where the machine lets us mount one (root on Linux)."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
+    with tmpfs(tmp_path / "tiny", "24k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_really_full_and_a_really_read_only_disk(cli, household: Path, tiny_disk: Path,

@@ -13,7 +13,7 @@ import pytest
 
 from designed_alliance.core.state import APPLICATION_ID, Record, State, StateError
 
-from .conftest import example
+from .conftest import example, tmpfs
 
 
 @pytest.fixture
@@ -142,16 +142,8 @@ def test_an_unusable_place_is_one_line(cli, household: Path, tmp_path: Path, mon
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root)")
-    try:
+    with tmpfs(tmp_path / "small", "512k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_read_only_and_full_disks_are_found_by_ensure_writable(small_disk: Path) -> None:
