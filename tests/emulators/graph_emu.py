@@ -161,6 +161,13 @@ class GraphEmulator(Emulator):
         with self._lock:
             self._override(key, wall)["cancelled"] = True
 
+    def edit(self, key: str, **fields: Any) -> None:
+        """The organizer edits the event in Outlook (e.g. its location)."""
+        with self._lock:
+            event = self.find(key)
+            event.update(fields)
+            self._touch(event)
+
     def move_series(self, key: str, start: str) -> None:
         """The organizer moves the event (or series) to local wall time `start`."""
         from datetime import datetime
