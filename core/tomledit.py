@@ -20,6 +20,8 @@ from .errors import AllianceError
 from .locate import _HEADER, _KEY, index_lines
 
 Value = str | date | time | list[str]
+_REST_OF_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)?")
+_BARE_VALUE = re.compile(r"[^\s#,\]}]+(?: [0-9][^\s#,\]}]*)?")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def _value_end(text: str, at: int) -> int:
                     return i + 1
             i += 1
         raise ValueError("unclosed bracket")
-    match = re.compile(r"[^\s#,\]}]+(?: [0-9][^\s#,\]}]*)?").match(text, at)
+    match = _BARE_VALUE.match(text, at)
     if not match:
         raise ValueError("no value")
     return match.end()
@@ -178,10 +180,10 @@ def _apply_one(text: str, assign: Assign) -> tuple[str, str]:
     else:
         last = max(inside)
         _, end = _span(text, lines, last)
-        tail = re.compile(r"[^\r\n]*(\r\n|\n|\r)?").match(text, end)
-        assert tail is not None
-        after = tail.end()
-        indent = re.match(r"[ \t]*", lines[last - 1]).group(0)  # type: ignore[union-attr]
+        rest = _REST_OF_LINE.match(text, end)
+        assert rest is not None  # the pattern matches anywhere, if only the empty string
+        after = rest.end()
+        indent = lines[last - 1][:len(lines[last - 1]) - len(lines[last - 1].lstrip(" \t"))]
     before = text[:after]
     if before and not before.endswith(("\n", "\r")):
         before += newline
