@@ -153,6 +153,18 @@ class _Mapper:
             old, new = changed["location"]
             self.edit(f"{table}.where", new, f"{key}: where {old!r} → {new!r}")
 
+    def series(self, key: str, record: Record, remote: RemoteVersion,
+               changed: Mapping[str, tuple[str, str]], now: time, length: timedelta) -> None:
+        """The time and duration of a meeting series (`[key]` time and duration)."""
+        moments = self.times(key, record, remote, changed)
+        if moments is None:
+            return
+        start, end = moments
+        if not isinstance(start, datetime) or not isinstance(end, datetime):
+            self.leave(key, "it is an all-day series in the calendar now")
+        else:
+            self.clock(key, key, start, end, now, length, changed)
+
     # -- one method per kind of item -------------------------------------------------------
     def checkins(self, record: Record, remote: RemoteVersion,
                  changed: Mapping[str, tuple[str, str]]) -> None:
@@ -160,14 +172,7 @@ class _Mapper:
         if checkins is None:
             self.leave("checkins", "the alliance file has no [checkins] table any more")
             return
-        moments = self.times("checkins", record, remote, changed)
-        if moments is not None:
-            start, end = moments
-            if not isinstance(start, datetime) or not isinstance(end, datetime):
-                self.leave("checkins", "it is an all-day series in the calendar now")
-            else:
-                self.clock("checkins", "checkins", start, end, checkins.time,
-                           checkins.duration, changed)
+        self.series("checkins", record, remote, changed, checkins.time, checkins.duration)
         if "rrule" in changed:
             self.days(changed["rrule"])
         self.place("checkins", "checkins", changed)
@@ -209,14 +214,8 @@ class _Mapper:
         if review is None:
             self.leave("review", "the alliance file has no review any more")
             return
-        moments = self.times("review", record, remote, changed)
-        if moments is not None:
-            start, end = moments
-            if not isinstance(start, datetime) or not isinstance(end, datetime):
-                self.leave("review", "it is an all-day series in the calendar now")
-            else:
-                self.clock("review", "review", start, end, review_time(self.alliance),
-                           review.duration, changed)
+        self.series("review", record, remote, changed, review_time(self.alliance),
+                    review.duration)
         if "rrule" in changed:
             self.leave("review", f"its rule changed ({changed['rrule'][0]} → "
                        f"{changed['rrule'][1]}); its cadence is review_every")
@@ -339,8 +338,8 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
         if still and key not in said:
             left.append(f"{key}: {', '.join(f'{n} {changed[n][1]}' for n in still)} in the "
                         "calendar cannot be said by the alliance file")
-        if not still and "title" not in changed:
-            adopted.append(key)
+        if not still and key not in said:
+            adopted.append(key)  # the file says everything the calendar changed
     also = []
     for key, event in after.items():
         old = before.get(key)
