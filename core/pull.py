@@ -240,8 +240,9 @@ class _Mapper:
                 if celebration.time is None:
                     self.edit("celebration.time", start.time(),
                               f"celebration: all day → {start:%H:%M}")
-                    self.edit("celebration.duration", describe_duration(end - start),
-                              f"celebration: lasts {describe_duration(end - start)}")
+                    if end - start != celebration.duration and end > start:
+                        self.edit("celebration.duration", describe_duration(end - start),
+                                  f"celebration: lasts {describe_duration(end - start)}")
                 else:
                     self.clock("celebration", "celebration", start, end, celebration.time,
                                celebration.duration, changed)
@@ -320,7 +321,7 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
     after = _events(new_alliance, organizer, journal)
     # The review's time follows the check-ins unless the file pins it: a pulled check-in
     # time must not move a review the calendar left where it was.
-    pin = _pin_review(alliance, before, after, {k for k in compared}, edits)
+    pin = _pin_review(alliance, before, after, edits)
     if pin is not None:
         edits = [*edits, pin]
         new_text, new_alliance = _written(alliance, text, edits)
@@ -392,10 +393,10 @@ def _written(alliance: Alliance, text: str, edits: Sequence[Edit]) -> tuple[str,
 
 
 def _pin_review(alliance: Alliance, before: Mapping[str, Event], after: Mapping[str, Event],
-                drifted: set[str], edits: Sequence[Edit]) -> Edit | None:
+                edits: Sequence[Edit]) -> Edit | None:
     review = alliance.review
-    if (review is None or review.time is not None or "review" in drifted
-            or any(e.path.startswith("review.") for e in edits)):
+    if review is None or review.time is not None or any(
+            e.path == "review.time" for e in edits):
         return None
     old, new = before.get("review"), after.get("review")
     if old is None or new is None or not isinstance(old.start, datetime) or not isinstance(

@@ -413,9 +413,12 @@ def _matches_calendar(drift: Drift, change: Change) -> bool:
     if drift.deleted or change.item is None:
         return False
     summary = change.item.summary
+    wrote = change.record.summary if change.record is not None else {}
     for name, now in drift.remote.items():
         if name not in DRIFT_FIELDS:
             continue
+        if name in wrote and _same(name, wrote.get(name), now):
+            continue  # not changed in the calendar: the file may change it
         if not _same(name, summary.get(name), now):
             return False
     return True

@@ -21,6 +21,7 @@ from .locate import _HEADER, _KEY, index_lines
 
 Value = str | date | time | list[str]
 _REST_OF_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)?")
+_QUOTED_DATE = re.compile(r"([\"'])\d{4}-\d{2}-\d{2}\1")
 _BARE_VALUE = re.compile(r"[^\s#,\]}]+(?: [0-9][^\s#,\]}]*)?")
 
 
@@ -119,7 +120,9 @@ def render(value: Value, was: str = "") -> str:
             return value.strftime("%H:%M:%S")
         value = value.strftime("%H:%M")
     elif isinstance(value, date):
-        if not quoted:
+        # A date stays quoted only where one was quoted: a word it replaces (`on =
+        # "deadline"`) makes way for a TOML date, as the documentation writes them.
+        if not (quoted and _QUOTED_DATE.fullmatch(was)):
             return value.isoformat()
         value = value.isoformat()
     if was.startswith("'") and not was.startswith("'''") and not re.search(

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from designed_alliance.core.errors import AllianceError
+from designed_alliance.core.errors import AllianceError, NeedsForce
 from designed_alliance.core.load import loads
+from designed_alliance.core.plan import Action, Change, Plan, TargetPlan
 from designed_alliance.core.pull import plan_pull
-from designed_alliance.core.run import describe_drift
+from designed_alliance.core.run import check_no_overwrite, describe_drift
 from designed_alliance.core.schedule import schedule
 from designed_alliance.core.state import Record
 from designed_alliance.core.target import RemoteVersion
@@ -219,6 +220,28 @@ def test_drift_compares_the_place_but_not_in_old_records() -> None:
     rule = ";".join(p for p in str(checkins.summary["rrule"]).split(";")
                     if not p.startswith("UNTIL"))
     assert describe_drift(checkins, remote(checkins, rrule=rule)) is None
+
+
+def test_setup_may_change_what_the_calendar_left_alone() -> None:
+    checkins = records_for(SMALL)["checkins"]
+    drift = describe_drift(checkins, remote(checkins, start="2027-02-01T10:00",
+                                            end="2027-02-01T10:30"))
+    assert drift is not None
+
+    def plan_for(text: str) -> Plan:
+        event = next(e for e in schedule(loads(text, "a.toml")) if e.key == "checkins")
+        change = Change(Action.UPDATE, "checkins", event, checkins, 1)
+        return Plan("a", "A", (TargetPlan("google", "google:primary", (change,),
+                                          drift=(drift,)),))
+
+    matched = SMALL.replace('time = "15:45"', 'time = "10:00"')
+    # The calendar's new time, and a room the calendar never had a say in: goes ahead.
+    check_no_overwrite(plan_for(matched.replace('duration = "30 minutes"',
+                                                'duration = "30 minutes"\nwhere = "R9"')),
+                       force=False)
+    with pytest.raises(NeedsForce, match="--force"):
+        check_no_overwrite(plan_for(SMALL.replace('time = "15:45"', 'time = "11:00"')),
+                           force=False)
 
 
 @pytest.mark.parametrize("rule", ["FREQ=WEEKLY;BYDAY=MO,TH", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
