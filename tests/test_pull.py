@@ -340,15 +340,44 @@ def test_pull_brings_the_moved_checkins_back_and_setup_goes_ahead(
 
 
 @SERVICE_TEST
+def test_new_checkin_days_are_brought_back(cli, tmp_path: Path, service: Service,
+                                           emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    # The organizer makes the series Tuesdays and Fridays, starting on Tuesday.
+    event = emulator.find("checkins")
+    if service.name == "google":
+        rule = event["recurrence"][0].replace("BYDAY=MO,TH", "BYDAY=TU,FR")
+        assert rule != event["recurrence"][0]
+        emulator.edit("checkins", recurrence=[rule])
+    else:
+        recurrence = json.loads(json.dumps(event["recurrence"]))
+        recurrence["pattern"]["daysOfWeek"] = ["tuesday", "friday"]
+        emulator.edit("checkins", recurrence=recurrence)
+    emulator.move_series("checkins", "2027-02-02T09:30")
+    result = cli("--config", config, "pull", path, "--to", service.name, "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert tomllib.loads(path.read_text())["checkins"]["day"] == ["tuesday", "friday"]
+    assert 'day = ["tuesday", "friday"]\n' in path.read_text()
+    assert "note: review moves with them" in result.stdout  # it keeps to check-in days
+    assert plan_part(cli, config, path, service)["drift"] == []
+    setup = cli("--config", config, "setup", path, "--to", service.name, "--yes")
+    assert setup.exit_code == 0, setup.stderr
+
+
+@SERVICE_TEST
 def test_one_moved_occurrence_is_listed_not_brought_back(cli, tmp_path: Path,
                                                          service: Service, emulator) -> None:
     config, path = set_up(cli, service, tmp_path, emulator)
     before = path.read_bytes()
     emulator.move_occurrence("checkins", "2027-02-22T09:30", "2027-02-22T11:00")
+    emulator.respond_occurrence("checkins", "2027-02-18T09:30", "tomas@example.org",
+                                "declined")
     result = cli("--config", config, "pull", path, "--to", service.name, "--yes")
     assert result.exit_code == 0, result.stderr
-    assert ("not brought back: checkins: the occurrence of 2027-02-22 09:30 was changed on "
-            "its own in the calendar") in result.stdout
+    for day in ("2027-02-18", "2027-02-22"):
+        assert (f"not brought back: checkins: the occurrence of {day} 09:30 was changed on "
+                "its own in the calendar") in result.stdout
+    assert "---" not in result.stdout  # no diff: nothing maps to a key
     assert "--force` to put the calendar back" in result.stdout
     assert path.read_bytes() == before
 
