@@ -310,8 +310,11 @@ def test_pull_brings_the_moved_checkins_back_and_setup_goes_ahead(
     config, path = set_up(cli, service, tmp_path, emulator)
     before = path.read_bytes()
     move_and_relocate(service, emulator)
+    emulator.reset_log()
     result = cli("--config", config, "pull", path, "--to", service.name, "--yes")
     assert result.exit_code == 0, result.stderr
+    # One list read of the objects (as plan --check-remote), one of single occurrences.
+    assert emulator.http_calls == 2, emulator.requests
     assert '-time = "09:30"\n+time = "10:00"' in result.stdout  # the diff it showed
     # Exactly those two values changed, byte for byte; every comment is still there.
     want = before.decode().replace('time = "09:30"', 'time = "10:00"').replace(
