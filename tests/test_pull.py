@@ -429,20 +429,25 @@ def test_bad_input_exits_2_and_leaves_the_file_alone(cli, tmp_path: Path, servic
     assert broken.exit_code == 2 and "file not found" in broken.stderr
 
 
+@SERVICE_TEST
 def test_a_time_moved_into_another_zone_is_written_in_the_alliance_zone(
-        cli, tmp_path: Path, google_emulator) -> None:
-    from .services import GOOGLE
-
-    config, path = set_up(cli, GOOGLE, tmp_path, google_emulator)
-    # 09:00 in London is 10:00 in Berlin, the alliance's zone.
-    google_emulator.edit("checkins",
-                         start={"dateTime": "2027-02-01T09:00:00+00:00",
-                                "timeZone": "Europe/London"},
-                         end={"dateTime": "2027-02-01T09:25:00+00:00",
-                              "timeZone": "Europe/London"})
-    result = cli("--config", config, "pull", path, "--to", "google", "--yes")
+        cli, tmp_path: Path, service: Service, emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    # The organizer sets the series to 09:00 London: 10:00 in Berlin, the alliance's zone.
+    if service.name == "google":
+        emulator.edit("checkins", start={"dateTime": "2027-02-01T09:00:00+00:00",
+                                         "timeZone": "Europe/London"},
+                      end={"dateTime": "2027-02-01T09:25:00+00:00",
+                           "timeZone": "Europe/London"})
+    else:
+        emulator.edit("checkins", start={"dateTime": "2027-02-01T09:00:00",
+                                         "timeZone": "GMT Standard Time"},
+                      end={"dateTime": "2027-02-01T09:25:00", "timeZone": "GMT Standard Time"})
+    result = cli("--config", config, "pull", path, "--to", service.name, "--yes")
     assert result.exit_code == 0, result.stderr
-    assert tomllib.loads(path.read_text())["checkins"]["time"] == "10:00"
+    data = tomllib.loads(path.read_text())["checkins"]
+    assert (data["time"], data["duration"]) == ("10:00", "25 minutes")
+    assert plan_part(cli, config, path, service)["drift"] == []
 
 
 def test_pull_from_a_real_caldav_server(cli, tmp_path: Path, radicale, monkeypatch) -> None:
