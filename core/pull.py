@@ -311,10 +311,6 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
             mapper.commitment(key, record, remote, changed)
         elif any(n in changed for n in BROUGHT):
             mapper.leave(key, "no key of the alliance file says this")
-    for key, starts in sorted((exceptions or {}).items()):
-        for start in starts:
-            mapper.leave(key, f"the occurrence of {str(start).replace('T', ' ')} was changed "
-                         "on its own in the calendar (moved, cancelled or answered)")
     edits = _dedupe(mapper.edits)
     before = _events(alliance, organizer, journal)
     new_text, new_alliance = _written(alliance, text, edits)
@@ -327,6 +323,7 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
         new_text, new_alliance = _written(alliance, text, edits)
         after = _events(new_alliance, organizer, journal)
     left = list(mapper.left)
+    said = {line.split(":", 1)[0] for line in left}
     adopted: list[str] = []
     remotes = {record.key: remote for record, remote in drifted}
     for key, changed in compared.items():
@@ -335,12 +332,17 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
             continue
         still = [name for name in BROUGHT if name in changed
                  and not _same(name, event.summary.get(name), remotes[key].fields.get(name))]
-        said = {line.split(":", 1)[0] for line in left}
         if still and key not in said:
             left.append(f"{key}: {', '.join(f'{n} {changed[n][1]}' for n in still)} in the "
                         "calendar cannot be said by the alliance file")
         if not still and key not in said:
             adopted.append(key)  # the file says everything the calendar changed
+    # Single occurrences are objects of their own (Google, Graph) or parts of the series'
+    # (CalDAV): they stay as the calendar has them, and never stop the series' adoption.
+    for key, starts in sorted((exceptions or {}).items()):
+        for start in starts:
+            left.append(f"{key}: the occurrence of {str(start).replace('T', ' ')} was "
+                        "changed on its own in the calendar (moved, cancelled or answered)")
     also = []
     for key, event in after.items():
         old = before.get(key)

@@ -296,6 +296,13 @@ def remote_place(service: Service, emulator) -> tuple[str, str]:
     return event["start"]["dateTime"][:16], where
 
 
+def moved_occurrences(service: Service, emulator) -> int:
+    event = emulator.find("checkins")
+    if service.name == "google":
+        return len(emulator.exceptions(event["id"]))
+    return len(emulator.overrides.get(event["id"], {}))
+
+
 def plan_part(cli, config: Path, path: Path, service: Service) -> dict:
     result = cli("--config", config, "plan", path, "--to", service.name, "--check-remote",
                  "--json")
@@ -310,6 +317,7 @@ def test_pull_brings_the_moved_checkins_back_and_setup_goes_ahead(
     config, path = set_up(cli, service, tmp_path, emulator)
     before = path.read_bytes()
     move_and_relocate(service, emulator)
+    emulator.move_occurrence("checkins", "2027-02-22T10:00", "2027-02-22T11:00")
     emulator.reset_log()
     result = cli("--config", config, "pull", path, "--to", service.name, "--yes")
     assert result.exit_code == 0, result.stderr
@@ -333,13 +341,16 @@ def test_pull_brings_the_moved_checkins_back_and_setup_goes_ahead(
     assert part["drift"] == []
     actions = {c["key"]: c["action"] for c in part["changes"]}
     assert actions["checkins"] == "update" and actions["kickoff"] == "update"
+    assert not any("drops" in note for note in part["notes"])  # the time is the calendar's
     setup = cli("--config", config, "setup", path, "--to", service.name, "--yes")
     assert setup.exit_code == 0, setup.stderr
     assert remote_place(service, emulator) == ("2027-02-01T10:00", "Room 4")
+    assert moved_occurrences(service, emulator) == 1  # the update kept the moved one
     part = plan_part(cli, config, path, service)
     assert part["drift"] == [] and part["counts"]["update"] == 0
     again = cli("--config", config, "pull", path, "--to", service.name, "--yes")
-    assert again.exit_code == 0 and "Nothing was changed" in again.stdout
+    assert again.exit_code == 0 and "---" not in again.stdout  # nothing more to bring back
+    assert "the occurrence of 2027-02-22 10:00 was changed on its own" in again.stdout
 
 
 @SERVICE_TEST
@@ -365,6 +376,9 @@ def test_new_checkin_days_are_brought_back(cli, tmp_path: Path, service: Service
     assert plan_part(cli, config, path, service)["drift"] == []
     setup = cli("--config", config, "setup", path, "--to", service.name, "--yes")
     assert setup.exit_code == 0, setup.stderr
+    again = cli("--config", config, "pull", path, "--to", service.name, "--yes")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.startswith("Nothing was changed in the")
 
 
 @SERVICE_TEST
