@@ -113,13 +113,13 @@ class _Mapper:
         self.alliance = alliance
         self.journal = journal
         self.edits: list[Edit] = []
-        self.left: list[str] = []
+        self.left: list[tuple[str, str]] = []  # (item key, what is not brought back)
 
     def edit(self, path: str, value: tomledit.Value, because: str) -> None:
         self.edits.append(Edit(path, value, because))
 
     def leave(self, key: str, what: str) -> None:
-        self.left.append(f"{key}: {what}")
+        self.left.append((key, what))
 
     def times(self, key: str, record: Record, remote: RemoteVersion,
               changed: Mapping[str, tuple[str, str]]
@@ -322,8 +322,8 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
         edits = [*edits, pin]
         new_text, new_alliance = _written(alliance, text, edits)
         after = _events(new_alliance, organizer, journal)
-    left = list(mapper.left)
-    said = {line.split(":", 1)[0] for line in left}
+    left = [f"{key}: {what}" for key, what in mapper.left]
+    said = {key for key, _ in mapper.left}
     adopted: list[str] = []
     remotes = {record.key: remote for record, remote in drifted}
     for key, changed in compared.items():

@@ -192,6 +192,7 @@ def test_dates_map_to_hard_dues_and_the_celebration_only() -> None:
         "celebration.where": "Lupa"}
     left = "\n".join(result.left)
     assert "commitment:build: moved to 2027-03-19, but its date follows design" in left
+    assert left.count("commitment:build") == 1  # said once
     assert "review: title 'Pull test: alliance review' → 'Retro'" in left
     assert "checkins: deleted in the calendar" in left
     assert "checkins: the occurrence of 2027-02-08 15:45 was changed on its own" in left
