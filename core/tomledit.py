@@ -111,6 +111,8 @@ def _span(text: str, lines: list[str], number: int) -> tuple[int, int]:
 def render(value: Value, was: str = "") -> str:
     """`value` as TOML, in the style of the value text it replaces (`was`): a literal
     'string' stays literal, a bare date or time stays bare, a quoted one quoted."""
+    if isinstance(value, str) and was.startswith("["):
+        value = [value]  # `day = ["monday"]` stays a list of one
     if isinstance(value, list):
         first = was.lstrip("[ \t\r\n")
         return "[" + ", ".join(render(v, first) for v in value) + "]"

@@ -133,6 +133,18 @@ def test_edits_keep_comments_quoting_and_line_endings() -> None:
     assert new_lines.index('where = "Room 4"\r\n') == new_lines.index("]\r\n") + 1
 
 
+def test_a_list_stays_a_list_and_a_word_makes_way_for_a_date() -> None:
+    text = SMALL.replace("day = 'monday'", "day = ['monday']").replace(
+        'how = "Dinner"', 'how = "Dinner"\non = "deadline"')
+    assigns = [Assign("checkins.day", "tuesday"), Assign("celebration.on", date(2027, 4, 2))]
+    new, written = apply(text, assigns)
+    check_edits(text, new, assigns, written)
+    assert written == ["['tuesday']", "2027-04-02"]
+    data = tomllib.loads(new)
+    assert data["checkins"]["day"] == ["tuesday"]
+    assert data["celebration"]["on"] == date(2027, 4, 2)
+
+
 def test_a_key_written_in_an_inline_table_is_not_guessed_at() -> None:
     text = 'review = { every = "4 weeks" }\n' + SMALL.replace('[review]\nevery = "4 weeks"\n',
                                                              "")
