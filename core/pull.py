@@ -29,7 +29,7 @@ from .items import Event
 from .journal import Journal
 from .load import WEEKDAYS, loads
 from .model import Alliance
-from .run import _same, drifted_fields
+from .run import drifted_fields, same_field
 from .schedule import review_time, schedule
 from .state import Record
 from .target import RemoteVersion
@@ -331,7 +331,7 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
         if event is None:
             continue
         still = [name for name in BROUGHT if name in changed
-                 and not _same(name, event.summary.get(name), remotes[key].fields.get(name))]
+                 and not same_field(name, event.summary.get(name), remotes[key].fields.get(name))]
         if still and key not in said:
             left.append(f"{key}: {', '.join(f'{n} {changed[n][1]}' for n in still)} in the "
                         "calendar cannot be said by the alliance file")
@@ -348,11 +348,11 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
         old = before.get(key)
         if key in compared or old is None:
             continue
-        moved = [n for n in ("start", "end", "rrule") if not _same(
+        moved = [n for n in ("start", "end", "rrule") if not same_field(
             n, old.summary.get(n), event.summary.get(n))]
         if moved:
             also.append(f"{key} moves with them: {old.when} → {event.when}")
-        if not _same("location", old.summary.get("location"), event.summary.get("location")):
+        if not same_field("location", old.summary.get("location"), event.summary.get("location")):
             also.append(f"{key} meets there too: {old.summary.get('location')!r} → "
                         f"{event.summary.get('location')!r}")
     return Pull(new_text, tuple(edits), tuple(left), tuple(also), tuple(adopted), after)

@@ -361,7 +361,7 @@ def _norm(name: str, value: object) -> str:
     return str(value or "")
 
 
-def _same(name: str, ours: object, theirs: object) -> bool:
+def same_field(name: str, ours: object, theirs: object) -> bool:
     """Whether a field we wrote still says the same on the remote side. A provider that
     keeps a series' end as a date of its own (Graph) reports a rule without UNTIL: ours is
     then compared without it too."""
@@ -381,7 +381,7 @@ def drifted_fields(record: Record, remote: RemoteVersion) -> dict[str, tuple[str
     for name in DRIFT_FIELDS:
         if name not in remote.fields or name not in record.summary:
             continue
-        if not _same(name, record.summary.get(name), remote.fields[name]):
+        if not same_field(name, record.summary.get(name), remote.fields[name]):
             out[name] = (_norm(name, record.summary.get(name)),
                          _norm(name, remote.fields[name]))
     return out
@@ -417,9 +417,9 @@ def _matches_calendar(drift: Drift, change: Change) -> bool:
     for name, now in drift.remote.items():
         if name not in DRIFT_FIELDS:
             continue
-        if name in wrote and _same(name, wrote.get(name), now):
+        if name in wrote and same_field(name, wrote.get(name), now):
             continue  # not changed in the calendar: the file may change it
-        if not _same(name, summary.get(name), now):
+        if not same_field(name, summary.get(name), now):
             return False
     return True
 
