@@ -62,10 +62,6 @@ class Pull:
     adopted: tuple[str, ...] = ()
     events: dict[str, Event] = field(default_factory=dict)  # the new schedule, by key
 
-    @property
-    def nothing_drifted(self) -> bool:
-        return not (self.edits or self.left)
-
 
 def _moment(wall: str, record_zone: str, zone: str) -> datetime | date | None:
     """A remote wall time (in the zone the record was written in) in the alliance's zone."""

@@ -395,6 +395,20 @@ def test_new_checkin_days_are_brought_back(cli, tmp_path: Path, service: Service
 
 
 @SERVICE_TEST
+def test_a_file_already_edited_to_match_needs_no_write(cli, tmp_path: Path, service: Service,
+                                                      emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    emulator.move_series("checkins", "2027-02-01T10:00")
+    path.write_text(path.read_text().replace('time = "09:30"', 'time = "10:00"'))
+    before = path.read_bytes()
+    result = cli("--config", config, "pull", path, "--to", service.name)
+    assert result.exit_code == 0, result.stderr
+    assert "already says what the" in result.stdout and "checkins changed there" in result.stdout
+    assert path.read_bytes() == before
+    assert plan_part(cli, config, path, service)["drift"] == []
+
+
+@SERVICE_TEST
 def test_one_moved_occurrence_is_listed_not_brought_back(cli, tmp_path: Path,
                                                          service: Service, emulator) -> None:
     config, path = set_up(cli, service, tmp_path, emulator)

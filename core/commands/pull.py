@@ -79,9 +79,16 @@ def run_pull(file: Path, config: Config, to: str, *, yes: bool) -> int:
         journal = load_journal(alliance)
         result = plan_pull(alliance, text, drifted, exceptions=exceptions, journal=journal,
                            organizer=config.defaults.organizer)
-        if result.nothing_drifted:
+        if not drifted and not result.left:
             click.echo(f"Nothing was changed in the {to} calendar since the last setup: "
                        f"{file} already says what it shows.")
+            return 0
+        if not result.edits and not result.left:
+            # Changed in the calendar, and the file was edited to say so already.
+            _adopt(state, alliance.id, target.instance, records, remote, result)
+            click.echo(f"{file} already says what the {to} calendar shows "
+                       f"({', '.join(r.key for r, _ in drifted)} changed there): nothing to "
+                       "write.")
             return 0
         _show(file, to, text, result)
         if not result.edits:
