@@ -78,6 +78,16 @@ def _moment(wall: str, record_zone: str, zone: str) -> datetime | date | None:
     return moment
 
 
+def _in_zone(fields: Mapping[str, str], record_zone: str, zone: str) -> dict[str, str]:
+    """A calendar's fields with start and end as wall times in the alliance's zone."""
+    out = dict(fields)
+    for name in ("start", "end"):
+        moment = _moment(fields.get(name, ""), record_zone, zone)
+        if isinstance(moment, datetime):
+            out[name] = moment.strftime("%Y-%m-%dT%H:%M")
+    return out
+
+
 def _rule(text: str) -> dict[str, str]:
     parts: dict[str, str] = {}
     for chunk in text.upper().split(";"):
@@ -321,13 +331,14 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
     left = [f"{key}: {what}" for key, what in mapper.left]
     said = {key for key, _ in mapper.left}
     adopted: list[str] = []
-    remotes = {record.key: remote for record, remote in drifted}
+    remotes = {record.key: _in_zone(remote.fields, str(record.summary.get("timezone") or ""),
+                                    alliance.timezone) for record, remote in drifted}
     for key, changed in compared.items():
         event = after.get(key)
         if event is None:
             continue
         still = [name for name in BROUGHT if name in changed
-                 and not same_field(name, event.summary.get(name), remotes[key].fields.get(name))]
+                 and not same_field(name, event.summary.get(name), remotes[key].get(name))]
         if still and key not in said:
             left.append(f"{key}: {', '.join(f'{n} {changed[n][1]}' for n in still)} in the "
                         "calendar cannot be said by the alliance file")

@@ -185,6 +185,19 @@ def test_moved_checkins_map_to_time_duration_day_and_where() -> None:
                                                             "review meets there too"]
 
 
+def test_a_record_written_in_another_zone_is_read_in_the_alliance_zone() -> None:
+    # Set up while the alliance said London; the file says Berlin now.
+    alliance = loads(SMALL, "a.toml")
+    checkins = records_for(SMALL)["checkins"]
+    london = Record("checkins", "x", "fp", 0, "active",
+                    {**checkins.summary, "timezone": "Europe/London",
+                     "start": "2027-02-01T14:45:00+00:00", "end": "2027-02-01T15:15:00+00:00"})
+    moved = remote(london, start="2027-02-01T09:00", end="2027-02-01T09:30")
+    result = plan_pull(alliance, SMALL, [(london, moved)])
+    assert {e.path: e.value for e in result.edits} == {"checkins.time": time(10, 0)}
+    assert result.left == () and result.adopted == ("checkins",)
+
+
 def test_dates_map_to_hard_dues_and_the_celebration_only() -> None:
     alliance = loads(SMALL, "a.toml")
     records = records_for(SMALL)
