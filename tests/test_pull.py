@@ -194,7 +194,8 @@ def test_a_record_written_in_another_zone_is_read_in_the_alliance_zone() -> None
                      "start": "2027-02-01T14:45:00+00:00", "end": "2027-02-01T15:15:00+00:00"})
     moved = remote(london, start="2027-02-01T09:00", end="2027-02-01T09:30")
     result = plan_pull(alliance, SMALL, [(london, moved)])
-    assert {e.path: e.value for e in result.edits} == {"checkins.time": time(10, 0)}
+    assert {e.path: e.value for e in result.edits} == {"checkins.time": time(10, 0),
+                                                       "review.time": time(16, 15)}
     assert result.left == () and result.adopted == ("checkins",)
 
 
