@@ -423,6 +423,33 @@ def status(ctx: click.Context, file: Path, on: str | None, as_json: bool,
                            config=_config(ctx) if names else None), nl=False)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--to", "to", required=True, metavar="TARGET",
+              help="The calendar to read back: google, outlook or caldav.")
+@click.option("--yes", is_flag=True, help="Write the changes without asking.")
+@click.pass_context
+def pull(ctx: click.Context, file: Path, to: str, yes: bool) -> None:
+    """Bring what was changed in a calendar back into the alliance file.
+
+    Someone moved the check-ins to 10:00 in Google, or gave them another room: pull reads
+    what the calendar says now and writes it into the keys that say it (check-in time,
+    day, duration and place; review time and duration; the celebration's date, time and
+    place; a commitment's hard `due`). It shows the change as a diff and asks first;
+    comments and layout stay as you wrote them. What no key can say (a new title, a
+    deleted event, one occurrence moved) is listed instead. Then `setup` tells the members.
+
+    \b
+    Examples:
+      alliance pull team.toml --to google          # shows the diff, asks before writing
+      alliance pull team.toml --to caldav --yes    # writes without asking
+      alliance setup team.toml --to google         # then: the change summary
+    """
+    from .commands.pull import run_pull
+
+    ctx.exit(run_pull(file, _config(ctx), to.strip(), yes=yes))
+
+
 def _mail_options(func):
     func = click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")(func)
     func = click.option("--dry-run", is_flag=True,

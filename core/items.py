@@ -76,6 +76,8 @@ class Event:
             "end": self.end.isoformat(), "timezone": self.timezone, "rrule": self.rrule,
             "organizer": [self.organizer.name, self.organizer.email],
             "attendees": [[p.name, p.email] for p in self.attendees],
+            # What the calendars show as the place (drift compares it): a room, else the link.
+            "location": self.location or self.video_url,
             # Kept so an update knows the service already made the meeting (never twice).
             **({"video": self.video} if self.video else {}),
         }

@@ -340,7 +340,7 @@ def _record(applied: Applied) -> Record:
                   summary)
 
 
-DRIFT_FIELDS = ("title", "start", "end", "rrule")
+DRIFT_FIELDS = ("title", "start", "end", "rrule", "location")
 
 
 def _wall(value: object) -> str:
@@ -349,12 +349,42 @@ def _wall(value: object) -> str:
     return text[:16] if "T" in text else text[:10]
 
 
+def _rule_parts(value: object) -> list[str]:
+    return sorted(p for p in str(value or "").upper().split(";") if p)
+
+
 def _norm(name: str, value: object) -> str:
     if name in ("start", "end"):
         return _wall(value)
     if name == "rrule":  # servers reorder the parts of a rule; the set of parts is the rule
-        return ";".join(sorted(p for p in str(value or "").upper().split(";") if p))
+        return ";".join(_rule_parts(value))
     return str(value or "")
+
+
+def same_field(name: str, ours: object, theirs: object) -> bool:
+    """Whether a field we wrote still says the same on the remote side. A provider that
+    keeps a series' end as a date of its own (Graph) reports a rule without UNTIL: ours is
+    then compared without it too."""
+    if name == "rrule":
+        mine, seen = _rule_parts(ours), _rule_parts(theirs)
+        if not any(p.startswith(("UNTIL=", "COUNT=")) for p in seen):
+            mine = [p for p in mine if not p.startswith("UNTIL=")]
+        return mine == seen
+    return _norm(name, ours) == _norm(name, theirs)
+
+
+def drifted_fields(record: Record, remote: RemoteVersion) -> dict[str, tuple[str, str]]:
+    """name → (what we wrote, what the calendar says now), normalised, for each compared
+    field that differs. A field the record does not hold (written before it was kept) or
+    the provider does not report is not compared."""
+    out: dict[str, tuple[str, str]] = {}
+    for name in DRIFT_FIELDS:
+        if name not in remote.fields or name not in record.summary:
+            continue
+        if not same_field(name, record.summary.get(name), remote.fields[name]):
+            out[name] = (_norm(name, record.summary.get(name)),
+                         _norm(name, remote.fields[name]))
+    return out
 
 
 def describe_drift(record: Record, remote: RemoteVersion) -> Drift | None:
@@ -368,13 +398,7 @@ def describe_drift(record: Record, remote: RemoteVersion) -> Drift | None:
     if not recorded or recorded == remote.version:
         return None
     parts: list[str] = []
-    for name in DRIFT_FIELDS:
-        if name not in remote.fields:
-            continue
-        new = _norm(name, remote.fields[name])
-        old = _norm(name, record.summary.get(name))
-        if old == new:
-            continue
+    for name, (old, new) in drifted_fields(record, remote).items():
         if name in ("start", "end"):
             if old[:10] == new[:10] and len(old) > 10 and len(new) > 10:
                 old, new = old[11:], new[11:]  # same day: the times say it
@@ -389,10 +413,13 @@ def _matches_calendar(drift: Drift, change: Change) -> bool:
     if drift.deleted or change.item is None:
         return False
     summary = change.item.summary
+    wrote = change.record.summary if change.record is not None else {}
     for name, now in drift.remote.items():
         if name not in DRIFT_FIELDS:
             continue
-        if _norm(name, summary.get(name)) != _norm(name, now):
+        if name in wrote and same_field(name, wrote.get(name), now):
+            continue  # not changed in the calendar: the file may change it
+        if not same_field(name, summary.get(name), now):
             return False
     return True
 

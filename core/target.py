@@ -136,8 +136,13 @@ class RemoteVersion:
 
     `version` is the provider's marker (etag, changeKey, ETag); `deleted` says it is gone
     (or cancelled). `fields` holds what we compare with what we wrote, normalised:
-    "title", "start" and "end" (local wall time YYYY-MM-DDTHH:MM, or YYYY-MM-DD for all-day),
-    "rrule" (without UNTIL noise where the provider rewrites it: providers may leave it out).
+    "title"; "start" and "end" as local wall time YYYY-MM-DDTHH:MM in the zone the record
+    was written in (its summary's "timezone": an event the user moved into another zone is
+    converted back), or YYYY-MM-DD for all-day; "rrule" (a provider that keeps the series'
+    end its own way leaves UNTIL out, and is then compared without it); "location" (the
+    place the calendar shows: what we wrote is the file's `where`, else the meeting link).
+    A provider may leave a field out: it is then not compared. `alliance pull` writes these
+    fields back into the alliance file, so they must say what the calendar shows.
     """
 
     key: str

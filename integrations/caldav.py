@@ -540,12 +540,15 @@ class CalDavTarget(Target):
                 if tags is None or tags[0] != alliance_id or component.get("recurrence-id"):
                     continue
                 cancelled = str(component.get("status", "")).upper() == "CANCELLED"
+                record = records.get(tags[1])
+                zone = str(record.summary.get("timezone", "")) if record else ""
                 found[tags[1]] = RemoteVersion(
                     tags[1], etag, deleted=cancelled,
                     fields={"title": str(component.get("summary", "")),
-                            "start": _wall(component.get("dtstart")),
-                            "end": _wall(component.get("dtend")),
-                            "rrule": _rule(component)})
+                            "start": _wall(component.get("dtstart"), zone),
+                            "end": _wall(component.get("dtend"), zone),
+                            "rrule": _rule(component),
+                            "location": str(component.get("location", ""))})
         return found
 
     def responses(self, alliance_id: str, records: dict[str, Record],
@@ -610,14 +613,22 @@ def _rule(component: Any) -> str:
     return ";".join(sorted(rule.to_ical().decode().split(";"))) if rule is not None else ""
 
 
-def _wall(prop: Any) -> str:
-    """DTSTART/DTEND as local wall time in its own zone (a date as it is)."""
+def _wall(prop: Any, zone: str = "") -> str:
+    """DTSTART/DTEND as local wall time: in `zone` when given (a calendar app may have
+    moved the event into another zone), else in its own (a date as it is)."""
     from datetime import datetime
 
     if prop is None:
         return ""
     value = prop.dt
     if isinstance(value, datetime):
+        if zone and value.tzinfo is not None:
+            import contextlib
+            from zoneinfo import ZoneInfo
+
+            # An unknown zone name in our own record: compared as written.
+            with contextlib.suppress(KeyError):
+                value = value.astimezone(ZoneInfo(zone))
         return value.strftime("%Y-%m-%dT%H:%M")
     return value.isoformat()
 

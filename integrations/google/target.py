@@ -264,11 +264,16 @@ class GoogleTarget(RemoteTarget):
         found: dict[str, RemoteVersion] = {}
         for key, item in self._tagged(alliance_id, showDeleted=True):
             recurrence = [r for r in item.get("recurrence", []) if r.startswith("RRULE:")]
+            # Wall times in the zone we wrote in: the user may have moved the event into
+            # another zone, and 09:00 London is 10:00 in a Berlin alliance.
+            zone = str(records[key].summary.get("timezone", "")) if key in records else ""
             found[key] = RemoteVersion(
                 key, str(item.get("etag", "")), deleted=item.get("status") == "cancelled",
-                fields={"title": item.get("summary", ""), "start": _wall(item.get("start", {})),
-                        "end": _wall(item.get("end", {})),
-                        "rrule": recurrence[0][len("RRULE:"):] if recurrence else ""})
+                fields={"title": item.get("summary", ""),
+                        "start": _wall(item.get("start", {}), zone),
+                        "end": _wall(item.get("end", {}), zone),
+                        "rrule": recurrence[0][len("RRULE:"):] if recurrence else "",
+                        "location": str(item.get("location", ""))})
         return found
 
     def event_request(self, change: Change, mode: Action, alliance_id: str) -> Any:
@@ -407,12 +412,24 @@ GOOGLE_RESPONSES = {"accepted": "accepted", "declined": "declined", "tentative":
                     "needsAction": "needs-action"}
 
 
-def _wall(moment: dict[str, Any]) -> str:
-    """A Google start/end as local wall time in the event's own zone: the dateTime Google
-    answers carries the event zone's offset, so its first 16 characters are that time."""
+def _wall(moment: dict[str, Any], zone: str = "") -> str:
+    """A Google start/end as local wall time: in `zone` when given, else in the event's own
+    zone (the dateTime Google answers carries that zone's offset, so its first 16
+    characters are that time)."""
     if "date" in moment:
         return str(moment["date"])
-    return str(moment.get("dateTime", ""))[:16]
+    text = str(moment.get("dateTime", ""))
+    if zone:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        try:
+            moment_at = datetime.fromisoformat(text)
+            if moment_at.tzinfo is not None:
+                return moment_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
+        except (ValueError, KeyError):
+            pass  # not a time we can place: compared as written
+    return text[:16]
 
 
 def _seen(item: dict[str, Any]) -> Seen:

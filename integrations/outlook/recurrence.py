@@ -180,3 +180,48 @@ def _range(parts: dict[str, str], rule: str, start: date | datetime, tz: str,
     else:
         result["type"] = "noEnd"
     return result
+
+
+_CODES = {name: code for code, name in DAYS.items()}
+_POSITIONS = {name: n for n, name in INDEX.items()}
+
+
+def from_patterned_recurrence(recurrence: dict[str, Any]) -> str:
+    """The RRULE (without UNTIL or COUNT: Graph keeps the end as a local date) a Graph
+    `recurrence` pattern repeats by, for drift and `pull`; "" for a pattern we never write.
+
+    The inverse of `to_patterned_recurrence` up to spelling: callers compare patterns first
+    and use this only for one that changed."""
+    pattern = recurrence.get("pattern") or {}
+    kind = str(pattern.get("type", ""))
+    interval = int(pattern.get("interval") or 1)
+    days = [_CODES[d] for d in pattern.get("daysOfWeek") or [] if d in _CODES]
+    parts: list[str] = []
+    if kind == "daily":
+        parts.append("FREQ=DAILY")
+    elif kind == "weekly":
+        parts.append("FREQ=WEEKLY")
+    elif kind in ("absoluteMonthly", "relativeMonthly"):
+        parts.append("FREQ=MONTHLY")
+    elif kind in ("absoluteYearly", "relativeYearly"):
+        parts.append("FREQ=YEARLY")
+    else:
+        return ""
+    if interval > 1:
+        parts.append(f"INTERVAL={interval}")
+    if kind.endswith("Yearly") and pattern.get("month"):
+        parts.append(f"BYMONTH={int(pattern['month'])}")
+    if kind == "weekly" and days:
+        parts.append("BYDAY=" + ",".join(days))
+    elif kind.startswith("relative") and days:
+        position = _POSITIONS.get(str(pattern.get("index", "first")), 1)
+        if len(days) == 1:
+            parts.append(f"BYDAY={position}{days[0]}")
+        else:
+            parts.extend(["BYDAY=" + ",".join(days), f"BYSETPOS={position}"])
+    elif kind.startswith("absolute") and pattern.get("dayOfMonth"):
+        parts.append(f"BYMONTHDAY={int(pattern['dayOfMonth'])}")
+    first = str(pattern.get("firstDayOfWeek", "monday"))
+    if kind == "weekly" and first != "monday" and first in _CODES:
+        parts.append(f"WKST={_CODES[first]}")
+    return ";".join(parts)

@@ -400,7 +400,8 @@ class OutlookTarget(RemoteTarget):
                         f"and ep/value eq '{_odata(alliance_id)}')"),
             "$expand": f"singleValueExtendedProperties($filter=id eq '{PROP_KEY}')",
             "$top": "100",
-            "$select": "id,subject,start,end,isAllDay,isCancelled,changeKey"}
+            "$select": "id,subject,start,end,isAllDay,isCancelled,changeKey,location,"
+                       "recurrence"}
         path, headers, backoff = self.events_path, _prefer_zone(records), self.backoff()
         while True:
             payload = self.call(functools.partial(tuple, ("GET", path, None, params, headers)),
@@ -416,7 +417,10 @@ class OutlookTarget(RemoteTarget):
                     key, str(event.get("changeKey", "")), deleted=bool(event.get("isCancelled")),
                     fields={"title": event.get("subject", ""),
                             "start": str(event.get("start", {}).get("dateTime", ""))[:cut],
-                            "end": str(event.get("end", {}).get("dateTime", ""))[:cut]})
+                            "end": str(event.get("end", {}).get("dateTime", ""))[:cut],
+                            "location": str((event.get("location") or {}).get(
+                                "displayName", "")),
+                            **_rule_field(event.get("recurrence"), records.get(key))})
             next_link = payload.get("@odata.nextLink")
             if not next_link:
                 return found
@@ -502,6 +506,28 @@ class OutlookTarget(RemoteTarget):
 GRAPH_RESPONSES = {"accepted": "accepted", "declined": "declined",
                    "tentativelyAccepted": "tentative", "none": "needs-action",
                    "notResponded": "needs-action"}
+
+
+def _rule_field(recurrence: Any, record: Record | None) -> dict[str, str]:
+    """The series' rule for drift: the recorded one while Graph's pattern is still the one
+    it makes (Graph has no RRULE to give back), else the pattern read as a rule."""
+    from .recurrence import from_patterned_recurrence, to_patterned_recurrence
+
+    if not recurrence:
+        return {"rrule": ""}
+    if record is None:
+        return {"rrule": from_patterned_recurrence(recurrence)}
+    wrote = str(record.summary.get("rrule") or "")
+    start = str(record.summary.get("start") or "")
+    if wrote and start:
+        try:
+            ours = to_patterned_recurrence(wrote, datetime.fromisoformat(start),
+                                           str(record.summary.get("timezone") or "UTC"))
+        except (BadInput, ValueError):
+            ours = {}
+        if ours.get("pattern") == recurrence.get("pattern"):
+            return {"rrule": wrote}
+    return {"rrule": from_patterned_recurrence(recurrence)}
 
 
 def _zone_of(records: dict[str, Record]) -> str:

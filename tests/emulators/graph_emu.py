@@ -121,6 +121,7 @@ class GraphEmulator(Emulator):
         self.changed: dict[str, int] = {}  # event id, or "<id>_<stamp>" of an occurrence
         self.overrides: dict[str, dict[str, dict[str, Any]]] = {}  # id → stamp → changes
         self.deltas: dict[str, tuple[int, str, str, str]] = {}  # token → (tick, path, window)
+        self.prefer_zone = ""  # the Windows zone the request being answered asked for
 
     # -- acting as the people in the calendar -------------------------------------------------
     def find(self, key: str) -> dict[str, Any]:
@@ -160,6 +161,13 @@ class GraphEmulator(Emulator):
     def cancel_occurrence(self, key: str, wall: str) -> None:
         with self._lock:
             self._override(key, wall)["cancelled"] = True
+
+    def edit(self, key: str, **fields: Any) -> None:
+        """The organizer edits the event in Outlook (e.g. its location)."""
+        with self._lock:
+            event = self.find(key)
+            event.update(fields)
+            self._touch(event)
 
     def move_series(self, key: str, start: str) -> None:
         """The organizer moves the event (or series) to local wall time `start`."""
@@ -213,6 +221,9 @@ class GraphEmulator(Emulator):
             raise Dropped()
         try:
             with self._lock:
+                # Graph answers times in the zone `Prefer: outlook.timezone` names.
+                prefer = re.search(r'outlook\.timezone="([^"]+)"', headers.get("prefer", ""))
+                self.prefer_zone = prefer.group(1) if prefer else ""
                 status, payload = self._route(method, path, query, body)
         except GraphError as exc:
             entry.status = exc.status
@@ -465,7 +476,8 @@ class GraphEmulator(Emulator):
         top = int(query.get("$top", "10"))
         skip = int(query.get("$skip", "0"))
         page = events[skip:skip + top]
-        result: dict[str, Any] = {"value": [self._shape(e, query) for e in page]}
+        result: dict[str, Any] = {"value": [_in_zone(self._shape(e, query), self.prefer_zone)
+                                            for e in page]}
         if skip + top < len(events):
             rest = {**query, "$skip": str(skip + top)}
             from urllib.parse import urlencode
@@ -559,6 +571,29 @@ def _expand(event: dict[str, Any]) -> list[tuple[str, str]]:
     for day in days:
         moment = datetime.combine(day, start.time())
         out.append((moment.strftime("%Y-%m-%dT%H:%M"), moment.strftime("%Y%m%dT%H%M")))
+    return out
+
+
+def _in_zone(event: dict[str, Any], windows_zone: str) -> dict[str, Any]:
+    """The event with its start and end in `windows_zone` (as Graph answers a Prefer)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from designed_alliance.integrations.outlook.timezones import table
+
+    if not windows_zone or event.get("isAllDay"):
+        return event
+    iana = {w: i for i, w in reversed(list(table().items()))}
+    out = dict(event)
+    for name in ("start", "end"):
+        moment = event.get(name) or {}
+        own = moment.get("timeZone")
+        if own in (None, windows_zone) or own not in iana or windows_zone not in iana:
+            continue
+        wall = datetime.fromisoformat(moment["dateTime"]).replace(tzinfo=ZoneInfo(iana[own]))
+        there = wall.astimezone(ZoneInfo(iana[windows_zone])).replace(tzinfo=None)
+        out[name] = {"dateTime": there.isoformat(timespec="seconds"),
+                     "timeZone": windows_zone}
     return out
 
 
