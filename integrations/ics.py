@@ -11,7 +11,7 @@ from designed_alliance.core.state import Record
 from designed_alliance.core.target import Applied, ApplyContext, Remote, Target
 
 from . import ical
-from .files import read_regular, remove, safe_path, write_atomic
+from .files import one_scan, read_regular, remove, safe_path, write_atomic
 
 WHOLE = "alliance.ics"
 
@@ -91,6 +91,10 @@ class IcsTarget(Target):
                                else f"{slug(key)}.ics", {key: r})}
 
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
+        with one_scan(self.folder):
+            yield from self._apply(plan, context)
+
+    def _apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
         alliance_id = context.alliance.id
         whole = safe_path(self.folder, WHOLE)
         # The import file first: a run killed after it re-plans the items and rewrites it.
