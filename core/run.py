@@ -306,16 +306,28 @@ def apply_plan(alliance: Alliance, want: Desired | None, plan: Plan,
         )
         todo = sum(1 for c in part.changes if c.action is not Action.KEEP)
         done = 0
-        for outcome in target.apply(part, context):
-            # A tuple is one unit (e.g. a mail that told the members about several changes):
-            # it is recorded in one transaction, so a crash cannot record half of it.
-            unit = outcome if isinstance(outcome, tuple) else (outcome,)
-            report.applied.extend((part.target, applied) for applied in unit)
-            state.put_many(alliance.id, part.instance,
-                           [_record(applied) for applied in unit if applied.ok])
-            done += len(unit)
-            if progress:
-                progress(f"{part.target}: {done}/{todo} {unit[-1].change.key}")
+        # A local target's files are found again by `lookup` and `missing`, and rewriting
+        # one is idempotent: its records are committed in one transaction at the end (one
+        # fsync instead of one per file). A remote write must be recorded as soon as it is
+        # durable there: a lost record would create a twin next run.
+        batch: list[Record] | None = [] if not target.is_remote else None
+        try:
+            for outcome in target.apply(part, context):
+                # A tuple is one unit (e.g. a mail that told the members about several
+                # changes): it is recorded in one transaction, so a crash cannot record half.
+                unit = outcome if isinstance(outcome, tuple) else (outcome,)
+                report.applied.extend((part.target, applied) for applied in unit)
+                records = [_record(applied) for applied in unit if applied.ok]
+                if batch is None:
+                    state.put_many(alliance.id, part.instance, records)
+                else:
+                    batch.extend(records)
+                done += len(unit)
+                if progress:
+                    progress(f"{part.target}: {done}/{todo} {unit[-1].change.key}")
+        finally:
+            if batch:  # also when a later write failed: what is written is recorded
+                state.put_many(alliance.id, part.instance, batch)
     return report
 
 

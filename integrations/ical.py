@@ -421,9 +421,20 @@ def _tzid(timezone: str) -> str | None:
     return str(tzid) if tzid else None
 
 
-@lru_cache(maxsize=256)
+_tz_bytes: dict[int, tuple[icalendar.Timezone, bytes]] = {}
+
+
 def _vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
-    return vtimezone(tzid, first_year, last_year).to_ical()
+    """The VTIMEZONE `vtimezone` made (it caches them), serialized once per object: the
+    object is kept beside its bytes, so its id cannot be reused by another."""
+    component = vtimezone(tzid, first_year, last_year)
+    known = _tz_bytes.get(id(component))
+    if known is None or known[0] is not component:
+        if len(_tz_bytes) > 512:
+            _tz_bytes.clear()
+        known = (component, component.to_ical())
+        _tz_bytes[id(component)] = known
+    return known[1]
 
 
 @lru_cache(maxsize=64)
