@@ -35,18 +35,43 @@ class Desired:
     events: tuple[Event, ...]
     messages: tuple[Message, ...]
     reasons: dict[str, str] = field(default_factory=dict)  # key → why it moved (journal)
+    inputs: str = ""  # digest of what it was rendered from (core/rendered.py); "" unknown
+    from_state: bool = False  # decoded from the state's last rendering, not rendered now
 
     @property
     def items(self) -> tuple[Item, ...]:
         return (*self.events, *self.messages)
 
 
-def desired(alliance: Alliance, config: Config, journal: Journal | None = None) -> Desired:
-    """What should exist: the events (following the journal, when given) and the kickoff."""
+def desired(alliance: Alliance, config: Config, journal: Journal | None = None, *,
+            state: State | None = None) -> Desired:
+    """What should exist: the events (following the journal, when given) and the kickoff.
+
+    With `state`, what the last run rendered from the same inputs is used instead of
+    rendering again (see core/rendered.py; `remember` keeps it)."""
+    inputs = ""
+    if state is not None:
+        from . import rendered
+
+        inputs = rendered.inputs_digest(alliance, config, journal)
+        blob = state.rendered(alliance.id, inputs)
+        found = rendered.decode(blob) if blob is not None else None
+        if found is not None:
+            return Desired(*found, inputs=inputs, from_state=True)
     events = schedule(alliance, config.defaults.organizer, journal)
     sender = organizer_for(alliance, config.defaults.organizer)
     reasons = why_moved(alliance, journal) if journal is not None else {}
-    return Desired(tuple(events), (compose.kickoff(alliance, events, sender),), reasons)
+    return Desired(tuple(events), (compose.kickoff(alliance, events, sender),), reasons,
+                   inputs=inputs)
+
+
+def remember(alliance: Alliance, want: Desired, state: State) -> None:
+    """Keep what was rendered for the next run (setup calls it; plan writes nothing)."""
+    if want.inputs and not want.from_state:
+        from . import rendered
+
+        state.put_rendered(alliance.id, want.inputs,
+                           rendered.encode(want.events, want.messages, want.reasons))
 
 
 def why_moved(alliance: Alliance, journal: Journal) -> dict[str, str]:

@@ -9,17 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import icalendar
 
 from designed_alliance import __version__
 from designed_alliance.core.items import Event, item_uid
 from designed_alliance.core.state import Record
 from designed_alliance.core.target import Remote
 
-from .vtimezone import covering, vtimezone
+if TYPE_CHECKING:
+    import icalendar
+
 
 PRODID = f"-//designed-alliance//designed-alliance {__version__}//EN"
 TAG_ID = "X-DESIGNED-ALLIANCE-ID"
@@ -35,6 +35,8 @@ def now_utc() -> datetime:
 
 
 def _person(person_email: str, name: str, params: dict[str, str]) -> icalendar.vCalAddress:
+    import icalendar
+
     address = icalendar.vCalAddress(f"mailto:{person_email}")
     address.params["CN"] = icalendar.vText(name)
     for key, value in params.items():
@@ -50,6 +52,8 @@ def vevent(event: Event, sequence: int, *, dtstamp: datetime | None = None,
     `schedule_agent` ("CLIENT", "SERVER" or "NONE", RFC 6638 §7.1) is set on every
     attendee: "CLIENT" tells a scheduling CalDAV server that we (or nobody) send the
     invitations, so it must not mail them itself."""
+    import icalendar
+
     out = icalendar.Event()
     out.add("uid", event.uid)
     out.add("dtstamp", dtstamp or now_utc())
@@ -140,6 +144,8 @@ def _trigger(event: Event, minutes: int) -> timedelta:
 def cancelled_vevent(alliance_id: str, record: Record, sequence: int, *,
                      dtstamp: datetime | None = None) -> icalendar.Event:
     """A VEVENT for METHOD:CANCEL, rebuilt from what state kept of the removed event."""
+    import icalendar
+
     summary: dict[str, Any] = record.summary
     out = icalendar.Event()
     out.add("uid", item_uid(alliance_id, record.key))
@@ -183,6 +189,10 @@ def calendar(components: Iterable[icalendar.Event], method: str | None,
     occurrence of the events that use it, from the first to the last, instead of 1970–2038:
     right in every client, a fraction of the size.
     """
+    import icalendar
+
+    from .vtimezone import covering, vtimezone
+
     components = list(components)
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
@@ -404,11 +414,15 @@ def _check_uri(value: str) -> str:
 @lru_cache(maxsize=256)
 def _rrule(rule: str) -> str:
     """icalendar's canonical form of a rule (it orders the parts): asked once per rule."""
+    import icalendar
+
     return icalendar.vRecur.from_ical(rule).to_ical().decode()
 
 
 @lru_cache(maxsize=256)
 def _duration(value: timedelta) -> str:
+    import icalendar
+
     return icalendar.vDuration(value).to_ical().decode()
 
 
@@ -416,6 +430,8 @@ def _duration(value: timedelta) -> str:
 def _tzid(timezone: str) -> str | None:
     """The TZID icalendar writes for a datetime in this zone; None where it writes UTC
     ("…Z", no TZID and no VTIMEZONE)."""
+    import icalendar
+
     probe = icalendar.vDDDTypes(datetime(2000, 1, 1, tzinfo=ZoneInfo(timezone)))
     tzid = probe.params.get("TZID")
     return str(tzid) if tzid else None
@@ -427,6 +443,8 @@ _tz_bytes: dict[int, tuple[icalendar.Timezone, bytes]] = {}
 def _vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
     """The VTIMEZONE `vtimezone` made (it caches them), serialized once per object: the
     object is kept beside its bytes, so its id cannot be reused by another."""
+    from .vtimezone import vtimezone
+
     component = vtimezone(tzid, first_year, last_year)
     known = _tz_bytes.get(id(component))
     if known is None or known[0] is not component:
@@ -440,6 +458,8 @@ def _vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
 @lru_cache(maxsize=64)
 def _calendar_head(method: str | None, name: str | None) -> bytes:
     """BEGIN:VCALENDAR and its properties, as icalendar writes them."""
+    import icalendar
+
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -479,6 +499,8 @@ def _moment(prop: str, value: date | datetime, timezone: str) -> str:
 
 def _event_span(event: Event) -> tuple[str, datetime, datetime] | None:
     """(TZID, first, last instant) as `_spans` finds them on the written VEVENT."""
+    import icalendar
+
     if event.all_day:
         return None
     tzid = _tzid(event.timezone)
@@ -578,9 +600,89 @@ def _fast_calendar(events: Sequence[Event], sequences: dict[str, int], method: s
     except _Unwritable:
         return None
     out = [_calendar_head(method, name)]
+    if spans:
+        from .vtimezone import covering
     for tzid, (start, last) in sorted(spans.items()):
         out.append(_vtimezone_bytes(tzid, *covering(start, last)))
     for body in bodies:
         out.append(_CRLF.join(body) + _CRLF)
     out.append(b"END:VCALENDAR\r\n")
     return b"".join(out)
+
+
+# -- reading our own tags back, cheaply ----------------------------------------------------------
+def _untext(value: str) -> str:
+    """RFC 5545 TEXT unescaping (the inverse of `_text`)."""
+    if "\\" not in value:
+        return value
+    out, chars = [], iter(value)
+    for char in chars:
+        if char == "\\":
+            nxt = next(chars, "")
+            out.append("\n" if nxt in "nN" else nxt)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+_SCANNED = frozenset({TAG_ID, TAG_KEY, TAG_FINGERPRINT, "STATUS", "SEQUENCE"})
+
+
+def scan_tags(data: bytes, alliance_id: str) -> dict[str, tuple[str, int]] | None:
+    """key → (fingerprint, SEQUENCE) of the live tagged events of this alliance in one
+    calendar object — what `ical_remotes` finds, without building icalendar objects (a
+    re-run checks every file it wrote; parsing them all cost more than the run).
+
+    None when the text is anything but a plain, well-nested calendar (a damaged, foreign or
+    odd file): the caller then parses it with icalendar, as it always did."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = text.replace("\r\n ", "").replace("\r\n\t", "").split("\r\n")
+    if not lines or lines[0] != "BEGIN:VCALENDAR" or lines[-1] != "" or (
+            len(lines) < 2 or lines[-2] != "END:VCALENDAR"):
+        return None
+    found: dict[str, tuple[str, int]] = {}
+    stack: list[str] = []
+    event: dict[str, str] | None = None
+    for line in lines[:-1]:
+        name, colon, value = line.partition(":")
+        if '"' in name:  # a quoted parameter value may hold a colon: split after it
+            name, colon, value = _split_quoted(line)
+        if not colon or "\n" in line or "\r" in line:
+            return None  # not a content line: leave it to icalendar
+        name = name.split(";", 1)[0].upper()
+        if name == "BEGIN":
+            stack.append(value.upper())
+            if value.upper() == "VEVENT":
+                if event is not None:
+                    return None
+                event = {}
+        elif name == "END":
+            if not stack or stack.pop() != value.upper():
+                return None
+            if value.upper() == "VEVENT" and event is not None:
+                if event.get(TAG_ID) == alliance_id and TAG_KEY in event and (
+                        event.get("STATUS", "").upper() != "CANCELLED"):
+                    sequence = event.get("SEQUENCE", "0").strip()
+                    if not sequence.isdigit() or int(sequence) >= 2**31:
+                        return None
+                    found[event[TAG_KEY]] = (event.get(TAG_FINGERPRINT, ""), int(sequence))
+                event = None
+        elif event is not None and stack[-1] == "VEVENT" and name in _SCANNED:
+            if name in event:
+                return None  # a property twice: icalendar decides what that means
+            event[name] = _untext(value)
+    return found if not stack else None
+
+
+def _split_quoted(line: str) -> tuple[str, str, str]:
+    """(name and parameters, ":", value) of a content line whose parameters are quoted."""
+    quoted = False
+    for at, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        elif char == ":" and not quoted:
+            return line[:at], ":", line[at + 1:]
+    return line, "", ""

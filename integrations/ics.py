@@ -80,9 +80,15 @@ class IcsTarget(Target):
             path = safe_path(self.folder, name)
             if not path.exists() and not path.is_symlink():
                 return False
-            found = ical_remotes(read_regular(path), alliance_id, name)
-            return all(key in found and found[key].fingerprint == r.fingerprint
-                       and found[key].sequence == r.sequence for key, r in keys.items())
+            data = read_regular(path)
+            # Our own files are read by a scanner of the few tags compared here; anything
+            # it does not find plain and well-formed is parsed by icalendar, as before.
+            tags = ical.scan_tags(data, alliance_id)
+            if tags is None:
+                tags = {key: (r.fingerprint, r.sequence)
+                        for key, r in ical_remotes(data, alliance_id, name).items()}
+            return all(key in tags and tags[key] == (r.fingerprint, r.sequence)
+                       for key, r in keys.items())
 
         if not matches(WHOLE, live):
             return set(live)

@@ -151,7 +151,7 @@ def _attachment(invite: Invite) -> EmailMessage:
     part.set_raw("Content-Type",
                  f'text/calendar; method="{invite.method}"; charset="utf-8"')
     part.set_raw("MIME-Version", "1.0")
-    step = POLICY.max_line_length // 4 * 3  # as email.contentmanager encodes base64 bodies
+    step = (POLICY.max_line_length or 78) // 4 * 3  # as email.contentmanager encodes base64
     data = invite.data
     part.set_payload("".join(binascii.b2a_base64(data[i:i + step]).decode("ascii")
                              for i in range(0, len(data), step)))
