@@ -96,7 +96,7 @@ class EmlTarget(Target):
                 return KICKOFF
             assert isinstance(change.item, Message)
             invites = mail.invites_for_all(context.events, context.sequences)
-            write_atomic(path, bytes(mail.build(change.item, invites)))
+            write_atomic(path, mail.build_bytes(change.item, invites))
             context.progress(self.options, f"wrote {KICKOFF}")
             return KICKOFF
         message = change.item
@@ -106,6 +106,6 @@ class EmlTarget(Target):
         # (agenda-2027-01-18.eml), so writing one again rewrites it, never a second copy.
         name = (self._changes_name(message.message_id) if change.key.startswith("changes-")
                 else f"{slug(change.key)}.eml")
-        write_atomic(safe_path(self.folder, name), bytes(mail.build(message, invites)))
+        write_atomic(safe_path(self.folder, name), mail.build_bytes(message, invites))
         context.progress(self.options, f"wrote {name}")
         return name

@@ -142,6 +142,56 @@ def build(message: Message, invites: Sequence[Invite] = (), *, draft: bool = Tru
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,60}")
 
 
+def build_bytes(message: Message, invites: Sequence[Invite] = (), *, draft: bool = True,
+                message_id: str | None = None, date: datetime | None = None) -> bytes:
+    """`bytes(build(...))`, byte for byte (but for the random boundaries), made faster for a
+    mail with many invites: the text, the HTML and the first two invites go through the
+    email package, and the other invite parts are written out directly before the closing
+    boundary. Flattening a kickoff of 1,000 invites through the email generator cost a
+    second: it parses every part's Content-Type again to write it."""
+    if len(invites) <= 2:
+        return bytes(build(message, invites, draft=draft, message_id=message_id, date=date))
+    mail = build(message, invites[:2], draft=draft, message_id=message_id, date=date)
+    head = bytes(mail)
+    boundary = mail.get_boundary()
+    closing = f"\r\n--{boundary}--\r\n".encode("ascii")
+    if boundary is None or not head.endswith(closing):
+        return bytes(build(message, invites, draft=draft, message_id=message_id, date=date))
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    parts = [head[:-len(closing)]]
+    for invite in invites[2:]:
+        _check_method(invite)
+        parts.append(delimiter)
+        parts.append(_attachment_bytes(invite))
+    parts.append(closing)
+    return b"".join(parts)
+
+
+def _attachment_bytes(invite: Invite) -> bytes:
+    """One invite part as the generator writes `_attachment(invite)` inside a multipart."""
+    headers = [("Content-Transfer-Encoding", "base64"),
+               ("Content-Disposition", f'attachment; filename="{invite.filename}"'),
+               ("Content-Type", f'text/calendar; method="{invite.method}"; charset="utf-8"'),
+               ("MIME-Version", "1.0")]
+    if not (_PLAIN_NAME.fullmatch(invite.filename) and invite.method.isalpha()) or any(
+            len(name) + 2 + len(value) > (POLICY.max_line_length or 78)
+            for name, value in headers):
+        # A name the policy would fold or encode: the generator writes this one part.
+        part = _attachment(invite) if _PLAIN_NAME.fullmatch(invite.filename) else None
+        if part is None:
+            part = EmailMessage(policy=POLICY)
+            part.set_content(invite.data, maintype="text", subtype="calendar",
+                             disposition="attachment", filename=invite.filename,
+                             params={"method": invite.method, "charset": "utf-8"})
+        return bytes(part)
+    step = (POLICY.max_line_length or 78) // 4 * 3
+    data = invite.data
+    body = b"\r\n".join(binascii.b2a_base64(data[i:i + step], newline=False)
+                         for i in range(0, len(data), step))
+    return ("".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
+            + b"\r\n" + body + b"\r\n")
+
+
 def _attachment(invite: Invite) -> EmailMessage:
     """An invite attachment as `EmailMessage.add_attachment` writes it (the same headers in
     the same order, base64 in lines of 76), for a file name that needs no encoding."""
