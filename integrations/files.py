@@ -63,7 +63,7 @@ def safe_path(folder: Path, name: str) -> Path:
     clean = f"{slug(stem)}{dot}{slug(ext)}" if dot else slug(name)
     if clean in ("", ".", "..") or "/" in clean:
         raise AllianceError(f"refusing to write {name!r} outside {folder}")
-    return folder.resolve() / clean
+    return (_resolved.get(folder) or folder.resolve()) / clean
 
 
 def ensure_folder(folder: Path) -> None:
@@ -145,8 +145,10 @@ def read_regular(path: Path, limit: int = MAX_READ) -> bytes:
         os.close(fd)
 
 
-# Folders inside `one_scan`: the old temporary files found there when it began.
+# Folders inside `one_scan`: the old temporary files found there when it began, and the
+# folder as given → resolved (resolving it again for every file written was a syscall each).
 _scanned: dict[Path, list[Path]] = {}
+_resolved: dict[Path, Path] = {}
 
 
 def _old_tmp(paths: Iterator[Path], now: float) -> list[Path]:
@@ -171,10 +173,12 @@ def one_scan(folder: Path) -> Iterator[None]:
     if key.is_dir():
         found = _old_tmp(key.glob(".*.tmp"), time.time())
     _scanned[key] = found
+    _resolved[folder] = key
     try:
         yield
     finally:
         _scanned.pop(key, None)
+        _resolved.pop(folder, None)
 
 
 def sweep_stale_tmp(folder: Path, name: str) -> None:

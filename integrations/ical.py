@@ -524,17 +524,23 @@ def _event_span(event: Event) -> tuple[str, datetime, datetime] | None:
     return tzid, first, max(last, event.end.astimezone(zone))
 
 
-def _fast_vevent(event: Event, sequence: int, *, dtstamp: datetime, rsvp: bool) -> list[bytes]:
-    first: dict[str, list[bytes]] = {}
-    rest: dict[str, list[bytes]] = {}
+_Parts = tuple[list[tuple[str, list[bytes]]], list[bytes]]
+_static: dict[Event, _Parts] = {}
+
+
+def _static_parts(event: Event) -> _Parts:
+    """The VEVENT's lines that do not depend on SEQUENCE, DTSTAMP or RSVP, in the order they
+    are written (ATTENDEE and the two stamps as empty slots), and its VALARMs: the invite
+    and the import file of one run share them."""
+    known = _static.get(event)
+    if known is not None:
+        return known
+    props: dict[str, list[bytes]] = {"DTSTAMP": [], "SEQUENCE": [], "ATTENDEE": []}
 
     def put(prop: str, line: str | bytes) -> None:
-        bucket = first if prop in _EVENT_FIRST else rest
-        bucket.setdefault(prop, []).append(line if isinstance(line, bytes) else _fold(line))
+        props.setdefault(prop, []).append(line if isinstance(line, bytes) else _fold(line))
 
     put("UID", f"UID:{_text(_check_text(event.uid))}")
-    put("DTSTAMP", f"DTSTAMP:{_stamp(dtstamp)}")
-    put("SEQUENCE", f"SEQUENCE:{sequence}")
     put("SUMMARY", f"SUMMARY:{_text(_check_text(event.title))}")
     put("DTSTART", _moment("DTSTART", event.start, event.timezone))
     put("DTEND", _moment("DTEND", event.end, event.timezone))
@@ -554,29 +560,49 @@ def _fast_vevent(event: Event, sequence: int, *, dtstamp: datetime, rsvp: bool) 
         put("COLOR", f"COLOR:{_text(_check_text(event.color))}")
     put("STATUS", "STATUS:CONFIRMED")
     put("ORGANIZER", _person_line("ORGANIZER", event.organizer.email, event.organizer.name, ()))
-    host = event.organizer.email.lower()
-    for person in event.attendees:
-        is_host = person.email.lower() == host
-        params = [("CUTYPE", "INDIVIDUAL"), ("ROLE", "CHAIR" if is_host else person.role),
-                  ("PARTSTAT", "ACCEPTED" if is_host else "NEEDS-ACTION")]
-        if rsvp:
-            params.append(("RSVP", "FALSE" if is_host else "TRUE"))
-        put("ATTENDEE", _person_line("ATTENDEE", person.email, person.name, tuple(params)))
     if event.categories:
         put("CATEGORIES", "CATEGORIES:" + ",".join(_text(_check_text(c))
                                                    for c in event.categories))
     put(TAG_ID, f"{TAG_ID}:{_text(_check_text(event.alliance_id))}")
     put(TAG_KEY, f"{TAG_KEY}:{_text(_check_text(event.key))}")
     put(TAG_FINGERPRINT, f"{TAG_FINGERPRINT}:{_text(event.fingerprint)}")
-    lines = [b"BEGIN:VEVENT"]
-    for prop in _EVENT_FIRST:
-        lines += first.get(prop, ())
-    for prop in sorted(rest):
-        lines += rest[prop]
+    if not event.attendees:
+        del props["ATTENDEE"]
+    # icalendar's order: its canonical properties first, then the others alphabetically.
+    order = [p for p in _EVENT_FIRST if p in props] + sorted(set(props) - set(_EVENT_FIRST))
+    alarms: list[bytes] = []
     for minutes in event.alarms_minutes:
-        lines += [b"BEGIN:VALARM", b"ACTION:DISPLAY",
-                  _fold(f"DESCRIPTION:{_text(event.title)}"),
-                  _fold(f"TRIGGER:{_duration(_trigger(event, minutes))}"), b"END:VALARM"]
+        alarms += [b"BEGIN:VALARM", b"ACTION:DISPLAY", _fold(f"DESCRIPTION:{_text(event.title)}"),
+                   _fold(f"TRIGGER:{_duration(_trigger(event, minutes))}"), b"END:VALARM"]
+    if len(_static) >= _SHARED_MAX:
+        _static.clear()
+    known = ([(p, props[p]) for p in order], alarms)
+    _static[event] = known
+    return known
+
+
+def _fast_vevent(event: Event, sequence: int, *, dtstamp: datetime, rsvp: bool) -> list[bytes]:
+    ordered, alarms = _static_parts(event)
+    lines = [b"BEGIN:VEVENT"]
+    for prop, static in ordered:
+        if prop == "DTSTAMP":
+            lines.append(f"DTSTAMP:{_stamp(dtstamp)}".encode())
+        elif prop == "SEQUENCE":
+            lines.append(f"SEQUENCE:{sequence}".encode())
+        elif prop == "ATTENDEE":
+            host = event.organizer.email.lower()
+            for person in event.attendees:
+                is_host = person.email.lower() == host
+                params = [("CUTYPE", "INDIVIDUAL"),
+                          ("ROLE", "CHAIR" if is_host else person.role),
+                          ("PARTSTAT", "ACCEPTED" if is_host else "NEEDS-ACTION")]
+                if rsvp:
+                    params.append(("RSVP", "FALSE" if is_host else "TRUE"))
+                lines.append(_person_line("ATTENDEE", person.email, person.name,
+                                          tuple(params)))
+        else:
+            lines += static
+    lines += alarms
     lines.append(b"END:VEVENT")
     return lines
 
