@@ -404,8 +404,8 @@ def _check_text(value: str) -> str:
 
 
 def _check_uri(value: str) -> str:
-    """A URI is written as it is (no TEXT escapes): anything that could break the line is
-    left to the icalendar path, which refuses it as it always did."""
+    """A URI (or a value of a type icalendar does not escape) is written as it is: anything
+    that could break the line is left to the icalendar path, as it always was."""
     if not value.isprintable():
         raise _Unwritable(value)
     return value
@@ -557,15 +557,16 @@ def _static_parts(event: Event) -> _Parts:
             f"{_check_uri(link)}")
         put("URL", f"URL:{_check_uri(link)}")
     if event.color:
-        put("COLOR", f"COLOR:{_text(_check_text(event.color))}")
+        put("COLOR", f"COLOR:{_check_uri(event.color)}")  # not TEXT: written as it is
     put("STATUS", "STATUS:CONFIRMED")
     put("ORGANIZER", _person_line("ORGANIZER", event.organizer.email, event.organizer.name, ()))
     if event.categories:
         put("CATEGORIES", "CATEGORIES:" + ",".join(_text(_check_text(c))
                                                    for c in event.categories))
-    put(TAG_ID, f"{TAG_ID}:{_text(_check_text(event.alliance_id))}")
-    put(TAG_KEY, f"{TAG_KEY}:{_text(_check_text(event.key))}")
-    put(TAG_FINGERPRINT, f"{TAG_FINGERPRINT}:{_text(event.fingerprint)}")
+    # X- properties have no type icalendar knows: their values are written unescaped.
+    put(TAG_ID, f"{TAG_ID}:{_check_uri(event.alliance_id)}")
+    put(TAG_KEY, f"{TAG_KEY}:{_check_uri(event.key)}")
+    put(TAG_FINGERPRINT, f"{TAG_FINGERPRINT}:{_check_uri(event.fingerprint)}")
     if not event.attendees:
         del props["ATTENDEE"]
     # icalendar's order: its canonical properties first, then the others alphabetically.
@@ -637,20 +638,6 @@ def _fast_calendar(events: Sequence[Event], sequences: dict[str, int], method: s
 
 
 # -- reading our own tags back, cheaply ----------------------------------------------------------
-def _untext(value: str) -> str:
-    """RFC 5545 TEXT unescaping (the inverse of `_text`)."""
-    if "\\" not in value:
-        return value
-    out, chars = [], iter(value)
-    for char in chars:
-        if char == "\\":
-            nxt = next(chars, "")
-            out.append("\n" if nxt in "nN" else nxt)
-        else:
-            out.append(char)
-    return "".join(out)
-
-
 _SCANNED = frozenset({TAG_ID, TAG_KEY, TAG_FINGERPRINT, "STATUS", "SEQUENCE"})
 
 
@@ -699,7 +686,8 @@ def scan_tags(data: bytes, alliance_id: str) -> dict[str, tuple[str, int]] | Non
         elif event is not None and stack[-1] == "VEVENT" and name in _SCANNED:
             if name in event:
                 return None  # a property twice: icalendar decides what that means
-            event[name] = _untext(value)
+            # The tags are X- properties, read back unescaped as icalendar reads them.
+            event[name] = value
     return found if not stack else None
 
 
