@@ -6,9 +6,15 @@ from the objects themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -411,30 +417,137 @@ def _check_uri(value: str) -> str:
     return value
 
 
+# -- what icalendar decides, remembered on disk --------------------------------------------------
+# The fast writer asks icalendar only a handful of small questions per run: the canonical form
+# of a rule, a TZID, a VTIMEZONE, the calendar's header lines. Loading icalendar to answer
+# them was a tenth of a small setup, so the answers are kept in the user cache folder (like
+# the compiled templates) and icalendar is loaded only for a question not answered before.
+# The file is valid for one version of this package, of icalendar and of these two modules;
+# an answer that depends on the time-zone data names the zone file's size and mtime in its key.
+_MEMO_FORMAT = 1
+_memo: dict[str, str] = {}
+_memo_disk: dict[str, str] | None = None  # what the file held (None: not read yet)
+
+
+def _memo_path() -> Path | None:
+    try:
+        from platformdirs import user_cache_path
+
+        return user_cache_path("designed-alliance") / "ical-answers.json"
+    except ImportError:  # a cache only costs speed when it cannot be had
+        return None
+
+
+def _memo_stamp() -> str:
+    import importlib.util
+
+    from designed_alliance.core.rendered import _stat
+
+    parts: list[object] = [_MEMO_FORMAT, __version__]
+    spec = importlib.util.find_spec("icalendar")  # finds without importing
+    if spec is not None and spec.origin:
+        parts += [*_stat(Path(spec.origin))]
+    here = Path(__file__).resolve().parent
+    for name in ("ical.py", "vtimezone.py"):
+        parts += [name, *_stat(here / name)]
+    return repr(parts)
+
+
+def _answer(key: str, ask: Callable[[], str]) -> str:
+    """icalendar's answer to `key`: from this process, else from the file (while icalendar is
+    not loaded: once it is, asking it is as cheap), else asked and written down."""
+    global _memo_disk
+    if key in _memo:
+        return _memo[key]
+    if _memo_disk is None and "icalendar" not in sys.modules:
+        _memo_disk = {}
+        path = _memo_path()
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            if path is not None:
+                stored = json.loads(path.read_text(encoding="utf-8"))
+                if stored.get("stamp") == _memo_stamp():
+                    _memo_disk = {str(k): str(v) for k, v in stored["answers"].items()}
+    if _memo_disk is not None and key in _memo_disk:
+        _memo[key] = _memo_disk[key]
+        return _memo[key]
+    _memo[key] = ask()
+    _write_answers()
+    return _memo[key]
+
+
+def _write_answers() -> None:
+    path = _memo_path()
+    if path is None:
+        return
+    answers = {**(_memo_disk or {}), **_memo}
+    if len(answers) > 2000:  # rules and names of many alliances: keep the newest only
+        answers = dict(list(answers.items())[-1000:])
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ical-answers.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"stamp": _memo_stamp(), "answers": answers}, handle)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _zone_key(timezone: str) -> str:
+    from designed_alliance.core.rendered import _zone_stat
+
+    return f"{timezone}|{_zone_stat(timezone)!r}"
+
+
 @lru_cache(maxsize=256)
 def _rrule(rule: str) -> str:
     """icalendar's canonical form of a rule (it orders the parts): asked once per rule."""
-    import icalendar
+    def ask() -> str:
+        import icalendar
 
-    return icalendar.vRecur.from_ical(rule).to_ical().decode()
+        return str(icalendar.vRecur.from_ical(rule).to_ical().decode())
+
+    return _answer(f"rrule:{rule}", ask)
+
+
+@lru_cache(maxsize=256)
+def _until(rule: str) -> str:
+    """The UNTIL of a rule as icalendar reads it, as an ISO instant; "count" for a counted
+    rule, "" for an open one."""
+    def ask() -> str:
+        import icalendar
+
+        recur = icalendar.vRecur.from_ical(rule)
+        if recur.get("UNTIL"):
+            return _as_datetime(recur["UNTIL"][0]).isoformat()
+        return "count" if recur.get("COUNT") else ""
+
+    return _answer(f"until:{rule}", ask)
 
 
 @lru_cache(maxsize=256)
 def _duration(value: timedelta) -> str:
-    import icalendar
+    def ask() -> str:
+        import icalendar
 
-    return icalendar.vDuration(value).to_ical().decode()
+        return str(icalendar.vDuration(value).to_ical().decode())
+
+    return _answer(f"duration:{value.days}:{value.seconds}:{value.microseconds}", ask)
 
 
 @lru_cache(maxsize=64)
 def _tzid(timezone: str) -> str | None:
     """The TZID icalendar writes for a datetime in this zone; None where it writes UTC
     ("…Z", no TZID and no VTIMEZONE)."""
-    import icalendar
+    def ask() -> str:
+        import icalendar
 
-    probe = icalendar.vDDDTypes(datetime(2000, 1, 1, tzinfo=ZoneInfo(timezone)))
-    tzid = probe.params.get("TZID")
-    return str(tzid) if tzid else None
+        probe = icalendar.vDDDTypes(datetime(2000, 1, 1, tzinfo=ZoneInfo(timezone)))
+        tzid = probe.params.get("TZID")
+        return str(tzid) if tzid else ""
+
+    return _answer(f"tzid:{_zone_key(timezone)}", ask) or None
 
 
 _tz_bytes: dict[int, tuple[icalendar.Timezone, bytes]] = {}
@@ -442,7 +555,20 @@ _tz_bytes: dict[int, tuple[icalendar.Timezone, bytes]] = {}
 
 def _vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
     """The VTIMEZONE `vtimezone` made (it caches them), serialized once per object: the
-    object is kept beside its bytes, so its id cannot be reused by another."""
+    object is kept beside its bytes, so its id cannot be reused by another. While icalendar
+    is not loaded, the answer written down by an earlier run is used instead."""
+    key = f"vtimezone:{_zone_key(tzid)}|{first_year}|{last_year}"
+    if "icalendar" not in sys.modules:
+        return _answer(key, lambda: _made_vtimezone(tzid, first_year, last_year).decode()
+                       ).encode()
+    data = _made_vtimezone(tzid, first_year, last_year)
+    if _memo.get(key) != (text := data.decode()):  # written down for the next run
+        _memo[key] = text
+        _write_answers()
+    return data
+
+
+def _made_vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
     from .vtimezone import vtimezone
 
     component = vtimezone(tzid, first_year, last_year)
@@ -458,19 +584,22 @@ def _vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
 @lru_cache(maxsize=64)
 def _calendar_head(method: str | None, name: str | None) -> bytes:
     """BEGIN:VCALENDAR and its properties, as icalendar writes them."""
-    import icalendar
+    def ask() -> str:
+        import icalendar
 
-    cal = icalendar.Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    if method:
-        cal.add("method", method)
-    if name:
-        cal.add("x-wr-calname", name)
-    data = cal.to_ical()
-    assert data.endswith(b"END:VCALENDAR\r\n")
-    return data[:-len(b"END:VCALENDAR\r\n")]
+        cal = icalendar.Calendar()
+        cal.add("prodid", PRODID)
+        cal.add("version", "2.0")
+        cal.add("calscale", "GREGORIAN")
+        if method:
+            cal.add("method", method)
+        if name:
+            cal.add("x-wr-calname", name)
+        data = cal.to_ical()
+        assert data.endswith(b"END:VCALENDAR\r\n")
+        return str(data[:-len(b"END:VCALENDAR\r\n")].decode())
+
+    return _answer(f"head:{method or ''}:{json.dumps(name)}", ask).encode()
 
 
 @lru_cache(maxsize=4096)
@@ -499,8 +628,6 @@ def _moment(prop: str, value: date | datetime, timezone: str) -> str:
 
 def _event_span(event: Event) -> tuple[str, datetime, datetime] | None:
     """(TZID, first, last instant) as `_spans` finds them on the written VEVENT."""
-    import icalendar
-
     if event.all_day:
         return None
     tzid = _tzid(event.timezone)
@@ -511,14 +638,16 @@ def _event_span(event: Event) -> tuple[str, datetime, datetime] | None:
     first = event.start.astimezone(zone)
     last = first
     if event.rrule:
-        recur = icalendar.vRecur.from_ical(event.rrule)
-        if recur.get("UNTIL"):
-            last = max(last, _as_datetime(recur["UNTIL"][0]))
-        elif recur.get("COUNT"):
+        until = _until(event.rrule)
+        if until == "count":  # rare: counted in local time by dateutil, as `_spans` does
+            import icalendar
+
             probe = icalendar.Event()
             probe.add("dtstart", first)
-            probe.add("rrule", recur)
+            probe.add("rrule", icalendar.vRecur.from_ical(event.rrule))
             last = max(last, _series_end(probe, first))
+        elif until:
+            last = max(last, datetime.fromisoformat(until))
         else:
             last = max(last, first + timedelta(days=2 * 366))
     return tzid, first, max(last, event.end.astimezone(zone))
@@ -608,6 +737,11 @@ def _fast_vevent(event: Event, sequence: int, *, dtstamp: datetime, rsvp: bool) 
     return lines
 
 
+def _covering(start: datetime, end: datetime) -> tuple[int, int]:
+    """`vtimezone.covering`, without importing that module (it loads icalendar)."""
+    return start.year, max(start.year, end.year)
+
+
 def _fast_calendar(events: Sequence[Event], sequences: dict[str, int], method: str | None,
                    name: str | None, *, rsvp: bool, dtstamp: datetime) -> bytes | None:
     """What `calendar([vevent(...)...], method, name).to_ical()` writes, or None when an
@@ -627,10 +761,8 @@ def _fast_calendar(events: Sequence[Event], sequences: dict[str, int], method: s
     except _Unwritable:
         return None
     out = [_calendar_head(method, name)]
-    if spans:
-        from .vtimezone import covering
     for tzid, (start, last) in sorted(spans.items()):
-        out.append(_vtimezone_bytes(tzid, *covering(start, last)))
+        out.append(_vtimezone_bytes(tzid, *_covering(start, last)))
     for body in bodies:
         out.append(_CRLF.join(body) + _CRLF)
     out.append(b"END:VCALENDAR\r\n")

@@ -371,3 +371,54 @@ def test_messages_keep_their_fingerprint_when_cached() -> None:
     assert message.fingerprint == first
     assert Message("a", "kickoff", "S", "t2", "h", Person("A", "a@x.org"), ()).fingerprint \
         != first
+
+
+WRITE_INVITES = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from designed_alliance.core.config import Config
+from designed_alliance.core.load import load
+from designed_alliance.core.run import desired
+from designed_alliance.integrations import ical
+want = desired(load(Path(sys.argv[1])), Config())
+stamp = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+out = [ical._fast_calendar([e], {}, "REQUEST", None, rsvp=True, dtstamp=stamp)
+       for e in want.events]
+out.append(ical._fast_calendar(want.events, {}, None, "Team", rsvp=False, dtstamp=stamp))
+sys.stdout.buffer.write(b"\\0".join(out))
+sys.stderr.write("icalendar loaded" if "icalendar" in sys.modules else "icalendar not loaded")
+"""
+
+
+def test_icalendars_answers_kept_on_disk_write_the_same_bytes(tmp_path: Path) -> None:
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+
+    def run() -> tuple[bytes, str]:
+        done = subprocess.run([sys.executable, "-c", WRITE_INVITES, str(example("team-project"))],
+                              capture_output=True, check=True, env=env)
+        return done.stdout, done.stderr.decode()
+
+    first, loaded = run()
+    assert loaded == "icalendar loaded"  # nothing written down yet: icalendar answers
+    second, loaded = run()
+    assert loaded == "icalendar not loaded"
+    assert second == first
+    events = list(desired(load(example("team-project")), Config()).events)
+    assert first.split(b"\0") == [reference([e], {}, "REQUEST", None, True) for e in events] + [
+        reference(events, {}, None, "Team", False)]
+    answers = tmp_path / "cache" / "designed-alliance" / "ical-answers.json"
+    stored = json.loads(answers.read_text())
+    stored["stamp"] = "another icalendar"  # an upgrade: the answers are asked again
+    answers.write_text(json.dumps(stored))
+    third, loaded = run()
+    assert loaded == "icalendar loaded" and third == first
+
+
+def test_the_span_years_are_the_ones_vtimezone_covers() -> None:
+    from designed_alliance.integrations import vtimezone
+
+    for start, end in [(datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 4, 30, tzinfo=UTC)),
+                       (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
+                       (datetime(2027, 5, 1, tzinfo=UTC), datetime(2029, 5, 1, tzinfo=UTC))]:
+        assert ical._covering(start, end) == vtimezone.covering(start, end)
