@@ -299,6 +299,7 @@ def request(event: Event, sequence: int) -> bytes:
     large setup's time. A copy older than `_SHARED_SECONDS` is made anew, so a long-lived
     process never hands out a stale DTSTAMP."""
     now = now_utc()
+    _one_alliance(event.alliance_id)
     cache_key = (event, sequence)
     cached = _shared.get(cache_key)
     if cached is not None and (now - cached[0]).total_seconds() < _SHARED_SECONDS:
@@ -349,6 +350,16 @@ def read_tags(component: Any) -> tuple[str, str, str] | None:
 _SHARED_SECONDS = 300
 _SHARED_MAX = 20_000
 _shared: dict[tuple[Event, int], tuple[datetime, bytes]] = {}
+_current: list[str] = [""]  # the alliance whose invites `_shared` and `_static` hold
+
+
+def _one_alliance(alliance_id: str) -> None:
+    """Keep the shared invites of one alliance only: a process that sets up many alliances
+    one after another (`setup DIR/`, a queue worker) must not grow with each of them."""
+    if _current[0] != alliance_id:
+        _current[0] = alliance_id
+        _shared.clear()
+        _static.clear()
 
 _EVENT_FIRST = ("SUMMARY", "DTSTART", "DTEND", "DURATION", "DTSTAMP", "UID",
                 "RECURRENCE-ID", "SEQUENCE", "RRULE", "RDATE", "EXDATE")
@@ -661,6 +672,7 @@ def _static_parts(event: Event) -> _Parts:
     """The VEVENT's lines that do not depend on SEQUENCE, DTSTAMP or RSVP, in the order they
     are written (ATTENDEE and the two stamps as empty slots), and its VALARMs: the invite
     and the import file of one run share them."""
+    _one_alliance(event.alliance_id)
     known = _static.get(event)
     if known is not None:
         return known

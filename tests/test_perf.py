@@ -422,3 +422,12 @@ def test_the_span_years_are_the_ones_vtimezone_covers() -> None:
                        (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
                        (datetime(2027, 5, 1, tzinfo=UTC), datetime(2029, 5, 1, tzinfo=UTC))]:
         assert ical._covering(start, end) == vtimezone.covering(start, end)
+
+
+def test_shared_invites_are_kept_for_one_alliance_at_a_time() -> None:
+    first = event(alliance_id="first")
+    second = event(alliance_id="second")
+    assert ical.request(first, 0) is ical.request(first, 0)  # shared within one alliance
+    ical.request(second, 0)
+    assert {e.alliance_id for e, _ in ical._shared} == {"second"}
+    assert {e.alliance_id for e in ical._static} == {"second"}
