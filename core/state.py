@@ -1,7 +1,10 @@
 """What has been applied where: SQLite in the user state dir, one row per alliance/target/item.
 
-Rows are written one at a time as each remote write succeeds, each in its own transaction,
-so a run killed half-way leaves exactly the rows of what was really done.
+Rows of a remote target are written one at a time as each remote write succeeds, each in its
+own transaction, so a run killed half-way leaves exactly the rows of what was really done. A
+local target's rows (files in the output folder) are committed together at the end of its
+apply: a file written but not recorded is found again by the target's lookup, or rewritten.
+The `rendered` table keeps each alliance's last rendered items (see core/rendered.py).
 
 The file is ours only if it says so: SQLite's `application_id` header field carries our mark
 (older state files without it are recognised by their one `records` table). A garbage file, a
