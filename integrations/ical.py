@@ -195,11 +195,23 @@ def calendar(components: Iterable[icalendar.Event], method: str | None,
     occurrence of the events that use it, from the first to the last, instead of 1970–2038:
     right in every client, a fraction of the size.
     """
-    import icalendar
-
     from .vtimezone import covering, vtimezone
 
     components = list(components)
+    cal = _empty_calendar(method, name)
+    # Before the events: a client that reads in one pass (Outlook) knows the zone when a
+    # DTSTART names it.
+    for tzid, (first, last) in sorted(_spans(components).items()):
+        cal.add_component(vtimezone(tzid, *covering(first, last)))
+    for component in components:
+        cal.add_component(component)
+    return cal
+
+
+def _empty_calendar(method: str | None, name: str | None) -> icalendar.Calendar:
+    """A VCALENDAR with our PRODID, version, scale, METHOD and name, and nothing in it."""
+    import icalendar
+
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -208,12 +220,6 @@ def calendar(components: Iterable[icalendar.Event], method: str | None,
         cal.add("method", method)
     if name:
         cal.add("x-wr-calname", name)
-    # Before the events: a client that reads in one pass (Outlook) knows the zone when a
-    # DTSTART names it.
-    for tzid, (first, last) in sorted(_spans(components).items()):
-        cal.add_component(vtimezone(tzid, *covering(first, last)))
-    for component in components:
-        cal.add_component(component)
     return cal
 
 
@@ -596,17 +602,7 @@ def _made_vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
 def _calendar_head(method: str | None, name: str | None) -> bytes:
     """BEGIN:VCALENDAR and its properties, as icalendar writes them."""
     def ask() -> str:
-        import icalendar
-
-        cal = icalendar.Calendar()
-        cal.add("prodid", PRODID)
-        cal.add("version", "2.0")
-        cal.add("calscale", "GREGORIAN")
-        if method:
-            cal.add("method", method)
-        if name:
-            cal.add("x-wr-calname", name)
-        data = cal.to_ical()
+        data = _empty_calendar(method, name).to_ical()
         assert data.endswith(b"END:VCALENDAR\r\n")
         return str(data[:-len(b"END:VCALENDAR\r\n")].decode())
 
