@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from .colors import default_for as default_color
@@ -63,8 +64,10 @@ class Event:
     def uid(self) -> str:
         return item_uid(self.alliance_id, self.key)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
+        # Cached (the event is frozen): plan, the writers and state each ask for it, and it
+        # hashes the whole description — four times per event per run before.
         return fingerprint(self.content())
 
     @property
@@ -120,7 +123,7 @@ class Message:
 
     kind = "message"
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         return fingerprint({"subject": self.subject, "text": self.text, "html": self.html,
                             "to": [[p.name, p.email] for p in self.to],

@@ -35,18 +35,43 @@ class Desired:
     events: tuple[Event, ...]
     messages: tuple[Message, ...]
     reasons: dict[str, str] = field(default_factory=dict)  # key → why it moved (journal)
+    inputs: str = ""  # digest of what it was rendered from (core/rendered.py); "" unknown
+    from_state: bool = False  # decoded from the state's last rendering, not rendered now
 
     @property
     def items(self) -> tuple[Item, ...]:
         return (*self.events, *self.messages)
 
 
-def desired(alliance: Alliance, config: Config, journal: Journal | None = None) -> Desired:
-    """What should exist: the events (following the journal, when given) and the kickoff."""
+def desired(alliance: Alliance, config: Config, journal: Journal | None = None, *,
+            state: State | None = None) -> Desired:
+    """What should exist: the events (following the journal, when given) and the kickoff.
+
+    With `state`, what the last run rendered from the same inputs is used instead of
+    rendering again (see core/rendered.py; `remember` keeps it)."""
+    inputs = ""
+    if state is not None:
+        from . import rendered
+
+        inputs = rendered.inputs_digest(alliance, config, journal)
+        blob = state.rendered(alliance.id, inputs)
+        found = rendered.decode(blob) if blob is not None else None
+        if found is not None:
+            return Desired(*found, inputs=inputs, from_state=True)
     events = schedule(alliance, config.defaults.organizer, journal)
     sender = organizer_for(alliance, config.defaults.organizer)
     reasons = why_moved(alliance, journal) if journal is not None else {}
-    return Desired(tuple(events), (compose.kickoff(alliance, events, sender),), reasons)
+    return Desired(tuple(events), (compose.kickoff(alliance, events, sender),), reasons,
+                   inputs=inputs)
+
+
+def remember(alliance: Alliance, want: Desired, state: State) -> None:
+    """Keep what was rendered for the next run (setup calls it; plan writes nothing)."""
+    if want.inputs and not want.from_state:
+        from . import rendered
+
+        state.put_rendered(alliance.id, want.inputs,
+                           rendered.encode(want.events, want.messages, want.reasons))
 
 
 def why_moved(alliance: Alliance, journal: Journal) -> dict[str, str]:
@@ -306,16 +331,28 @@ def apply_plan(alliance: Alliance, want: Desired | None, plan: Plan,
         )
         todo = sum(1 for c in part.changes if c.action is not Action.KEEP)
         done = 0
-        for outcome in target.apply(part, context):
-            # A tuple is one unit (e.g. a mail that told the members about several changes):
-            # it is recorded in one transaction, so a crash cannot record half of it.
-            unit = outcome if isinstance(outcome, tuple) else (outcome,)
-            report.applied.extend((part.target, applied) for applied in unit)
-            state.put_many(alliance.id, part.instance,
-                           [_record(applied) for applied in unit if applied.ok])
-            done += len(unit)
-            if progress:
-                progress(f"{part.target}: {done}/{todo} {unit[-1].change.key}")
+        # A local target's files are found again by `lookup` and `missing`, and rewriting
+        # one is idempotent: its records are committed in one transaction at the end (one
+        # fsync instead of one per file). A remote write must be recorded as soon as it is
+        # durable there: a lost record would create a twin next run.
+        batch: list[Record] | None = [] if not target.is_remote else None
+        try:
+            for outcome in target.apply(part, context):
+                # A tuple is one unit (e.g. a mail that told the members about several
+                # changes): it is recorded in one transaction, so a crash cannot record half.
+                unit = outcome if isinstance(outcome, tuple) else (outcome,)
+                report.applied.extend((part.target, applied) for applied in unit)
+                records = [_record(applied) for applied in unit if applied.ok]
+                if batch is None:
+                    state.put_many(alliance.id, part.instance, records)
+                else:
+                    batch.extend(records)
+                done += len(unit)
+                if progress:
+                    progress(f"{part.target}: {done}/{todo} {unit[-1].change.key}")
+        finally:
+            if batch:  # also when a later write failed: what is written is recorded
+                state.put_many(alliance.id, part.instance, batch)
     return report
 
 

@@ -1,7 +1,10 @@
 """What has been applied where: SQLite in the user state dir, one row per alliance/target/item.
 
-Rows are written one at a time as each remote write succeeds, each in its own transaction,
-so a run killed half-way leaves exactly the rows of what was really done.
+Rows of a remote target are written one at a time as each remote write succeeds, each in its
+own transaction, so a run killed half-way leaves exactly the rows of what was really done. A
+local target's rows (files in the output folder) are committed together at the end of its
+apply: a file written but not recorded is found again by the target's lookup, or rewritten.
+The `rendered` table keeps each alliance's last rendered items (see core/rendered.py).
 
 The file is ours only if it says so: SQLite's `application_id` header field carries our mark
 (older state files without it are recognised by their one `records` table). A garbage file, a
@@ -30,7 +33,8 @@ APPLICATION_ID = 0x44416C31  # "DAl1": marks the SQLite file as designed-allianc
 COLUMNS = ("alliance_id", "instance", "key", "remote_id", "fingerprint", "sequence", "status",
            "summary", "updated_at")
 # `alliances`: which file and title an alliance id was last set up from (see `owner`).
-OUR_TABLES = frozenset({"records", "probe", "deliveries", "alliances", "readback"})
+OUR_TABLES = frozenset({"records", "probe", "deliveries", "alliances", "readback",
+                        "rendered"})
 # A mail's delivery to one recipient: the intent is committed before DATA, the outcome after.
 SENDING, DELIVERED, REFUSED, UNSENT = "sending", "sent", "refused", "unsent"
 LOCK_WAIT_SECONDS = 10.0  # how long a second run of one alliance waits ($ALLIANCE_LOCK_WAIT)
@@ -71,6 +75,12 @@ CREATE TABLE IF NOT EXISTS readback (
     cache       TEXT NOT NULL DEFAULT '{}',
     updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     PRIMARY KEY (alliance_id, instance)
+);
+CREATE TABLE IF NOT EXISTS rendered (
+    alliance_id TEXT PRIMARY KEY,
+    inputs      TEXT NOT NULL,
+    items       BLOB NOT NULL,
+    updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 """
 
@@ -473,6 +483,28 @@ class State:
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
+
+    # -- rendered items: an unchanged re-run renders nothing (see core/rendered.py) ----------
+    def rendered(self, alliance_id: str, inputs: str) -> bytes | None:
+        """The items last rendered for this alliance, if they were rendered from `inputs`."""
+        conn = self._connect(create=False)
+        if conn is None or not self._has_table(conn, "rendered"):
+            return None
+        try:
+            row = conn.execute("SELECT items FROM rendered WHERE alliance_id = ? AND "
+                               "inputs = ?", (alliance_id, inputs)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        return bytes(row[0]) if row else None
+
+    def put_rendered(self, alliance_id: str, inputs: str, items: bytes) -> None:
+        """Keep these items as the alliance's last rendering (one row per alliance)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO rendered (alliance_id, inputs, items) VALUES (?, ?, ?) "
+                "ON CONFLICT (alliance_id) DO UPDATE SET inputs = excluded.inputs, "
+                "items = excluded.items, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (alliance_id, inputs, items))
 
     # -- read-back: where the last `status --to` read of responses ended ----------------------
     def sync_point(self, alliance_id: str, instance: str) -> tuple[str, dict[str, Any]] | None:

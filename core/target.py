@@ -433,7 +433,21 @@ def available_targets() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+# The two embedded targets every default run uses, by module: importing them directly saves
+# reading every installed distribution's entry points (~15 ms of a 0.2 s setup). They are the
+# package's own entry points (pyproject.toml), so both ways load the same class.
+BUILTIN = {"ics": ("designed_alliance.integrations.ics", "IcsTarget"),
+           "eml": ("designed_alliance.integrations.eml", "EmlTarget")}
+
+
 def load_target(name: str) -> type[Target]:
+    if name in BUILTIN:
+        import importlib
+
+        module, attr = BUILTIN[name]
+        cls = getattr(importlib.import_module(module), attr)
+        assert isinstance(cls, type) and issubclass(cls, Target)
+        return cls
     found = available_targets()
     if name not in found:
         names = ", ".join(sorted(found)) or "(none installed)"

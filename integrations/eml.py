@@ -14,7 +14,6 @@ from designed_alliance.core.plan import Action, Change
 from designed_alliance.core.state import Record
 from designed_alliance.core.target import ApplyContext, Remote, Target
 
-from . import mail
 from .files import read_regular, remove, safe_path, write_atomic
 
 KICKOFF = "kickoff.eml"
@@ -48,7 +47,7 @@ class EmlTarget(Target):
         Message-ID, or not a mail). Change summaries are history: a deleted one is not
         written again (what it said was planned from the state of that day)."""
         import email.parser
-        import email.policy
+        from email.policy import compat32
 
         record = records.get("kickoff")
         if record is None or not record.active:
@@ -56,7 +55,9 @@ class EmlTarget(Target):
         path = safe_path(self.folder, KICKOFF)
         if not path.exists() and not path.is_symlink():
             return {"kickoff"}
-        headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(
+        # compat32: a Message-ID is ASCII, and the modern policy's header classes cost an
+        # unchanged re-run more than everything else it does.
+        headers = email.parser.BytesHeaderParser(policy=compat32).parsebytes(
             read_regular(path))
         wanted = record.summary.get("message_id")
         if wanted and str(headers.get("Message-ID", "")).strip() != wanted:
@@ -86,6 +87,8 @@ class EmlTarget(Target):
         return f"changes-{highest + 1}.eml"
 
     def deliver(self, change: Change, context: ApplyContext) -> str:
+        from . import mail  # only when something is written: a re-run reads headers only
+
         if change.key == "kickoff":
             path = safe_path(self.folder, KICKOFF)
             if change.action is Action.CANCEL:
@@ -93,7 +96,7 @@ class EmlTarget(Target):
                 return KICKOFF
             assert isinstance(change.item, Message)
             invites = mail.invites_for_all(context.events, context.sequences)
-            write_atomic(path, bytes(mail.build(change.item, invites)))
+            write_atomic(path, mail.build_bytes(change.item, invites))
             context.progress(self.options, f"wrote {KICKOFF}")
             return KICKOFF
         message = change.item
@@ -103,6 +106,6 @@ class EmlTarget(Target):
         # (agenda-2027-01-18.eml), so writing one again rewrites it, never a second copy.
         name = (self._changes_name(message.message_id) if change.key.startswith("changes-")
                 else f"{slug(change.key)}.eml")
-        write_atomic(safe_path(self.folder, name), bytes(mail.build(message, invites)))
+        write_atomic(safe_path(self.folder, name), mail.build_bytes(message, invites))
         context.progress(self.options, f"wrote {name}")
         return name

@@ -63,7 +63,7 @@ def safe_path(folder: Path, name: str) -> Path:
     clean = f"{slug(stem)}{dot}{slug(ext)}" if dot else slug(name)
     if clean in ("", ".", "..") or "/" in clean:
         raise AllianceError(f"refusing to write {name!r} outside {folder}")
-    return folder.resolve() / clean
+    return (_resolved.get(folder) or folder.resolve()) / clean
 
 
 def ensure_folder(folder: Path) -> None:
@@ -145,15 +145,58 @@ def read_regular(path: Path, limit: int = MAX_READ) -> bytes:
         os.close(fd)
 
 
+# Folders inside `one_scan`: the old temporary files found there when it began, and the
+# folder as given → resolved (resolving it again for every file written was a syscall each).
+_scanned: dict[Path, list[Path]] = {}
+_resolved: dict[Path, Path] = {}
+
+
+def _old_tmp(paths: Iterator[Path], now: float) -> list[Path]:
+    found = []
+    for tmp in paths:
+        with contextlib.suppress(OSError):
+            info = os.lstat(tmp)
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_TMP_SECONDS:
+                found.append(tmp)
+    return found
+
+
+@contextlib.contextmanager
+def one_scan(folder: Path) -> Iterator[None]:
+    """Within the block, writes into `folder` sweep what one scan of it found, instead of
+    each reading the whole folder again (N files written cost N² directory reads)."""
+    key = folder.resolve()
+    if key in _scanned:
+        yield
+        return
+    found: list[Path] = []
+    if key.is_dir():
+        found = _old_tmp(key.glob(".*.tmp"), time.time())
+    _scanned[key] = found
+    _resolved[folder] = key
+    try:
+        yield
+    finally:
+        _scanned.pop(key, None)
+        _resolved.pop(folder, None)
+
+
 def sweep_stale_tmp(folder: Path, name: str) -> None:
     """Remove `.<name>.*.tmp` files left by a write that was killed (SIGKILL, power loss).
     Only old ones: a young one may belong to another alliance process writing right now."""
     now = time.time()
-    for tmp in folder.glob(f".{name}.*.tmp"):
+    scanned = _scanned.get(folder)
+    if scanned is None:
+        candidates = _old_tmp(folder.glob(f".{name}.*.tmp"), now)
+    else:
+        prefix = f".{name}."
+        candidates = [t for t in scanned if t.name.startswith(prefix)
+                      and len(t.name) >= len(prefix) + len(".tmp")]
+        for tmp in candidates:
+            scanned.remove(tmp)
+    for tmp in _old_tmp(iter(candidates), now):  # looked at again: it may be gone by now
         with contextlib.suppress(OSError):
-            info = os.lstat(tmp)
-            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_TMP_SECONDS:
-                tmp.unlink()
+            tmp.unlink()
 
 
 class _Terminated(BaseException):

@@ -11,7 +11,7 @@ from designed_alliance.core.state import Record
 from designed_alliance.core.target import Applied, ApplyContext, Remote, Target
 
 from . import ical
-from .files import read_regular, remove, safe_path, write_atomic
+from .files import one_scan, read_regular, remove, safe_path, write_atomic
 
 WHOLE = "alliance.ics"
 
@@ -80,9 +80,15 @@ class IcsTarget(Target):
             path = safe_path(self.folder, name)
             if not path.exists() and not path.is_symlink():
                 return False
-            found = ical_remotes(read_regular(path), alliance_id, name)
-            return all(key in found and found[key].fingerprint == r.fingerprint
-                       and found[key].sequence == r.sequence for key, r in keys.items())
+            data = read_regular(path)
+            # Our own files are read by a scanner of the few tags compared here; anything
+            # it does not find plain and well-formed is parsed by icalendar, as before.
+            tags = ical.scan_tags(data, alliance_id)
+            if tags is None:
+                tags = {key: (r.fingerprint, r.sequence)
+                        for key, r in ical_remotes(data, alliance_id, name).items()}
+            return all(key in tags and tags[key] == (r.fingerprint, r.sequence)
+                       for key, r in keys.items())
 
         if not matches(WHOLE, live):
             return set(live)
@@ -91,6 +97,10 @@ class IcsTarget(Target):
                                else f"{slug(key)}.ics", {key: r})}
 
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
+        with one_scan(self.folder):
+            yield from self._apply(plan, context)
+
+    def _apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
         alliance_id = context.alliance.id
         whole = safe_path(self.folder, WHOLE)
         # The import file first: a run killed after it re-plans the items and rewrites it.

@@ -8,6 +8,8 @@ text/calendar part says `charset=utf-8` (RFC 6047 §2.4): without it a client ma
 from __future__ import annotations
 
 import base64
+import binascii
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -123,12 +125,87 @@ def build(message: Message, invites: Sequence[Invite] = (), *, draft: bool = Tru
         _check_method(invites[0])
         mail.attach(_calendar_part(invites[0]))
         return mail
-    for invite in invites:
+    for number, invite in enumerate(invites):
         _check_method(invite)
+        if number and _PLAIN_NAME.fullmatch(invite.filename) and invite.method.isalpha():
+            # The same part add_attachment makes, header for header, without parsing each
+            # header it sets again: a kickoff of 1,000 invites spent a second on that alone.
+            mail.attach(_attachment(invite))
+            continue
+        # The first one through the email API: it turns the message into multipart/mixed.
         mail.add_attachment(invite.data, maintype="text", subtype="calendar",
                             filename=invite.filename,
                             params={"method": invite.method, "charset": "utf-8"})
     return mail
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,60}")
+
+
+def build_bytes(message: Message, invites: Sequence[Invite] = (), *, draft: bool = True,
+                message_id: str | None = None, date: datetime | None = None) -> bytes:
+    """`bytes(build(...))`, byte for byte (but for the random boundaries), made faster for a
+    mail with many invites: the text, the HTML and the first two invites go through the
+    email package, and the other invite parts are written out directly before the closing
+    boundary. Flattening a kickoff of 1,000 invites through the email generator cost a
+    second: it parses every part's Content-Type again to write it."""
+    if len(invites) <= 2:
+        return bytes(build(message, invites, draft=draft, message_id=message_id, date=date))
+    mail = build(message, invites[:2], draft=draft, message_id=message_id, date=date)
+    head = bytes(mail)
+    boundary = mail.get_boundary()
+    closing = f"\r\n--{boundary}--\r\n".encode("ascii")
+    if boundary is None or not head.endswith(closing):
+        return bytes(build(message, invites, draft=draft, message_id=message_id, date=date))
+    delimiter = f"\r\n--{boundary}\r\n".encode("ascii")
+    parts = [head[:-len(closing)]]
+    for invite in invites[2:]:
+        _check_method(invite)
+        parts.append(delimiter)
+        parts.append(_attachment_bytes(invite))
+    parts.append(closing)
+    return b"".join(parts)
+
+
+def _attachment_bytes(invite: Invite) -> bytes:
+    """One invite part as the generator writes `_attachment(invite)` inside a multipart."""
+    headers = [("Content-Transfer-Encoding", "base64"),
+               ("Content-Disposition", f'attachment; filename="{invite.filename}"'),
+               ("Content-Type", f'text/calendar; method="{invite.method}"; charset="utf-8"'),
+               ("MIME-Version", "1.0")]
+    if not (_PLAIN_NAME.fullmatch(invite.filename) and invite.method.isalpha()) or any(
+            len(name) + 2 + len(value) > (POLICY.max_line_length or 78)
+            for name, value in headers):
+        # A name the policy would fold or encode: the generator writes this one part.
+        part = _attachment(invite) if _PLAIN_NAME.fullmatch(invite.filename) else None
+        if part is None:
+            part = EmailMessage(policy=POLICY)
+            part.set_content(invite.data, maintype="text", subtype="calendar",
+                             disposition="attachment", filename=invite.filename,
+                             params={"method": invite.method, "charset": "utf-8"})
+        return bytes(part)
+    step = (POLICY.max_line_length or 78) // 4 * 3
+    data = invite.data
+    body = b"\r\n".join(binascii.b2a_base64(data[i:i + step], newline=False)
+                         for i in range(0, len(data), step))
+    return ("".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
+            + b"\r\n" + body + b"\r\n")
+
+
+def _attachment(invite: Invite) -> EmailMessage:
+    """An invite attachment as `EmailMessage.add_attachment` writes it (the same headers in
+    the same order, base64 in lines of 76), for a file name that needs no encoding."""
+    part = EmailMessage(policy=POLICY)
+    part.set_raw("Content-Transfer-Encoding", "base64")
+    part.set_raw("Content-Disposition", f'attachment; filename="{invite.filename}"')
+    part.set_raw("Content-Type",
+                 f'text/calendar; method="{invite.method}"; charset="utf-8"')
+    part.set_raw("MIME-Version", "1.0")
+    step = (POLICY.max_line_length or 78) // 4 * 3  # as email.contentmanager encodes base64
+    data = invite.data
+    part.set_payload("".join(binascii.b2a_base64(data[i:i + step]).decode("ascii")
+                             for i in range(0, len(data), step)))
+    return part
 
 
 def build_invite(message: Message, invite: Invite, *, draft: bool = False,
@@ -148,13 +225,30 @@ def build_invite(message: Message, invite: Invite, *, draft: bool = False,
 
 
 def _check_method(invite: Invite) -> None:
-    """The Content-Type method must be the iCalendar object's METHOD (RFC 6047 §2.4)."""
-    import icalendar
+    """The Content-Type method must be the iCalendar object's METHOD (RFC 6047 §2.4).
 
-    method = str(icalendar.Calendar.from_ical(invite.data).get("METHOD", ""))
+    Read from the calendar's own properties, before its first component, without parsing
+    the whole object: a kickoff of 1,000 invites parsed each one again just for this."""
+    method = _method_of(invite.data)
     if method.upper() != invite.method.upper():
         raise ValueError(f"invite {invite.filename} says METHOD:{method or '(none)'} inside "
                          f"but method={invite.method} outside")
+
+
+def _method_of(data: bytes) -> str:
+    """The METHOD of a VCALENDAR ("" when it has none): the unfolded content lines between
+    BEGIN:VCALENDAR and its first component."""
+    text = data.decode("utf-8", errors="replace")
+    lines = text.replace("\r\n ", "").replace("\r\n\t", "").split("\r\n")
+    if len(lines) == 1:  # a bare-LF file: not ours, but read it the same way
+        lines = text.replace("\n ", "").replace("\n\t", "").split("\n")
+    for line in lines[1:] if lines and lines[0].upper() == "BEGIN:VCALENDAR" else []:
+        name, _, value = line.partition(":")
+        if name.upper().startswith("BEGIN"):
+            break
+        if name.split(";", 1)[0].strip().upper() == "METHOD":
+            return value.strip()
+    return ""
 
 
 def invites_for_all(events: Sequence[Event], sequences: dict[str, int]) -> list[Invite]:

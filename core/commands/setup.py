@@ -35,6 +35,7 @@ from ..run import (
     exception_notes,
     make_plan,
     make_targets,
+    remember,
     require_success,
 )
 from ..run import check_remote as check_remote_drift
@@ -145,8 +146,8 @@ def _plan_one(file: Path, config: Config, to: list[str] | None, out: Path | None
                            _options(alliance, config, out, None, False))
     _plan_targets(targets, config)
     state = State()
-    plan = exception_notes(make_plan(alliance, desired(alliance, config, load_journal(alliance)),
-                                     targets, state), state)
+    want = desired(alliance, config, load_journal(alliance), state=state)
+    plan = exception_notes(make_plan(alliance, want, targets, state), state)
     if check_remote:
         # Reads (never writes) the calendars for what was changed there since the last setup.
         for target in targets:
@@ -279,7 +280,7 @@ def _plan_and_apply(alliance: Alliance, file: Path, config: Config, to: list[str
     targets = make_targets(names, config, options)
     for target in targets:
         target.check_ready()
-    want = desired(alliance, config, load_journal(alliance))
+    want = desired(alliance, config, load_journal(alliance), state=state)
     plan = make_plan(alliance, want, targets, state, teardown=teardown,
                      reconcile=not dry_run)
     plan = exception_notes(plan, state)
@@ -301,6 +302,7 @@ def _plan_and_apply(alliance: Alliance, file: Path, config: Config, to: list[str
     if not plan.has_changes:
         if not teardown:
             claim(alliance, state)  # e.g. a rename that changed nothing else (--force)
+            remember(alliance, want, state)
         return SetupResult(False, {"plan": plan.as_dict(), "applied": [], "ok": True})
     # Before anything reaches anyone: a state that cannot record what is done would make the
     # next run do (and send) it all again.
@@ -315,6 +317,7 @@ def _plan_and_apply(alliance: Alliance, file: Path, config: Config, to: list[str
         click.confirm("\nApply this plan?", abort=True, err=True)
     if not teardown:
         claim(alliance, state)
+        remember(alliance, want, state)  # the next unchanged run renders nothing
     report = apply_plan(alliance, want, plan, targets, state, progress=options.progress)
     if interactive:
         click.echo("\r\x1b[2K", err=True, nl=False)

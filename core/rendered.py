@@ -1,0 +1,160 @@
+"""What `desired` rendered, kept in state so an unchanged re-run renders nothing.
+
+Rendering (the schedule's descriptions, the kickoff in text and HTML) is a pure function of
+the alliance, the journal, the user configuration, the templates, the code and the time-zone
+data. `inputs_digest` hashes all of them; state keeps the last rendered items of each
+alliance under that digest (`State.rendered`), and a run whose digest matches decodes them
+instead of loading jinja2 and rendering again. Only the rendering is skipped: the plan is
+made from these items exactly as from fresh ones, so drift checks, pending messages (a
+kickoff still unsent) and healing see what they always saw.
+
+The items are stored as zlib-compressed JSON, not pickled: the state file is data, and a
+damaged or foreign row is simply not used (the run renders).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import zlib
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .config import Config
+from .items import Event, Message, Person
+from .journal import Journal
+from .model import Alliance
+
+FORMAT = 1  # bump when the encoding below changes: older rows are then simply not used
+_CODE = Path(__file__).resolve().parent  # designed_alliance.core
+_LIBRARIES = ("jinja2", "dateutil", "markupsafe")  # what rendering runs on besides our code
+
+
+def inputs_digest(alliance: Alliance, config: Config, journal: Journal | None) -> str:
+    """A digest of everything rendering reads. The model objects are hashed by their repr
+    (frozen dataclasses: every field, in file order) — what was loaded, not the file read
+    again, which might have changed since. Code, templates and libraries by size and
+    modification time: an upgrade or an edit of any of them renders again."""
+    from designed_alliance import __version__
+
+    digest = hashlib.sha256()
+
+    def add(*parts: object) -> None:
+        for part in parts:
+            digest.update(repr(part).encode())
+            digest.update(b"\0")
+
+    add(FORMAT, __version__, alliance, journal, config.defaults, config.sections)
+    templates = _templates_folder()
+    for folder, pattern in ((_CODE, "*.py"), (templates, "*.j2")):
+        if folder is None:
+            continue
+        for path in sorted(folder.glob(pattern)):
+            add(path.name, *_stat(path))
+    for name in _LIBRARIES:
+        spec = importlib.util.find_spec(name)  # finds without importing
+        add(name, *(_stat(Path(spec.origin)) if spec and spec.origin else ()))
+    for zone in sorted({alliance.timezone, *(m.timezone for m in alliance.members
+                                             if m.timezone)}):
+        add(zone, *_zone_stat(zone))
+    return digest.hexdigest()
+
+
+def _templates_folder() -> Path | None:
+    spec = importlib.util.find_spec("designed_alliance.templates")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
+
+
+def _zone_stat(zone: str) -> tuple[object, ...]:
+    """The time-zone data file zoneinfo reads for `zone` (system TZPATH first, as zoneinfo
+    looks), else the tzdata package's version."""
+    import zoneinfo
+
+    for folder in zoneinfo.TZPATH:
+        path = Path(folder, zone)
+        if path.is_file():
+            return (str(path), *_stat(path))
+    spec = importlib.util.find_spec("tzdata")
+    return ("tzdata", *(_stat(Path(spec.origin)) if spec and spec.origin else ()))
+
+
+# -- the encoding -----------------------------------------------------------------------------
+def _moment(value: date | datetime) -> list[Any]:
+    if isinstance(value, datetime):
+        zone = value.tzinfo.key if isinstance(value.tzinfo, ZoneInfo) else None
+        return ["datetime", value.isoformat(), zone]
+    return ["date", value.isoformat()]
+
+
+def _unmoment(value: list[Any]) -> date | datetime:
+    if value[0] == "date":
+        return date.fromisoformat(value[1])
+    moment = datetime.fromisoformat(value[1])
+    return moment.astimezone(ZoneInfo(value[2])) if value[2] else moment
+
+
+def _person(person: Person) -> list[str]:
+    return [person.name, person.email, person.role]
+
+
+def _event(event: Event) -> dict[str, Any]:
+    return {"alliance_id": event.alliance_id, "key": event.key, "title": event.title,
+            "start": _moment(event.start), "end": _moment(event.end),
+            "timezone": event.timezone, "description": event.description,
+            "organizer": _person(event.organizer),
+            "attendees": [_person(p) for p in event.attendees], "rrule": event.rrule,
+            "location": event.location, "alarms_minutes": list(event.alarms_minutes),
+            "categories": list(event.categories), "when": event.when, "video": event.video,
+            "color": event.color}
+
+
+def _message(message: Message) -> dict[str, Any]:
+    return {"alliance_id": message.alliance_id, "key": message.key,
+            "subject": message.subject, "text": message.text, "html": message.html,
+            "sender": _person(message.sender), "to": [_person(p) for p in message.to],
+            "msgid": message.msgid, "delivery": [list(d) for d in message.delivery]}
+
+
+def encode(events: tuple[Event, ...], messages: tuple[Message, ...],
+           reasons: dict[str, str]) -> bytes:
+    document = {"format": FORMAT, "events": [_event(e) for e in events],
+                "messages": [_message(m) for m in messages], "reasons": reasons}
+    return zlib.compress(json.dumps(document, ensure_ascii=False).encode(), 6)
+
+
+def decode(blob: bytes
+           ) -> tuple[tuple[Event, ...], tuple[Message, ...], dict[str, str]] | None:
+    """The items `encode` stored, or None for anything else (damaged, another format)."""
+    try:
+        document = json.loads(zlib.decompress(blob))
+        if document.get("format") != FORMAT:
+            return None
+        events = tuple(Event(**{**e, "start": _unmoment(e["start"]), "end": _unmoment(e["end"]),
+                                "organizer": Person(*e["organizer"]),
+                                "attendees": tuple(Person(*p) for p in e["attendees"]),
+                                "alarms_minutes": tuple(e["alarms_minutes"]),
+                                "categories": tuple(e["categories"])})
+                       for e in document["events"])
+        messages = tuple(Message(**{**m, "sender": Person(*m["sender"]),
+                                    "to": tuple(Person(*p) for p in m["to"]),
+                                    "delivery": tuple(tuple(d) for d in m["delivery"])})
+                         for m in document["messages"])
+        reasons = {str(k): str(v) for k, v in document["reasons"].items()}
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, zlib.error,
+            OSError):  # OSError: a zone the data no longer has
+        return None
+    return events, messages, reasons
+
