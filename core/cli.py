@@ -202,23 +202,28 @@ def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
 @click.option("--yes", "-y", is_flag=True, help="Do it without asking.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--force", is_flag=True,
-              help="Even when another file set this id up under another title.")
+              help="Even when another file set this id up under another title; and needed "
+              "by --remove-calendar.")
+@click.option("--remove-calendar", is_flag=True,
+              help='Then delete the calendar setup made for the alliance (calendar = '
+              '"dedicated") whole; refused for a primary or chosen calendar.')
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def teardown(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
              notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
-             as_json: bool) -> None:
+             remove_calendar: bool, as_json: bool) -> None:
     """Cancel everything setup created for this alliance (or each alliance in DIR).
 
     \b
-    Example:
+    Examples:
       alliance teardown alliance.toml --yes
+      alliance teardown alliance.toml --to google --remove-calendar --force --yes
     """
     from .commands.setup import run
 
     sys.exit(run(file, _config(ctx), _targets(to), out, notify=notify, send=send, yes=yes,
                  dry_run=dry_run, force=True, as_json=as_json, teardown=True,
-                 force_owner=force))
+                 force_owner=force, remove_calendar=remove_calendar))
 
 
 @cli.command()

@@ -31,6 +31,7 @@ from designed_alliance.core.config import Config
 from designed_alliance.core.errors import (
     AllianceError,
     AuthExpired,
+    BadInput,
     Conflict,
     MissingExtra,
     NotFound,
@@ -61,6 +62,35 @@ from . import mail
 from .retry import Backoff, retry_after_seconds
 
 MAX_MODE_SWITCHES = 2  # create ⇄ update flips per change before we stop and say so
+DEDICATED = "dedicated"  # `calendar = "dedicated"`: a calendar of the alliance's own
+CALENDAR_KEY = "calendar"  # the state record of that calendar (summary kind "calendar")
+CALENDAR_TAG = "designed-alliance:"  # + alliance id: how our calendars are found again
+
+
+def calendar_name(title: str) -> str:
+    """What a dedicated calendar is called: the alliance's title after "Alliance: "."""
+    return f"Alliance: {title}"
+
+
+def calendar_tag(alliance_id: str) -> str:
+    return f"{CALENDAR_TAG}{alliance_id}"
+
+
+def calendar_mode(section: Any, name: str) -> bool:
+    """True for `calendar = "dedicated"` in the target's config section (None: no section).
+    Any other value, or a calendar id given beside it, is refused with the key's line."""
+    if section is None or not section.has("calendar"):
+        return False
+    value = section.text("calendar")
+    if value != DEDICATED:
+        raise section.fail("calendar", f"{value!r} is not a calendar setting",
+                           'write calendar = "dedicated" for a calendar of the alliance\'s '
+                           "own, or leave it out to use the calendar as today")
+    if section.has("calendar_id"):
+        raise section.fail("calendar_id", 'is given beside calendar = "dedicated"',
+                           f"keep one of them in [{name}]: calendar_id names a calendar you "
+                           "chose, dedicated makes one for the alliance")
+    return True
 
 
 @dataclass(frozen=True)
@@ -158,6 +188,11 @@ class RemoteTarget(Target):
     max_retry_seconds: float = 120.0
     doctor: ClassVar[DoctorSpec | None] = None
     requests_made: int = 0  # HTTP requests sent (a batch is one): read-back reports it
+    #: `calendar = "dedicated"`: events go to a calendar made for the alliance (see
+    #: `own_calendar`); set by the provider from its config section
+    dedicated: bool = False
+    _own: tuple[str, str] | None = None  # (id, name) of that calendar once known
+    _own_changed: bool = False  # made, found or renamed in this run: to be recorded
 
     @classmethod
     def doctor_checks(cls, config: Config) -> list[Check]:
@@ -261,6 +296,119 @@ class RemoteTarget(Target):
     #: the field of a written event that holds its version marker (etag, changeKey)
     version_field: ClassVar[str] = "etag"
 
+    # -- a calendar of the alliance's own (`calendar = "dedicated"`) --------------------------
+    def find_calendars(self, alliance_id: str) -> list[tuple[str, str]]:
+        """(id, name) of every calendar tagged with this alliance id (one list request)."""
+        raise NotImplementedError(f"{self.service} has no dedicated calendars")
+
+    def calendar_request(self, alliance_id: str, name: str, calendar_id: str | None) -> Any:
+        """The request that makes the tagged calendar `name` (calendar_id None) or renames
+        the calendar `calendar_id` to `name`."""
+        raise NotImplementedError(f"{self.service} has no dedicated calendars")
+
+    def delete_calendar_request(self, calendar_id: str) -> Any:
+        raise NotImplementedError(f"{self.service} has no dedicated calendars")
+
+    def calendar_id_from(self, answer: Any) -> str:
+        """The id of the calendar a create answered with."""
+        return str((answer or {}).get("id", ""))
+
+    def use_calendar(self, calendar_id: str) -> None:
+        """From now on, events are read and written in the calendar `calendar_id`."""
+        raise NotImplementedError(f"{self.service} has no dedicated calendars")
+
+    def recall(self, alliance_id: str, records: dict[str, Record]) -> None:
+        record = records.get(CALENDAR_KEY)
+        if self.dedicated and record is not None and record.active and record.remote_id:
+            self._own = (record.remote_id, str(record.summary.get("title", "")))
+            self.use_calendar(record.remote_id)
+
+    def own_records(self) -> list[Record]:
+        if not (self.dedicated and self._own_changed and self._own):
+            return []
+        calendar_id, name = self._own
+        return [Record(CALENDAR_KEY, calendar_id, name, 0, "active",
+                       {"kind": "calendar", "title": name})]
+
+    def own_calendar(self, alliance_id: str, name: str | None) -> str | None:
+        """The id of the alliance's own calendar, and events go there from now on: the one
+        recorded, else the one found by its tag, else — when `name` is given (setup) — one
+        made now, as `name`. "Once": a create whose answer was lost looks before it makes
+        another, like the events do. A calendar whose name is not `name` (the alliance was
+        renamed) is renamed. None (nothing made) when `name` is None and none exists."""
+        backoff = getattr(self, "_backoff", None) or self.backoff()
+        if self._own is None:
+            found = self.find_calendars(alliance_id)
+            if found:
+                self._own, self._own_changed = found[0], True
+            elif name is None:
+                return None
+            else:
+                def made_already() -> dict[str, str] | None:
+                    again = self.find_calendars(alliance_id)
+                    return {"id": again[0][0]} if again else None
+
+                answer = self.call(lambda: self.calendar_request(alliance_id, name, None),
+                                   backoff, recover=made_already)
+                self._own, self._own_changed = (self.calendar_id_from(answer), name), True
+                self.progress(f"{self.name}: made the calendar {name!r}")
+        calendar_id, known = self._own
+        if name is not None and known != name:
+            self.call(lambda: self.calendar_request(alliance_id, name, calendar_id), backoff)
+            self._own, self._own_changed = (calendar_id, name), True
+            self.progress(f"{self.name}: renamed the calendar {known!r} to {name!r}")
+        self.use_calendar(calendar_id)
+        return calendar_id
+
+    def progress(self, text: str) -> None:
+        if self.options.progress:
+            self.options.progress(text)
+
+    def earlier_instances(self) -> list[str]:
+        return [self.shared_instance] if self.dedicated else [self.dedicated_instance]
+
+    @property
+    def dedicated_instance(self) -> str:
+        """The instance of this target under `calendar = "dedicated"`."""
+        return f"{self.name}:{DEDICATED}"
+
+    @property
+    def shared_instance(self) -> str:
+        """The instance of this target in the calendar its config names (or the default)."""
+        raise NotImplementedError
+
+    def check_remove_calendar(self) -> str:
+        if not self.dedicated:
+            raise BadInput(f"{self.name} writes to a calendar the alliance shares "
+                           f"({self.shared_instance.partition(':')[2]}), not one of its own: "
+                           "teardown never deletes it", key="--remove-calendar",
+                           hint=f"leave --remove-calendar out (the events are cancelled "
+                           f"all the same), or use it where [{self.name}] says "
+                           'calendar = "dedicated"')
+        name = self._own[1] if self._own else "Alliance: …"
+        return (f"--remove-calendar: the calendar {name!r} is deleted whole after its "
+                "events are cancelled")
+
+    def remove_calendar(self, alliance_id: str) -> Record | None:
+        """Only a calendar that carries our tag is deleted: the recorded id must be among
+        the tagged ones (a calendar that lost its tag stays, said so by the caller)."""
+        self.check_remove_calendar()
+        self.connect()
+        backoff = self.backoff()
+        found = dict(self.find_calendars(alliance_id))
+        wanted = [self._own[0]] if self._own and self._own[0] in found else list(found)
+        if not wanted:
+            return None
+        for calendar_id in wanted:
+            with contextlib.suppress(NotFound):  # gone already (a retry after a lost answer)
+                self.call(functools.partial(self.delete_calendar_request, calendar_id),
+                          backoff)
+        calendar_id = wanted[0]
+        name = found.get(calendar_id, "")
+        self.progress(f"{self.name}: deleted the calendar {name!r}")
+        return Record(CALENDAR_KEY, calendar_id, name, 0, "cancelled",
+                      {"kind": "calendar", "title": name})
+
     def read_changes(self, records: dict[str, Record], token: str | None) -> Read:
         """Read the calendar objects of these records: everything when `token` is None, else
         only what changed since the read that returned `token` (a provider raises
@@ -361,6 +509,8 @@ class RemoteTarget(Target):
 
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
         self.connect()
+        if self.dedicated and self.own_calendar(alliance_id, None) is None:
+            return {}  # no calendar of its own yet: nothing of this alliance can exist
         found = self.tagged_events(alliance_id)
         if found:
             # Tagged events exist but state was lost: find the kickoff draft too.
@@ -379,12 +529,16 @@ class RemoteTarget(Target):
     def remote_versions(self, alliance_id: str, records: dict[str, Record]
                         ) -> dict[str, RemoteVersion]:
         self.connect()
+        if self.dedicated and self.own_calendar(alliance_id, None) is None:
+            return {}  # the calendar is gone, and every event with it
         return self.read_versions(alliance_id, records)
 
     def responses(self, alliance_id: str, records: dict[str, Record],
                   since: SyncPoint | None) -> ResponsesResult:
         self.connect()
         before = self.requests_made
+        if self.dedicated:
+            self.own_calendar(alliance_id, None)
         return read_responses(records, since, self.read_changes,
                               lambda: self.requests_made - before)
 
@@ -392,6 +546,12 @@ class RemoteTarget(Target):
         self.connect()
         self._backoff = self.backoff()  # one budget for the whole apply
         self._delivery: dict[str, dict[str, Any]] = {}
+        if self.dedicated and any(c.kind == "event" and c.action is not Action.KEEP
+                                  for c in plan.changes):
+            # Events go to the alliance's own calendar, made first if need be (never for a
+            # teardown: there is nothing to cancel in a calendar that does not exist).
+            self.own_calendar(context.alliance.id, None if context.teardown
+                              else calendar_name(context.alliance.title))
         plan = self._refresh_kickoff(plan, context)
         for outcome in super().apply(plan, context):
             unit = outcome if isinstance(outcome, tuple) else (outcome,)

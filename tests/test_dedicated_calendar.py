@@ -1,0 +1,222 @@
+"""A calendar of the alliance's own (`calendar = "dedicated"`), Google and Outlook alike:
+made once and found again by its tag (two setups, a lost state, a lost create answer),
+renamed with the alliance, removed whole by `teardown --remove-calendar` (and only that
+one), and a switch between the shared and the dedicated calendar refused before anything
+is written. Everything is read back from the emulators' own stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from designed_alliance.core.config import Config
+from designed_alliance.core.load import load
+from designed_alliance.core.run import desired
+
+from .conftest import example
+from .services import (
+    GOOGLE,
+    Service,
+    both_services,
+    calendar_creates,
+    keys_in,
+    own_calendars,
+)
+
+service, emulator = both_services()
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service.target, "sleep", staticmethod(lambda seconds: None))
+
+
+def _alliance(tmp_path: Path) -> Path:
+    path = tmp_path / "relaunch.toml"
+    path.write_text(example("website-relaunch").read_text())
+    return path
+
+
+def _event_keys(path: Path) -> list[str]:
+    return sorted(e.key for e in desired(load(path), Config()).events)
+
+
+def _setup(cli, config: Path, path: Path, *extra: str):
+    return cli("--config", config, "setup", path, "--to", config.stem, "--yes", *extra)
+
+
+def _recorded_calendar(state_file: Path, instance_prefix: str) -> dict[str, tuple[str, str]]:
+    """key "calendar" rows in the state, by instance: (remote id, status)."""
+    import sqlite3
+
+    with sqlite3.connect(state_file) as conn:
+        rows = conn.execute("SELECT instance, remote_id, status FROM records WHERE key = "
+                            "'calendar' AND instance LIKE ?", (instance_prefix + "%",))
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def test_made_once_across_two_setups_and_events_land_in_it(
+        cli, tmp_path: Path, service: Service, emulator, state_file: Path) -> None:
+    config = service.config(tmp_path, emulator, dedicated=True)
+    path = _alliance(tmp_path)
+    for _ in range(2):
+        result = _setup(cli, config, path)
+        assert result.exit_code == 0, result.output + result.stderr
+    made = own_calendars(service, emulator)
+    assert list(made.values()) == ["Alliance: Website relaunch"]
+    (calendar_id,) = made
+    assert keys_in(service, emulator, calendar_id) == _event_keys(path)
+    assert keys_in(service, emulator, None) == []  # nothing in the primary calendar
+    assert calendar_creates(service, emulator) == 1
+    recorded = _recorded_calendar(state_file, service.name)
+    assert list(recorded.values()) == [(calendar_id, "active")]
+
+
+def test_found_again_after_the_state_is_lost(cli, tmp_path: Path, service: Service,
+                                             emulator, state_file: Path) -> None:
+    config = service.config(tmp_path, emulator, dedicated=True)
+    path = _alliance(tmp_path)
+    assert _setup(cli, config, path).exit_code == 0
+    state_file.unlink()
+    emulator.reset_log()
+    result = _setup(cli, config, path)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert calendar_creates(service, emulator) == 0
+    for method, request_path in service.creates:
+        assert emulator.count(method, request_path) == 0, (method, request_path)
+    (calendar_id,) = own_calendars(service, emulator)
+    assert keys_in(service, emulator, calendar_id) == _event_keys(path)
+    # The found calendar is recorded again: the next run needs no look-up for it.
+    assert list(_recorded_calendar(state_file, service.name).values()) == [
+        (calendar_id, "active")]
+
+
+def test_a_lost_create_answer_makes_no_second_calendar(cli, tmp_path: Path,
+                                                       service: Service, emulator) -> None:
+    config = service.config(tmp_path, emulator, dedicated=True)
+    path = _alliance(tmp_path)
+    where = "/calendar/v3/calendars" if service is GOOGLE else "/me/calendars"
+    # The create is done, then the connection drops before the answer: the run looks
+    # before it makes another, finds it, and goes on.
+    emulator.faults.push(kind="drop_after_apply", method="POST", path_contains=where)
+    result = _setup(cli, config, path)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert emulator.faults.injected == 1
+    made = own_calendars(service, emulator)
+    assert len(made) == 1
+    (calendar_id,) = made
+    assert keys_in(service, emulator, calendar_id) == _event_keys(path)
+
+
+def test_a_renamed_alliance_renames_its_calendar(cli, tmp_path: Path, service: Service,
+                                                 emulator, state_file: Path) -> None:
+    config = service.config(tmp_path, emulator, dedicated=True)
+    path = _alliance(tmp_path)
+    assert _setup(cli, config, path).exit_code == 0
+    text = path.read_text()
+    renamed = text.replace('title = "Website relaunch"', 'title = "Site relaunch 2027"', 1)
+    assert renamed != text
+    path.write_text(renamed)
+    result = _setup(cli, config, path, "--force")  # --force: the same file, a new title
+    assert result.exit_code == 0, result.output + result.stderr
+    assert list(own_calendars(service, emulator).values()) == ["Alliance: Site relaunch 2027"]
+    assert calendar_creates(service, emulator) == 1
+
+
+def test_teardown_removes_the_calendar_whole_only_with_force(
+        cli, tmp_path: Path, service: Service, emulator, state_file: Path) -> None:
+    config = service.config(tmp_path, emulator, dedicated=True)
+    path = _alliance(tmp_path)
+    assert _setup(cli, config, path).exit_code == 0
+    (calendar_id,) = own_calendars(service, emulator)
+    args = ("--config", config, "teardown", path, "--to", service.name, "--yes",
+            "--remove-calendar")
+    dry = cli(*args, "--dry-run")
+    assert dry.exit_code == 0, dry.output + dry.stderr
+    assert "'Alliance: Website relaunch' is deleted whole" in dry.output
+    refused = cli(*args)
+    assert refused.exit_code == 1
+    assert "--force" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert list(own_calendars(service, emulator)) == [calendar_id]  # nothing was done
+    assert keys_in(service, emulator, calendar_id) == _event_keys(path)
+    done = cli(*args, "--force")
+    assert done.exit_code == 0, done.output + done.stderr
+    assert "deleted the calendar 'Alliance: Website relaunch'" in done.output
+    assert own_calendars(service, emulator) == {}
+    assert calendar_id in emulator.deleted_calendars
+    assert list(_recorded_calendar(state_file, service.name).values()) == [
+        (calendar_id, "cancelled")]
+    # Nothing is left for a second teardown to remove, and that is said, not failed.
+    again = cli(*args, "--force")
+    assert again.exit_code == 0, again.output + again.stderr
+    assert "no calendar of this alliance's own" in again.output
+
+
+def test_remove_calendar_is_refused_for_the_shared_calendar(
+        cli, tmp_path: Path, service: Service, emulator) -> None:
+    config = service.config(tmp_path, emulator)  # primary / default calendar
+    path = _alliance(tmp_path)
+    assert _setup(cli, config, path).exit_code == 0
+    emulator.reset_log()
+    result = cli("--config", config, "teardown", path, "--to", service.name, "--yes",
+                 "--remove-calendar", "--force")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--remove-calendar" in lines[0], result.stderr
+    assert "teardown never deletes it" in lines[0]
+    assert emulator.requests == []  # refused before anything was read or written
+    assert keys_in(service, emulator, None) == _event_keys(path)
+
+
+def test_switching_to_dedicated_after_events_exist_is_refused(
+        cli, tmp_path: Path, service: Service, emulator) -> None:
+    path = _alliance(tmp_path)
+    shared = service.config(tmp_path, emulator)
+    assert _setup(cli, shared, path).exit_code == 0
+    dedicated = service.config(tmp_path, emulator, dedicated=True)
+    emulator.reset_log()
+    for command in (("plan", path, "--to", service.name),
+                    ("setup", path, "--to", service.name, "--yes")):
+        result = cli("--config", dedicated, *command)
+        assert result.exit_code == 2, result.output + result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert f"{service.name}.calendar" in lines[0]
+        assert "alliance teardown" in lines[0] and "twice" in lines[0]
+    assert emulator.requests == []
+    assert own_calendars(service, emulator) == {}
+    # The way the message gives: the old setting back, teardown, then the new setting.
+    shared = service.config(tmp_path, emulator)
+    assert cli("--config", shared, "teardown", path, "--to", service.name,
+               "--yes").exit_code == 0
+    dedicated = service.config(tmp_path, emulator, dedicated=True)
+    result = _setup(cli, dedicated, path)
+    assert result.exit_code == 0, result.output + result.stderr
+    (calendar_id,) = own_calendars(service, emulator)
+    assert keys_in(service, emulator, calendar_id) == _event_keys(path)
+    assert keys_in(service, emulator, None) == []
+
+
+def test_config_refuses_a_calendar_id_beside_dedicated(cli, tmp_path: Path,
+                                                       service: Service, emulator) -> None:
+    config = service.config(tmp_path, emulator, dedicated=True)
+    config.write_text(config.read_text() + 'calendar_id = "team@example.com"\n')
+    result = cli("--config", config, "plan", _alliance(tmp_path), "--to", service.name)
+    assert result.exit_code == 2
+    assert f"{service.name}.calendar_id" in result.stderr
+    bad = service.config(tmp_path, emulator)
+    bad.write_text(bad.read_text() + 'calendar = "mine"\n')
+    result = cli("--config", bad, "plan", _alliance(tmp_path), "--to", service.name)
+    assert result.exit_code == 2 and f"{service.name}.calendar" in result.stderr
+
+
+def test_state_knows_the_calendar_so_an_unchanged_rerun_asks_nothing_of_it(
+        cli, tmp_path: Path, service: Service, emulator) -> None:
+    config = service.config(tmp_path, emulator, dedicated=True)
+    path = _alliance(tmp_path)
+    assert _setup(cli, config, path).exit_code == 0
+    emulator.reset_log()
+    assert _setup(cli, config, path).exit_code == 0
+    assert all("calendarList" not in r.path and r.path != "/me/calendars"
+               for r in emulator.requests), [r.path for r in emulator.requests]
