@@ -17,6 +17,7 @@ from designed_alliance.core.run import desired
 from .conftest import example
 from .services import (
     GOOGLE,
+    OUTLOOK,
     Service,
     both_services,
     calendar_creates,
@@ -28,8 +29,9 @@ service, emulator = both_services()
 
 
 @pytest.fixture(autouse=True)
-def no_waiting(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service.target, "sleep", staticmethod(lambda seconds: None))
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    for target in (GOOGLE.target, OUTLOOK.target):
+        monkeypatch.setattr(target, "sleep", staticmethod(lambda seconds: None))
 
 
 def _alliance(tmp_path: Path) -> Path:
@@ -220,3 +222,115 @@ def test_state_knows_the_calendar_so_an_unchanged_rerun_asks_nothing_of_it(
     assert _setup(cli, config, path).exit_code == 0
     assert all("calendarList" not in r.path and r.path != "/me/calendars"
                for r in emulator.requests), [r.path for r in emulator.requests]
+
+
+# -- Google: the narrow scope when every Google target is dedicated ---------------------------
+
+NARROW = {"calendar.app.created", "calendar.calendarlist.readonly", "gmail.compose"}
+
+
+def _token_config(tmp_path: Path, emulator, token: str, *, dedicated: bool) -> Path:
+    emulator.token_scopes[token] = set(NARROW)
+    return GOOGLE.config(tmp_path, emulator, command=f"echo {token}", dedicated=dedicated)
+
+
+def test_every_call_of_a_dedicated_setup_is_allowed_by_the_narrow_scopes(
+        cli, tmp_path: Path, google_emulator) -> None:
+    config = _token_config(tmp_path, google_emulator, "narrow-token", dedicated=True)
+    path = _alliance(tmp_path)
+    for _ in range(2):  # the first run makes everything, the second reads and keeps it
+        result = _setup(cli, config, path)
+        assert result.exit_code == 0, result.output + result.stderr
+    teardown = cli("--config", config, "teardown", path, "--to", "google", "--yes",
+                   "--remove-calendar", "--force")
+    assert teardown.exit_code == 0, teardown.output + teardown.stderr
+    assert all(r.status < 400 for r in google_emulator.requests), [
+        (r.method, r.path, r.status) for r in google_emulator.requests if r.status >= 400]
+    assert google_emulator.own_calendars == {}
+
+
+def test_a_token_without_the_scope_is_one_line_that_says_what_to_do(
+        cli, tmp_path: Path, google_emulator) -> None:
+    # The shared (primary) calendar is out of reach of calendar.app.created: the emulator
+    # refuses as Google does (403 insufficientPermissions) and nothing is written.
+    config = _token_config(tmp_path, google_emulator, "narrow-token", dedicated=False)
+    result = _setup(cli, config, _alliance(tmp_path))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "insufficient scopes" in lines[0]
+    assert "access_token_command a token with the scopes calendar, gmail.compose" in lines[0]
+    assert any(r.status == 403 for r in google_emulator.requests)
+    assert google_emulator.events() == [] and google_emulator.draft_store == {}
+
+
+@pytest.mark.parametrize(("dedicated", "asked"), [
+    (True, {"https://www.googleapis.com/auth/calendar.app.created",
+            "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+            "https://www.googleapis.com/auth/gmail.compose"}),
+    (False, {"https://www.googleapis.com/auth/calendar",
+             "https://www.googleapis.com/auth/gmail.compose"}),
+], ids=["dedicated", "shared"])
+def test_auth_asks_for_the_scopes_the_config_needs_and_says_why(
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dedicated: bool,
+        asked: set[str]) -> None:
+    import json
+
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    seen: list[list[str]] = []
+
+    class Flow:
+        def __init__(self, scopes: list[str]) -> None:
+            self.scopes = scopes
+
+        def run_local_server(self, **kwargs: object) -> object:
+            scopes = self.scopes
+
+            class Creds:
+                def to_json(self) -> str:
+                    return json.dumps({"token": "t", "refresh_token": "r", "client_id": "c",
+                                       "client_secret": "s", "scopes": scopes})
+
+            return Creds()
+
+    def from_file(path: str, scopes: list[str]) -> Flow:
+        seen.append(list(scopes))
+        return Flow(scopes)
+
+    monkeypatch.setattr(InstalledAppFlow, "from_client_secrets_file", staticmethod(from_file))
+    monkeypatch.setenv("ALLIANCE_NO_KEYRING", "1")
+    (tmp_path / "client.json").write_text("{}")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[google]\nclient_secrets = "{tmp_path}/client.json"\n'
+                      + ('calendar = "dedicated"\n' if dedicated else ""))
+    result = cli("--config", config, "auth", "google", "--no-browser")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert [set(s) for s in seen] == [asked]
+    said = [line for line in result.stderr.splitlines() if line.startswith("asks for ")]
+    assert {line.split()[2].rstrip(":") for line in said} == asked  # one line per scope
+    assert all(len(line.split(": ", 1)[1]) > 20 for line in said)  # each says why
+
+
+def test_a_stored_token_with_other_scopes_says_to_sign_in_again(
+        cli, tmp_path: Path, google_emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from designed_alliance.core.config import load_config
+    from designed_alliance.integrations.google.auth import token_store
+
+    monkeypatch.setenv("ALLIANCE_NO_KEYRING", "1")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[google]\nclient_secrets = "{tmp_path}/client.json"\n'
+                      f'api_root = "{google_emulator.base_url}"\n')
+    narrow = ["https://www.googleapis.com/auth/calendar.app.created",
+              "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+              "https://www.googleapis.com/auth/gmail.compose"]
+    token_store(load_config(config, explicit=True)).set(json.dumps({
+        "token": "test-token", "refresh_token": "r", "client_id": "c", "client_secret": "s",
+        "scopes": narrow, "expiry": "2999-01-01T00:00:00Z"}))
+    result = cli("--config", config, "setup", _alliance(tmp_path), "--to", "google", "--yes")
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "missing: calendar" in line and "run: alliance auth google" in line
+    assert google_emulator.requests == []
