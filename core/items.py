@@ -47,6 +47,9 @@ class Event:
     # "google-meet" / "teams" (the calendar service makes the meeting) or a meeting URL.
     video: str = ""
     color: str = ""  # a CSS3 colour name (RFC 7986 COLOR); schedule fills the kind's default
+    #: what the target that wrote it learnt (the meeting link the service made,
+    #: ("video_url", …)): kept in the record's summary, never part of the fingerprint
+    facts: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     kind = "event"
 
@@ -78,6 +81,7 @@ class Event:
             "attendees": [[p.name, p.email] for p in self.attendees],
             # Kept so an update knows the service already made the meeting (never twice).
             **({"video": self.video} if self.video else {}),
+            **dict(self.facts),
         }
 
     def content(self) -> dict[str, Any]:

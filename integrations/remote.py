@@ -50,6 +50,7 @@ from designed_alliance.core.target import (
     ApplyContext,
     Check,
     DeclinedOccurrence,
+    Options,
     Remote,
     RemoteVersion,
     Response,
@@ -193,6 +194,7 @@ class RemoteTarget(Target):
     dedicated: bool = False
     _own: tuple[str, str] | None = None  # (id, name) of that calendar once known
     _own_changed: bool = False  # made, found or renamed in this run: to be recorded
+    video_links: dict[str, str]  # item key → the join link the service made (per instance)
 
     @classmethod
     def doctor_checks(cls, config: Config) -> list[Check]:
@@ -360,6 +362,22 @@ class RemoteTarget(Target):
         self.use_calendar(calendar_id)
         return calendar_id
 
+    # -- the meeting link the service made (Meet, Teams) ---------------------------------------
+    def note_link(self, key: str, link: str) -> None:
+        """Remember the join link a write's answer (or a follow-up get) gave for `key`."""
+        if link:
+            self.video_links[key] = link
+
+    def with_link(self, applied: Applied) -> Applied:
+        """The written event with its meeting link in its facts, so its state record keeps
+        it: agenda and status then show it without asking the service again."""
+        link = self.video_links.get(applied.change.key)
+        item = applied.change.item
+        if not applied.ok or not link or not isinstance(item, Event):
+            return applied
+        event = replace(item, facts=(*item.facts, ("video_url", link)))
+        return replace(applied, change=replace(applied.change, item=event))
+
     def progress(self, text: str) -> None:
         if self.options.progress:
             self.options.progress(text)
@@ -431,6 +449,10 @@ class RemoteTarget(Target):
         return change.record.remote_id if change.record else ""
 
     # -- the workflow -----------------------------------------------------------------------
+    def __init__(self, config: Config, options: Options) -> None:
+        super().__init__(config, options)
+        self.video_links = {}
+
     def connect(self) -> None:
         if getattr(self, "_opened", False):
             return

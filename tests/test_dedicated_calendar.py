@@ -334,3 +334,46 @@ def test_a_stored_token_with_other_scopes_says_to_sign_in_again(
     (line,) = result.stderr.strip().splitlines()
     assert "missing: calendar" in line and "run: alliance auth google" in line
     assert google_emulator.requests == []
+
+
+# -- the meeting link in state: agenda shows it without asking the service again -------------
+
+def test_the_meeting_link_is_recorded_at_setup_and_the_agenda_reads_it_from_state(
+        cli, tmp_path: Path, service: Service, emulator, state_file: Path) -> None:
+    import email
+    import email.policy
+    import json
+    import sqlite3
+
+    video = "google-meet" if service is GOOGLE else "teams"
+    if service is GOOGLE:
+        emulator.pending_gets = 1  # the write answers "pending": the link comes by a get
+    path = _alliance(tmp_path)
+    path.write_text(path.read_text().replace("[checkins]\n", f'[checkins]\nvideo = "{video}"\n'))
+    config = service.config(tmp_path, emulator, dedicated=True)
+    result = _setup(cli, config, path)
+    assert result.exit_code == 0, result.output + result.stderr
+    (calendar_id,) = own_calendars(service, emulator)
+    if service is GOOGLE:
+        stored = next(e for e in emulator.events(calendar_id)
+                      if e["extendedProperties"]["private"]["allianceKey"] == "checkins")
+        link = stored["hangoutLink"]
+    else:
+        stored = next(e for e in emulator.events_in(calendar_id)
+                      if any(p["value"] == "checkins"
+                             for p in e["singleValueExtendedProperties"]))
+        link = stored["onlineMeeting"]["joinUrl"]
+    with sqlite3.connect(state_file) as conn:
+        (summary,) = conn.execute("SELECT summary FROM records WHERE key = 'checkins' AND "
+                                  "instance LIKE ?", (service.name + "%",)).fetchone()
+    assert json.loads(summary)["video_url"] == link
+    emulator.reset_log()
+    out = tmp_path / "agenda-out"
+    result = cli("--config", config, "agenda", path, "--on", "2026-12-01", "--to", "eml",
+                 "--out", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert emulator.requests == []  # read from the state: not one request
+    (written,) = out.glob("agenda-*.eml")
+    message = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert f"Join the call: {link}" in text

@@ -85,8 +85,7 @@ class GoogleTarget(RemoteTarget):
         self._calendar: Any = None
         self._gmail: Any = None
         self._http: Any = None
-        # Item key → the Meet link Google made (read from the write's answer or a later get).
-        self.video_links: dict[str, str] = {}
+        # Keys whose Meet Google is still making (the answer said "pending").
         self._pending_meet: set[str] = set()
         self.chosen_calendar = self.calendar_id  # what the config names (events may go elsewhere)
 
@@ -330,9 +329,7 @@ class GoogleTarget(RemoteTarget):
 
     def _note_meeting(self, key: str, resource: dict[str, Any]) -> None:
         status = resources.conference_status(resource)
-        link = resources.meet_link(resource)
-        if link:
-            self.video_links[key] = link
+        self.note_link(key, resources.meet_link(resource))
         if status == "pending":
             self._pending_meet.add(key)
         else:
@@ -348,7 +345,7 @@ class GoogleTarget(RemoteTarget):
                 self._await_meeting(applied)
             if key in self.video_links:
                 context.progress(self.options, f"google: {key} meets at {self.video_links[key]}")
-            yield applied
+            yield self.with_link(applied)
 
     def _await_meeting(self, applied: Applied) -> None:
         key = applied.change.key

@@ -243,7 +243,15 @@ class OutlookTarget(RemoteTarget):
         if teams:
             self._require_teams(teams[0])
         self._ensure_categories([e for e in written if e.color])
-        yield from super().write_events(changes, context)
+        for applied in super().write_events(changes, context):
+            yield self.with_link(applied)
+
+    def remote_id(self, answer: Any, change: Change) -> str:
+        if isinstance(answer, dict) and isinstance(change.item, Event):
+            # Graph answers the write with the Teams meeting it made (or kept).
+            self.note_link(change.key, str((answer.get("onlineMeeting") or {}).get(
+                "joinUrl") or ""))
+        return super().remote_id(answer, change)
 
     def _ensure_categories(self, events: Sequence[Event]) -> None:
         wanted = {category_name(e): e.color for e in events}
@@ -352,7 +360,7 @@ class OutlookTarget(RemoteTarget):
             "$filter": (f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP_ALLIANCE}' "
                         f"and ep/value eq '{_odata(alliance_id)}')"),
             "$expand": expand, "$top": "100",
-            "$select": "id,subject,isCancelled,isOnlineMeeting"}
+            "$select": "id,subject,isCancelled,isOnlineMeeting,onlineMeeting"}
         path = self.events_path
         while True:
             payload = self.call(functools.partial(tuple, ("GET", path, None, params)), backoff)
@@ -365,6 +373,8 @@ class OutlookTarget(RemoteTarget):
                 summary: dict[str, Any] = {"title": event.get("subject", "")}
                 if event.get("isOnlineMeeting"):
                     summary["video"] = "teams"  # so dropping it later turns it off
+                    summary["video_url"] = str((event.get("onlineMeeting") or {}).get(
+                        "joinUrl") or "")
                 found[key] = Remote(key, event["id"], _prop(props, PROP_FINGERPRINT),
                                     int(_prop(props, PROP_SEQUENCE) or 0), summary)
             next_link = payload.get("@odata.nextLink")
