@@ -174,7 +174,123 @@ def error_for_status(status: int, detail: str, *, retry_after: str | None = None
                    status=status)
 
 
-class RemoteTarget(Target):
+class OwnCalendar:
+    """A calendar of the alliance's own (`calendar = "dedicated"`), for any target: made
+    once as "Alliance: <title>", found again by its tag (never by its name alone), kept in
+    state as the row `calendar`, renamed with the alliance, deleted whole only by `teardown
+    --remove-calendar` and only when it carries our tag. A target provides the five
+    operations below (its service's requests), `name`, `options` and the two instances."""
+
+    name: ClassVar[str]
+    options: Options
+    #: set by the target from its config section (`calendar_mode`)
+    dedicated: bool = False
+    _own: tuple[str, str] | None = None  # (id, name) of that calendar once known
+    _own_changed: bool = False  # made, found or renamed in this run: to be recorded
+
+    def find_calendars(self, alliance_id: str) -> list[tuple[str, str]]:
+        """(id, name) of every calendar tagged with this alliance id (one list request)."""
+        raise NotImplementedError(f"{self.name} has no calendars of its own")
+
+    def make_calendar(self, alliance_id: str, name: str) -> str:
+        """Make the tagged calendar `name`; its id. Once: a create whose answer was lost
+        must not make a second one (look before creating again, or a fixed address)."""
+        raise NotImplementedError(f"{self.name} has no calendars of its own")
+
+    def rename_calendar(self, calendar_id: str, name: str) -> None:
+        raise NotImplementedError(f"{self.name} has no calendars of its own")
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        """Delete it whole; one already gone is no error."""
+        raise NotImplementedError(f"{self.name} has no calendars of its own")
+
+    def use_calendar(self, calendar_id: str) -> None:
+        """From now on, events are read and written in the calendar `calendar_id`."""
+        raise NotImplementedError(f"{self.name} has no calendars of its own")
+
+    @property
+    def dedicated_instance(self) -> str:
+        """The target's instance under `calendar = "dedicated"`."""
+        return f"{self.name}:{DEDICATED}"
+
+    @property
+    def shared_instance(self) -> str:
+        """The target's instance in the calendar its config names (or the default one)."""
+        raise NotImplementedError
+
+    def progress(self, text: str) -> None:
+        if self.options.progress:
+            self.options.progress(text)
+
+    def recall(self, alliance_id: str, records: dict[str, Record]) -> None:
+        record = records.get(CALENDAR_KEY)
+        if self.dedicated and record is not None and record.active and record.remote_id:
+            self._own = (record.remote_id, str(record.summary.get("title", "")))
+            self.use_calendar(record.remote_id)
+
+    def own_records(self) -> list[Record]:
+        if not (self.dedicated and self._own_changed and self._own):
+            return []
+        calendar_id, name = self._own
+        return [Record(CALENDAR_KEY, calendar_id, name, 0, "active",
+                       {"kind": "calendar", "title": name})]
+
+    def own_calendar(self, alliance_id: str, name: str | None) -> str | None:
+        """The id of the alliance's own calendar, and events go there from now on: the one
+        recorded, else the one found by its tag, else — when `name` is given (setup) — one
+        made now, as `name`. A calendar whose name is not `name` (the alliance was renamed)
+        is renamed. None (nothing made) when `name` is None and none exists."""
+        if self._own is None:
+            found = self.find_calendars(alliance_id)
+            if found:
+                self._own, self._own_changed = found[0], True
+            elif name is None:
+                return None
+            else:
+                self._own = (self.make_calendar(alliance_id, name), name)
+                self._own_changed = True
+                self.progress(f"{self.name}: made the calendar {name!r}")
+        calendar_id, known = self._own
+        if name is not None and known != name:
+            self.rename_calendar(calendar_id, name)
+            self._own, self._own_changed = (calendar_id, name), True
+            self.progress(f"{self.name}: renamed the calendar {known!r} to {name!r}")
+        self.use_calendar(calendar_id)
+        return calendar_id
+
+    def earlier_instances(self) -> list[str]:
+        return [self.shared_instance] if self.dedicated else [self.dedicated_instance]
+
+    def check_remove_calendar(self) -> str:
+        if not self.dedicated:
+            raise BadInput(f"{self.name} writes to a calendar the alliance shares "
+                           f"({self.shared_instance.partition(':')[2]}), not one of its own: "
+                           "teardown never deletes it", key="--remove-calendar",
+                           hint=f"leave --remove-calendar out (the events are cancelled "
+                           f"all the same), or use it where [{self.name}] says "
+                           'calendar = "dedicated"')
+        name = self._own[1] if self._own else "Alliance: …"
+        return (f"--remove-calendar: the calendar {name!r} is deleted whole after its "
+                "events are cancelled")
+
+    def remove_calendar(self, alliance_id: str) -> Record | None:
+        """Only a calendar that carries our tag is deleted: the recorded id must be among
+        the tagged ones (one that lost its tag stays: "none found" is said)."""
+        self.check_remove_calendar()
+        found = dict(self.find_calendars(alliance_id))
+        wanted = [self._own[0]] if self._own and self._own[0] in found else list(found)
+        if not wanted:
+            return None
+        for calendar_id in wanted:
+            self.delete_calendar(calendar_id)
+        calendar_id = wanted[0]
+        name = found.get(calendar_id, "")
+        self.progress(f"{self.name}: deleted the calendar {name!r}")
+        return Record(CALENDAR_KEY, calendar_id, name, 0, "cancelled",
+                      {"kind": "calendar", "title": name})
+
+
+class RemoteTarget(OwnCalendar, Target):
     """Events and drafts on a remote service, written in batches with bounded retries."""
 
     handles = frozenset({"event", "message"})
@@ -189,11 +305,6 @@ class RemoteTarget(Target):
     max_retry_seconds: float = 120.0
     doctor: ClassVar[DoctorSpec | None] = None
     requests_made: int = 0  # HTTP requests sent (a batch is one): read-back reports it
-    #: `calendar = "dedicated"`: events go to a calendar made for the alliance (see
-    #: `own_calendar`); set by the provider from its config section
-    dedicated: bool = False
-    _own: tuple[str, str] | None = None  # (id, name) of that calendar once known
-    _own_changed: bool = False  # made, found or renamed in this run: to be recorded
     video_links: dict[str, str]  # item key → the join link the service made (per instance)
 
     @classmethod
@@ -298,11 +409,7 @@ class RemoteTarget(Target):
     #: the field of a written event that holds its version marker (etag, changeKey)
     version_field: ClassVar[str] = "etag"
 
-    # -- a calendar of the alliance's own (`calendar = "dedicated"`) --------------------------
-    def find_calendars(self, alliance_id: str) -> list[tuple[str, str]]:
-        """(id, name) of every calendar tagged with this alliance id (one list request)."""
-        raise NotImplementedError(f"{self.service} has no dedicated calendars")
-
+    # -- a calendar of the alliance's own: the requests a service answers ---------------------
     def calendar_request(self, alliance_id: str, name: str, calendar_id: str | None) -> Any:
         """The request that makes the tagged calendar `name` (calendar_id None) or renames
         the calendar `calendar_id` to `name`."""
@@ -315,52 +422,25 @@ class RemoteTarget(Target):
         """The id of the calendar a create answered with."""
         return str((answer or {}).get("id", ""))
 
-    def use_calendar(self, calendar_id: str) -> None:
-        """From now on, events are read and written in the calendar `calendar_id`."""
-        raise NotImplementedError(f"{self.service} has no dedicated calendars")
+    def make_calendar(self, alliance_id: str, name: str) -> str:
+        def made_already() -> dict[str, str] | None:
+            again = self.find_calendars(alliance_id)  # the lost answer's calendar, if made
+            return {"id": again[0][0]} if again else None
 
-    def recall(self, alliance_id: str, records: dict[str, Record]) -> None:
-        record = records.get(CALENDAR_KEY)
-        if self.dedicated and record is not None and record.active and record.remote_id:
-            self._own = (record.remote_id, str(record.summary.get("title", "")))
-            self.use_calendar(record.remote_id)
-
-    def own_records(self) -> list[Record]:
-        if not (self.dedicated and self._own_changed and self._own):
-            return []
-        calendar_id, name = self._own
-        return [Record(CALENDAR_KEY, calendar_id, name, 0, "active",
-                       {"kind": "calendar", "title": name})]
-
-    def own_calendar(self, alliance_id: str, name: str | None) -> str | None:
-        """The id of the alliance's own calendar, and events go there from now on: the one
-        recorded, else the one found by its tag, else — when `name` is given (setup) — one
-        made now, as `name`. "Once": a create whose answer was lost looks before it makes
-        another, like the events do. A calendar whose name is not `name` (the alliance was
-        renamed) is renamed. None (nothing made) when `name` is None and none exists."""
         backoff = getattr(self, "_backoff", None) or self.backoff()
-        if self._own is None:
-            found = self.find_calendars(alliance_id)
-            if found:
-                self._own, self._own_changed = found[0], True
-            elif name is None:
-                return None
-            else:
-                def made_already() -> dict[str, str] | None:
-                    again = self.find_calendars(alliance_id)
-                    return {"id": again[0][0]} if again else None
+        answer = self.call(lambda: self.calendar_request(alliance_id, name, None), backoff,
+                           recover=made_already)
+        return self.calendar_id_from(answer)
 
-                answer = self.call(lambda: self.calendar_request(alliance_id, name, None),
-                                   backoff, recover=made_already)
-                self._own, self._own_changed = (self.calendar_id_from(answer), name), True
-                self.progress(f"{self.name}: made the calendar {name!r}")
-        calendar_id, known = self._own
-        if name is not None and known != name:
-            self.call(lambda: self.calendar_request(alliance_id, name, calendar_id), backoff)
-            self._own, self._own_changed = (calendar_id, name), True
-            self.progress(f"{self.name}: renamed the calendar {known!r} to {name!r}")
-        self.use_calendar(calendar_id)
-        return calendar_id
+    def rename_calendar(self, calendar_id: str, name: str) -> None:
+        backoff = getattr(self, "_backoff", None) or self.backoff()
+        self.call(lambda: self.calendar_request("", name, calendar_id), backoff)
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        self.connect()
+        with contextlib.suppress(NotFound):  # gone already (a retry after a lost answer)
+            self.call(functools.partial(self.delete_calendar_request, calendar_id),
+                      self.backoff())
 
     # -- the meeting link the service made (Meet, Teams) ---------------------------------------
     def note_link(self, key: str, link: str) -> None:
@@ -377,55 +457,6 @@ class RemoteTarget(Target):
             return applied
         event = replace(item, facts=(*item.facts, ("video_url", link)))
         return replace(applied, change=replace(applied.change, item=event))
-
-    def progress(self, text: str) -> None:
-        if self.options.progress:
-            self.options.progress(text)
-
-    def earlier_instances(self) -> list[str]:
-        return [self.shared_instance] if self.dedicated else [self.dedicated_instance]
-
-    @property
-    def dedicated_instance(self) -> str:
-        """The instance of this target under `calendar = "dedicated"`."""
-        return f"{self.name}:{DEDICATED}"
-
-    @property
-    def shared_instance(self) -> str:
-        """The instance of this target in the calendar its config names (or the default)."""
-        raise NotImplementedError
-
-    def check_remove_calendar(self) -> str:
-        if not self.dedicated:
-            raise BadInput(f"{self.name} writes to a calendar the alliance shares "
-                           f"({self.shared_instance.partition(':')[2]}), not one of its own: "
-                           "teardown never deletes it", key="--remove-calendar",
-                           hint=f"leave --remove-calendar out (the events are cancelled "
-                           f"all the same), or use it where [{self.name}] says "
-                           'calendar = "dedicated"')
-        name = self._own[1] if self._own else "Alliance: …"
-        return (f"--remove-calendar: the calendar {name!r} is deleted whole after its "
-                "events are cancelled")
-
-    def remove_calendar(self, alliance_id: str) -> Record | None:
-        """Only a calendar that carries our tag is deleted: the recorded id must be among
-        the tagged ones (a calendar that lost its tag stays, said so by the caller)."""
-        self.check_remove_calendar()
-        self.connect()
-        backoff = self.backoff()
-        found = dict(self.find_calendars(alliance_id))
-        wanted = [self._own[0]] if self._own and self._own[0] in found else list(found)
-        if not wanted:
-            return None
-        for calendar_id in wanted:
-            with contextlib.suppress(NotFound):  # gone already (a retry after a lost answer)
-                self.call(functools.partial(self.delete_calendar_request, calendar_id),
-                          backoff)
-        calendar_id = wanted[0]
-        name = found.get(calendar_id, "")
-        self.progress(f"{self.name}: deleted the calendar {name!r}")
-        return Record(CALENDAR_KEY, calendar_id, name, 0, "cancelled",
-                      {"kind": "calendar", "title": name})
 
     def read_changes(self, records: dict[str, Record], token: str | None) -> Read:
         """Read the calendar objects of these records: everything when `token` is None, else
