@@ -209,6 +209,11 @@ class OwnCalendar:
         raise NotImplementedError(f"{self.name} has no calendars of its own")
 
     @property
+    def instance(self) -> str:
+        """State is kept apart per setting: a switch is seen (`earlier_instances`)."""
+        return self.dedicated_instance if self.dedicated else self.shared_instance
+
+    @property
     def dedicated_instance(self) -> str:
         """The target's instance under `calendar = "dedicated"`."""
         return f"{self.name}:{DEDICATED}"

@@ -377,3 +377,113 @@ def test_the_meeting_link_is_recorded_at_setup_and_the_agenda_reads_it_from_stat
     message = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert f"Join the call: {link}" in text
+
+
+# -- CalDAV: MKCALENDAR in the calendar home of a real Radicale -------------------------------
+
+def _dav_config(tmp_path: Path, radicale, monkeypatch: pytest.MonkeyPatch, *,
+                dedicated: bool = True) -> Path:
+    monkeypatch.setenv("ALLIANCE_TEST_DAV", radicale.password)
+    path = tmp_path / "caldav.toml"
+    url = f"{radicale.url}{radicale.username}/" if dedicated else radicale.calendar_url
+    path.write_text(f'[caldav]\nurl = "{url}"\nusername = "{radicale.username}"\n'
+                    'password_env = "ALLIANCE_TEST_DAV"\n'
+                    + ('calendar = "dedicated"\n' if dedicated else ""))
+    return path
+
+
+def _dav_calendars(radicale) -> dict[str, tuple[str, str, list[str]]]:
+    """Radicale's own store: folder → (displayname, our tag, UIDs of the events in it),
+    for every calendar of the user (the props file is the server's JSON, read directly)."""
+    import json
+
+    import icalendar
+
+    home = radicale.storage_dir / "collection-root" / radicale.username
+    found: dict[str, tuple[str, str, list[str]]] = {}
+    for folder in sorted(p for p in home.iterdir() if p.is_dir()):
+        props_file = folder / ".Radicale.props"
+        props = json.loads(props_file.read_text()) if props_file.exists() else {}
+        if props.get("tag") != "VCALENDAR":
+            continue
+        uids = sorted(str(c.get("uid")) for p in folder.iterdir()
+                      if p.is_file() and not p.name.startswith(".Radicale")
+                      for c in icalendar.Calendar.from_ical(p.read_bytes()).walk("VEVENT"))
+        found[folder.name] = (props.get("D:displayname", ""),
+                              props.get("{urn:designed-alliance}alliance-id", ""), uids)
+    return found
+
+
+def _dav_uids(path: Path) -> list[str]:
+    return sorted(e.uid for e in desired(load(path), Config()).events)
+
+
+def test_caldav_calendar_made_once_in_the_home_and_found_after_lost_state(
+        cli, tmp_path: Path, radicale, monkeypatch: pytest.MonkeyPatch,
+        state_file: Path) -> None:
+    config = _dav_config(tmp_path, radicale, monkeypatch)
+    path = _alliance(tmp_path)
+    args = ("--config", config, "setup", path, "--to", "caldav", "--yes")
+    for _ in range(2):
+        result = cli(*args)
+        assert result.exit_code == 0, result.output + result.stderr
+    state_file.unlink()
+    result = cli(*args)
+    assert result.exit_code == 0, result.output + result.stderr
+    calendars = _dav_calendars(radicale)
+    ours = {k: v for k, v in calendars.items() if v[1]}
+    assert list(ours.values()) == [("Alliance: Website relaunch", load(path).id,
+                                    _dav_uids(path))]
+    assert calendars["alliance"][2] == []  # the user's own calendar is left alone
+
+
+def test_caldav_a_lost_mkcalendar_answer_makes_no_second_calendar(
+        cli, tmp_path: Path, radicale, monkeypatch: pytest.MonkeyPatch) -> None:
+    import caldav
+
+    config = _dav_config(tmp_path, radicale, monkeypatch)
+    path = _alliance(tmp_path)
+    real = caldav.DAVClient.mkcalendar
+
+    def made_then_lost(self, url, body="", dummy=None):  # type: ignore[no-untyped-def]
+        real(self, url, body)
+        raise ConnectionError("the answer was lost")
+
+    monkeypatch.setattr(caldav.DAVClient, "mkcalendar", made_then_lost)
+    first = cli("--config", config, "setup", path, "--to", "caldav", "--yes")
+    assert first.exit_code == 1 and len(first.stderr.strip().splitlines()) == 1
+    monkeypatch.setattr(caldav.DAVClient, "mkcalendar", real)
+    again = cli("--config", config, "setup", path, "--to", "caldav", "--yes")
+    assert again.exit_code == 0, again.output + again.stderr
+    ours = [v for v in _dav_calendars(radicale).values() if v[1]]
+    assert ours == [("Alliance: Website relaunch", load(path).id, _dav_uids(path))]
+
+
+def test_caldav_rename_and_teardown_remove_calendar(cli, tmp_path: Path, radicale,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    config = _dav_config(tmp_path, radicale, monkeypatch)
+    path = _alliance(tmp_path)
+    assert cli("--config", config, "setup", path, "--to", "caldav", "--yes").exit_code == 0
+    path.write_text(path.read_text().replace('title = "Website relaunch"',
+                                             'title = "Site relaunch 2027"', 1))
+    result = cli("--config", config, "setup", path, "--to", "caldav", "--yes", "--force")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert [v[0] for v in _dav_calendars(radicale).values() if v[1]] == [
+        "Alliance: Site relaunch 2027"]
+    result = cli("--config", config, "teardown", path, "--to", "caldav", "--yes",
+                 "--remove-calendar", "--force")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert [v for v in _dav_calendars(radicale).values() if v[1]] == []
+    assert "alliance" in _dav_calendars(radicale)  # the user's own calendar stays
+
+
+def test_caldav_remove_calendar_refused_for_the_configured_calendar(
+        cli, tmp_path: Path, radicale, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = _dav_config(tmp_path, radicale, monkeypatch, dedicated=False)
+    path = _alliance(tmp_path)
+    assert cli("--config", config, "setup", path, "--to", "caldav", "--yes").exit_code == 0
+    result = cli("--config", config, "teardown", path, "--to", "caldav", "--yes",
+                 "--remove-calendar", "--force")
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert _dav_calendars(radicale)["alliance"][2] == _dav_uids(path)  # nothing was done

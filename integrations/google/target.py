@@ -90,10 +90,6 @@ class GoogleTarget(RemoteTarget):
         self.chosen_calendar = self.calendar_id  # what the config names (events may go elsewhere)
 
     @property
-    def instance(self) -> str:
-        return self.dedicated_instance if self.dedicated else self.shared_instance
-
-    @property
     def shared_instance(self) -> str:
         return f"google:{self.chosen_calendar}"
 

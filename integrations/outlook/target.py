@@ -121,10 +121,6 @@ class OutlookTarget(RemoteTarget):
         self.chosen_calendar = self.calendar_id  # what the config names
 
     @property
-    def instance(self) -> str:
-        return self.dedicated_instance if self.dedicated else self.shared_instance
-
-    @property
     def shared_instance(self) -> str:
         return f"outlook:{self.graph_root}me/calendars/{self.chosen_calendar or 'default'}"
 
