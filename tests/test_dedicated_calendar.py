@@ -487,3 +487,23 @@ def test_caldav_remove_calendar_refused_for_the_configured_calendar(
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert _dav_calendars(radicale)["alliance"][2] == _dav_uids(path)  # nothing was done
+
+
+def test_status_reads_the_answers_in_the_dedicated_calendar_it_recorded(
+        cli, tmp_path: Path, google_emulator) -> None:
+    import json
+
+    config = GOOGLE.config(tmp_path, google_emulator, dedicated=True)
+    path = _alliance(tmp_path)
+    assert _setup(cli, config, path).exit_code == 0
+    (calendar_id,) = google_emulator.own_calendars
+    google_emulator.respond("checkins", "ben@example.com", "accepted", calendar_id)
+    google_emulator.reset_log()
+    result = cli("--config", config, "status", path, "--to", "google", "--json")
+    assert result.exit_code == 0, result.output + result.stderr
+    answers = {(r["key"], r["email"]): r["response"]
+               for r in json.loads(result.output)["responses"]}
+    assert answers[("checkins", "ben@example.com")] == "accepted"
+    # The calendar's id came from the state: no calendarList look-up.
+    assert not any("calendarList" in r.path for r in google_emulator.requests)
+    assert any(calendar_id in r.path for r in google_emulator.requests)

@@ -184,6 +184,7 @@ def read_calendar(alliance: Alliance, config: Config, name: str, day: date
     (target,) = make_targets([name], config, options)
     state = State()
     records = state.records(alliance.id, target.instance)
+    target.recall(alliance.id, records)  # e.g. where its calendar of its own is
     if not records and target.can_lookup and target.is_remote:
         target.check_ready()
         records = records_from_remote(target, alliance.id)  # a lost state: find them by tag
