@@ -151,7 +151,7 @@ class CalDavTarget(OwnCalendar, Target):
                            hint="use --notify all (the server sends the invitations) or "
                                 "--notify none with the caldav target")
         ical.refuse_service_video(items, self.name)
-        return super().validate(items)
+        return [*super().validate(items), *self.calendar_notes()]
 
     # -- hooks for doctor and the config schema ------------------------------------------------
     @classmethod

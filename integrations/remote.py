@@ -266,6 +266,15 @@ class OwnCalendar:
     def earlier_instances(self) -> list[str]:
         return [self.shared_instance] if self.dedicated else [self.dedicated_instance]
 
+    def calendar_notes(self) -> list[str]:
+        """The plan's word on where the events go (offline: what the state recorded)."""
+        if not self.dedicated:
+            return []
+        if self._own:
+            return [f"calendar: {self._own[1]!r}, the alliance's own"]
+        return ['calendar: one of the alliance\'s own, "Alliance: <title>" — found again by '
+                "its tag at setup, made there if there is none"]
+
     def check_remove_calendar(self) -> str:
         if not self.dedicated:
             raise BadInput(f"{self.name} writes to a calendar the alliance shares "
@@ -529,7 +538,7 @@ class RemoteTarget(OwnCalendar, Target):
     def validate(self, items: Sequence[Item]) -> list[str]:
         """Notes: who sends the invitations, and which account organizes. Offline (`plan`)
         the account is not known yet; `setup` has signed in and reads it (one request)."""
-        notes = super().validate(items)
+        notes = [*super().validate(items), *self.calendar_notes()]
         alliance_ids = {i.alliance_id for i in items}
         if not getattr(self, "_opened", False) or not alliance_ids:
             return [*notes, "organizer: the signed-in account (read at setup); it is not "

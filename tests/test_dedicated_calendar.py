@@ -6,6 +6,7 @@ is written. Everything is read back from the emulators' own stores."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,9 @@ def test_made_once_across_two_setups_and_events_land_in_it(
     made = own_calendars(service, emulator)
     assert list(made.values()) == ["Alliance: Website relaunch"]
     (calendar_id,) = made
+    plan = cli("--config", config, "plan", path, "--to", service.name, "--json")
+    (part,) = json.loads(plan.output)["targets"]
+    assert "calendar: 'Alliance: Website relaunch', the alliance's own" in part["notes"]
     assert keys_in(service, emulator, calendar_id) == _event_keys(path)
     assert keys_in(service, emulator, None) == []  # nothing in the primary calendar
     assert calendar_creates(service, emulator) == 1
@@ -274,8 +278,6 @@ def test_a_token_without_the_scope_is_one_line_that_says_what_to_do(
 def test_auth_asks_for_the_scopes_the_config_needs_and_says_why(
         cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dedicated: bool,
         asked: set[str]) -> None:
-    import json
-
     from google_auth_oauthlib.flow import InstalledAppFlow
 
     seen: list[list[str]] = []
@@ -314,8 +316,6 @@ def test_auth_asks_for_the_scopes_the_config_needs_and_says_why(
 
 def test_a_stored_token_with_other_scopes_says_to_sign_in_again(
         cli, tmp_path: Path, google_emulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
-
     from designed_alliance.core.config import load_config
     from designed_alliance.integrations.google.auth import token_store
 
@@ -342,7 +342,6 @@ def test_the_meeting_link_is_recorded_at_setup_and_the_agenda_reads_it_from_stat
         cli, tmp_path: Path, service: Service, emulator, state_file: Path) -> None:
     import email
     import email.policy
-    import json
     import sqlite3
 
     video = "google-meet" if service is GOOGLE else "teams"
@@ -395,8 +394,6 @@ def _dav_config(tmp_path: Path, radicale, monkeypatch: pytest.MonkeyPatch, *,
 def _dav_calendars(radicale) -> dict[str, tuple[str, str, list[str]]]:
     """Radicale's own store: folder → (displayname, our tag, UIDs of the events in it),
     for every calendar of the user (the props file is the server's JSON, read directly)."""
-    import json
-
     import icalendar
 
     home = radicale.storage_dir / "collection-root" / radicale.username
@@ -491,8 +488,6 @@ def test_caldav_remove_calendar_refused_for_the_configured_calendar(
 
 def test_status_reads_the_answers_in_the_dedicated_calendar_it_recorded(
         cli, tmp_path: Path, google_emulator) -> None:
-    import json
-
     config = GOOGLE.config(tmp_path, google_emulator, dedicated=True)
     path = _alliance(tmp_path)
     assert _setup(cli, config, path).exit_code == 0
@@ -507,3 +502,59 @@ def test_status_reads_the_answers_in_the_dedicated_calendar_it_recorded(
     # The calendar's id came from the state: no calendarList look-up.
     assert not any("calendarList" in r.path for r in google_emulator.requests)
     assert any(calendar_id in r.path for r in google_emulator.requests)
+
+
+# -- the emulators refuse what the services refuse ---------------------------------------------
+
+def _raw(emulator, method: str, path: str, body: object = None, token: str = "test-token"
+         ) -> tuple[int, dict]:
+    """One request with urllib (not the client code under test); only ever 127.0.0.1."""
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(emulator.base_url + path.lstrip("/"), data=data,
+                                     method=method,
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            text = answer.read()
+            return answer.status, json.loads(text) if text else {}
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def test_google_emulator_refuses_calendar_requests_as_google_does(google_emulator) -> None:
+    status, body = _raw(google_emulator, "POST", "calendar/v3/calendars", {"description": "x"})
+    assert status == 400 and body["error"]["errors"][0]["reason"] == "required"
+    status, body = _raw(google_emulator, "POST", "calendar/v3/calendars",
+                        {"summary": "A", "colour": "red"})
+    assert status == 400  # an unknown field, per the discovery document
+    status, body = _raw(google_emulator, "DELETE", "calendar/v3/calendars/primary")
+    assert status == 400 and "primary" in body["error"]["message"]
+    google_emulator.token_scopes["narrow"] = {"calendar.app.created"}
+    status, body = _raw(google_emulator, "GET", "calendar/v3/users/me/calendarList",
+                        token="narrow")
+    assert status == 403
+    assert body["error"]["errors"][0]["reason"] == "insufficientPermissions"
+    status, made = _raw(google_emulator, "POST", "calendar/v3/calendars", {"summary": "A"},
+                        token="narrow")
+    assert status == 200
+    assert _raw(google_emulator, "GET", "calendar/v3/calendars/primary/events",
+                token="narrow")[0] == 403  # not a calendar this app made
+    assert _raw(google_emulator, "GET", f"calendar/v3/calendars/{made['id']}/events",
+                token="narrow")[0] == 200
+
+
+def test_graph_emulator_refuses_calendar_requests_as_graph_does(graph_emulator) -> None:
+    token = "graph-token"
+    status, _ = _raw(graph_emulator, "POST", "me/calendars", {"color": "auto"}, token)
+    assert status == 400
+    status, _ = _raw(graph_emulator, "POST", "me/calendars", {"name": "A", "owner": {}}, token)
+    assert status == 400
+    assert _raw(graph_emulator, "POST", "me/calendars", {"name": "A"}, token)[0] == 201
+    status, body = _raw(graph_emulator, "POST", "me/calendars", {"name": "a"}, token)
+    assert status == 409 and body["error"]["code"] == "ErrorFolderExists"
+    status, _ = _raw(graph_emulator, "DELETE", "me/calendars/cal1", None, token)
+    assert status == 400
