@@ -234,6 +234,9 @@ class OwnCalendar:
             self.use_calendar(record.remote_id)
 
     def own_records(self) -> list[Record]:
+        if self.dedicated and self._gone:
+            return [Record(CALENDAR_KEY, self._gone[0], self._gone[1], 0, "cancelled",
+                           {"kind": "calendar", "title": self._gone[1]})]
         if not (self.dedicated and self._own_changed and self._own):
             return []
         calendar_id, name = self._own
@@ -265,6 +268,22 @@ class OwnCalendar:
 
     def earlier_instances(self) -> list[str]:
         return [self.shared_instance] if self.dedicated else [self.dedicated_instance]
+
+    def calendar_gone(self, error: NotFound) -> NotFound:
+        """What a "not found" means in the alliance's own calendar: the calendar is gone."""
+        name = self._own[1] if self._own else "Alliance: …"
+        return NotFound(f"{self.name}: the calendar {name!r} is gone (deleted in the calendar "
+                        f"app?) — run alliance teardown with --to {self.name} (it forgets "
+                        "the calendar), then setup again", status=error.status)
+
+    def forget_if_gone(self, alliance_id: str) -> None:
+        """After a teardown: a recorded calendar no longer found by its tag (deleted by
+        hand) is recorded as gone, so the next setup makes a new one."""
+        if self._own and self._own[0] not in dict(self.find_calendars(alliance_id)):
+            self._gone = self._own
+            self._own = None
+
+    _gone: tuple[str, str] | None = None
 
     def calendar_notes(self) -> list[str]:
         """The plan's word on where the events go (offline: what the state recorded)."""
@@ -598,7 +617,10 @@ class RemoteTarget(OwnCalendar, Target):
         self.connect()
         if self.dedicated and self.own_calendar(alliance_id, None) is None:
             return {}  # the calendar is gone, and every event with it
-        return self.read_versions(alliance_id, records)
+        try:
+            return self.read_versions(alliance_id, records)
+        except NotFound as exc:
+            raise self.calendar_gone(exc) if self.dedicated else exc from None
 
     def responses(self, alliance_id: str, records: dict[str, Record],
                   since: SyncPoint | None) -> ResponsesResult:
@@ -624,6 +646,8 @@ class RemoteTarget(OwnCalendar, Target):
             unit = outcome if isinstance(outcome, tuple) else (outcome,)
             done = tuple(self._with_delivery(applied) for applied in unit)
             yield done if isinstance(outcome, tuple) else done[0]
+        if context.teardown and self._own:
+            self.forget_if_gone(context.alliance.id)
 
     def _refresh_kickoff(self, plan: TargetPlan, context: ApplyContext) -> TargetPlan:
         """Before anything is written: a plan that rewrites the kickoff draft (it was unsent
@@ -717,6 +741,8 @@ class RemoteTarget(OwnCalendar, Target):
                 return None
         if answer.retryable:
             return None
+        if isinstance(answer, NotFound) and entry.mode is Action.CREATE and self._own:
+            answer = self.calendar_gone(answer)  # a create 404s only without its calendar
         return Applied(change, error=answer)
 
     def _wait_round(self, retry: list[Pending], backoff: Backoff) -> bool:

@@ -558,3 +558,23 @@ def test_graph_emulator_refuses_calendar_requests_as_graph_does(graph_emulator) 
     assert status == 409 and body["error"]["code"] == "ErrorFolderExists"
     status, _ = _raw(graph_emulator, "DELETE", "me/calendars/cal1", None, token)
     assert status == 400
+
+
+def test_a_calendar_deleted_by_hand_is_said_and_teardown_then_setup_makes_a_new_one(
+        cli, tmp_path: Path, service: Service, emulator) -> None:
+    config = service.config(tmp_path, emulator, dedicated=True)
+    path = _alliance(tmp_path)
+    assert _setup(cli, config, path).exit_code == 0
+    (old,) = own_calendars(service, emulator)
+    where = f"calendar/v3/calendars/{old}" if service is GOOGLE else f"me/calendars/{old}"
+    assert _raw(emulator, "DELETE", where, None, service.token)[0] == 204  # the user, by hand
+    path.write_text(path.read_text().replace('time = "09:30"', 'time = "10:00"', 1))
+    result = _setup(cli, config, path)
+    assert result.exit_code == 1
+    assert "is gone" in result.stderr and "alliance teardown" in result.stderr
+    assert cli("--config", config, "teardown", path, "--to", service.name,
+               "--yes").exit_code == 0
+    result = _setup(cli, config, path)
+    assert result.exit_code == 0, result.output + result.stderr
+    (new,) = own_calendars(service, emulator)
+    assert new != old and keys_in(service, emulator, new) == _event_keys(path)
