@@ -425,7 +425,8 @@ def status(ctx: click.Context, file: Path, on: str | None, as_json: bool,
 
     names = _targets(to)
     click.echo(show_status(file, on=on, as_json=as_json, to=names,
-                           config=_config(ctx) if names else None), nl=False)
+                           config=_config(ctx) if names or ctx.obj.get("config_path")
+                           else None), nl=False)
 
 
 def _mail_options(func):

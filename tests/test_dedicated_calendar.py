@@ -14,6 +14,7 @@ import pytest
 from designed_alliance.core.config import Config
 from designed_alliance.core.load import load
 from designed_alliance.core.run import desired
+from designed_alliance.integrations.outlook.target import PROP_KEY
 
 from .conftest import example
 from .services import (
@@ -354,14 +355,15 @@ def test_the_meeting_link_is_recorded_at_setup_and_the_agenda_reads_it_from_stat
     assert result.exit_code == 0, result.output + result.stderr
     (calendar_id,) = own_calendars(service, emulator)
     if service is GOOGLE:
-        stored = next(e for e in emulator.events(calendar_id)
-                      if e["extendedProperties"]["private"]["allianceKey"] == "checkins")
-        link = stored["hangoutLink"]
+        made = {e["extendedProperties"]["private"]["allianceKey"]: e.get("hangoutLink")
+                for e in emulator.events(calendar_id)}
     else:
-        stored = next(e for e in emulator.events_in(calendar_id)
-                      if any(p["value"] == "checkins"
-                             for p in e["singleValueExtendedProperties"]))
-        link = stored["onlineMeeting"]["joinUrl"]
+        made = {next(p["value"] for p in e["singleValueExtendedProperties"]
+                     if p["id"] == PROP_KEY): (e.get("onlineMeeting") or {}).get("joinUrl")
+                for e in emulator.events_in(calendar_id)}
+    links = {k: v for k, v in made.items() if v}
+    assert set(links) == {"checkins", "review"}  # the review joins like the check-ins
+    link = links["checkins"]
     with sqlite3.connect(state_file) as conn:
         (summary,) = conn.execute("SELECT summary FROM records WHERE key = 'checkins' AND "
                                   "instance LIKE ?", (service.name + "%",)).fetchone()
@@ -376,6 +378,12 @@ def test_the_meeting_link_is_recorded_at_setup_and_the_agenda_reads_it_from_stat
     message = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert f"Join the call: {link}" in text
+    status = cli("--config", config, "status", path, "--on", "2026-12-01", "--json")
+    assert status.exit_code == 0, status.output + status.stderr
+    assert json.loads(status.output)["meeting_links"] == links
+    plain = cli("--config", config, "status", path, "--on", "2026-12-01")
+    assert f"Join the check-ins: {link}" in plain.output
+    assert emulator.requests == []  # still not one request
 
 
 # -- CalDAV: MKCALENDAR in the calendar home of a real Radicale -------------------------------
