@@ -91,7 +91,8 @@ def check(files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
-def show(file: Path, fmt: str) -> None:
+@click.pass_context
+def show(ctx: click.Context, file: Path, fmt: str) -> None:
     """Print the agreement as a readable document.
 
     \b
@@ -100,7 +101,7 @@ def show(file: Path, fmt: str) -> None:
     """
     from .commands.show import run
 
-    click.echo(run(file, fmt), nl=False)
+    click.echo(run(file, fmt, _config(ctx) if ctx.obj.get("config_path") else None), nl=False)
 
 
 @cli.command()

@@ -383,6 +383,25 @@ def test_the_meeting_link_is_recorded_at_setup_and_the_agenda_reads_it_from_stat
     assert json.loads(status.output)["meeting_links"] == links
     plain = cli("--config", config, "status", path, "--on", "2026-12-01")
     assert f"Join the check-ins: {link}" in plain.output
+    agreement = cli("--config", config, "show", path)
+    assert agreement.exit_code == 0, agreement.output + agreement.stderr
+    service_name = "Google Meet" if service is GOOGLE else "Microsoft Teams"
+    assert f"We join the check-ins by video: {service_name}, {link}" in agreement.output
+    html = cli("--config", config, "show", path, "--format", "html")
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.hrefs: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            if tag == "a":
+                self.hrefs.append(dict(attrs).get("href", ""))
+
+    parser = Links()
+    parser.feed(html.output)
+    assert link in parser.hrefs
     assert emulator.requests == []  # still not one request
 
 

@@ -157,7 +157,7 @@ def show_status(file: Path, *, on: str | None, as_json: bool,
                            hint="status reads one calendar at a time: google, outlook or "
                            "caldav")
         read = read_calendar(alliance, config or Config(), to[0], day)
-    links = _meeting_links(alliance, config)
+    links = meeting_links_offline(alliance, config)
     if as_json:
         out = result.as_dict()
         if read is not None:
@@ -175,7 +175,7 @@ def show_status(file: Path, *, on: str | None, as_json: bool,
     return text
 
 
-def _meeting_links(alliance: Alliance, config: Config | None) -> dict[str, str]:
+def meeting_links_offline(alliance: Alliance, config: Config | None) -> dict[str, str]:
     """The join links setup recorded (Meet, Teams): read from the state, offline. Without
     a config given, the default one is read, quietly: status never fails for its sake."""
     from ..config import load_config
