@@ -605,3 +605,17 @@ def test_a_calendar_deleted_by_hand_is_said_and_teardown_then_setup_makes_a_new_
     assert result.exit_code == 0, result.output + result.stderr
     (new,) = own_calendars(service, emulator)
     assert new != old and keys_in(service, emulator, new) == _event_keys(path)
+
+
+def test_remove_calendar_with_a_mail_target_beside_it_speaks_only_of_the_calendar(
+        cli, tmp_path: Path, google_emulator) -> None:
+    config = GOOGLE.config(tmp_path, google_emulator, dedicated=True)
+    path = _alliance(tmp_path)
+    assert cli("--config", config, "setup", path, "--to", "google,eml", "--yes",
+               "--out", tmp_path / "out").exit_code == 0
+    result = cli("--config", config, "teardown", path, "--to", "google,eml", "--yes",
+                 "--out", tmp_path / "out", "--remove-calendar", "--force", "--json")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert json.loads(result.output)["removed_calendars"] == [
+        {"target": "google", "calendar": "Alliance: Website relaunch"}]
+    assert google_emulator.own_calendars == {}

@@ -367,8 +367,8 @@ def _plan_and_apply(alliance: Alliance, file: Path, config: Config, to: list[str
         report = apply_plan(alliance, want, plan, targets, state, progress=options.progress)
     finally:
         _keep_own_records(alliance, targets, state)
-    removed = _remove_calendars(alliance, targets, state) if (
-        removals and not report.failures) else []
+    removed = _remove_calendars(alliance, [t for t in targets if removals.get(t.instance)],
+                                state) if removals and not report.failures else []
     if interactive:
         click.echo("\r\x1b[2K", err=True, nl=False)
     if not as_json:
