@@ -626,8 +626,8 @@ class RemoteTarget(OwnCalendar, Target):
                   since: SyncPoint | None) -> ResponsesResult:
         self.connect()
         before = self.requests_made
-        if self.dedicated:
-            self.own_calendar(alliance_id, None)
+        if self.dedicated and self.own_calendar(alliance_id, None) is None:
+            return ResponsesResult((), (), SyncPoint(), requests=self.requests_made - before)
         return read_responses(records, since, self.read_changes,
                               lambda: self.requests_made - before)
 
@@ -686,6 +686,13 @@ class RemoteTarget(OwnCalendar, Target):
 
     def write_events(self, changes: Sequence[Change], context: ApplyContext
                      ) -> Iterator[Applied]:
+        if self.dedicated and self._own is None:
+            # A teardown, and no calendar of ours is left: nor are its events. (Never the
+            # shared calendar: the same event ids may live there.)
+            for change in changes:
+                yield Applied(change, remote_id=change.record.remote_id if change.record
+                              else "")
+            return
         backoff = getattr(self, "_backoff", None) or self.backoff()
         pending = [Pending(c, c.action) for c in changes]
         while pending:

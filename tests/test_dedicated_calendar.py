@@ -619,3 +619,24 @@ def test_remove_calendar_with_a_mail_target_beside_it_speaks_only_of_the_calenda
     assert json.loads(result.output)["removed_calendars"] == [
         {"target": "google", "calendar": "Alliance: Website relaunch"}]
     assert google_emulator.own_calendars == {}
+
+
+def test_teardown_without_its_calendar_never_touches_the_shared_one(
+        cli, tmp_path: Path, service: Service, emulator, state_file: Path) -> None:
+    import sqlite3
+
+    path = _alliance(tmp_path)
+    config = service.config(tmp_path, emulator, dedicated=True)
+    assert _setup(cli, config, path).exit_code == 0
+    (calendar_id,) = own_calendars(service, emulator)
+    where = (f"calendar/v3/calendars/{calendar_id}" if service is GOOGLE
+             else f"me/calendars/{calendar_id}")
+    assert _raw(emulator, "DELETE", where, None, service.token)[0] == 204
+    with sqlite3.connect(state_file) as conn:  # a state that lost the calendar's row
+        conn.execute("DELETE FROM records WHERE key = 'calendar'")
+    emulator.reset_log()
+    result = cli("--config", config, "teardown", path, "--to", service.name, "--yes")
+    assert result.exit_code == 0, result.output + result.stderr
+    writes = [(r.method, r.path) for r in emulator.requests
+              if r.method in ("DELETE", "POST", "PATCH") and "/events" in r.path]
+    assert writes == []  # nothing cancelled in the primary / default calendar
