@@ -102,9 +102,10 @@ class GoogleTarget(RemoteTarget):
             "calendar_id": {"type": "string", "default": "primary"},
             "calendar": {"enum": ["dedicated"],
                          "description": 'calendar = "dedicated": make a calendar "Alliance: '
-                                        '<title>" once and write the events there (then '
-                                        "only calendar.app.created is asked for; leave "
-                                        "calendar_id out)."},
+                                        '<title>" once and write the events there; '
+                                        "the sign-in then asks for calendar.app.created "
+                                        "(+ calendar.calendarlist.readonly, gmail.compose) "
+                                        "instead of calendar. Leave calendar_id out."},
             "api_root": {"type": "string", "default": DEFAULT_ROOT, "format": "uri"},
             "access_token_command": {"type": "string",
                                      "description": "A command printing an access token, "
