@@ -461,8 +461,14 @@ class RemoteTarget(OwnCalendar, Target):
             return {"id": again[0][0]} if again else None
 
         backoff = getattr(self, "_backoff", None) or self.backoff()
-        answer = self.call(lambda: self.calendar_request(alliance_id, name, None), backoff,
-                           recover=made_already)
+        try:
+            answer = self.call(lambda: self.calendar_request(alliance_id, name, None),
+                               backoff, recover=made_already)
+        except Conflict:
+            # Graph keeps one calendar per name; ours would have been found by its tag.
+            raise Refused(f"{self.service} already has a calendar named {name!r} that is not "
+                          "this alliance's (it has no tag of ours) — rename or remove it in "
+                          "the calendar app, then run the same command again") from None
         return self.calendar_id_from(answer)
 
     def rename_calendar(self, calendar_id: str, name: str) -> None:

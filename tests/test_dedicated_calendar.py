@@ -640,3 +640,15 @@ def test_teardown_without_its_calendar_never_touches_the_shared_one(
     writes = [(r.method, r.path) for r in emulator.requests
               if r.method in ("DELETE", "POST", "PATCH") and "/events" in r.path]
     assert writes == []  # nothing cancelled in the primary / default calendar
+
+
+def test_outlook_a_calendar_of_the_same_name_not_ours_is_one_line(
+        cli, tmp_path: Path, graph_emulator) -> None:
+    assert _raw(graph_emulator, "POST", "me/calendars", {"name": "Alliance: Website relaunch"},
+                OUTLOOK.token)[0] == 201  # the user made it by hand: no tag
+    config = OUTLOOK.config(tmp_path, graph_emulator, dedicated=True)
+    result = _setup(cli, config, _alliance(tmp_path))
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "already has a calendar named 'Alliance: Website relaunch'" in line
+    assert graph_emulator.events() == []
