@@ -116,10 +116,6 @@ class CalDavTarget(OwnCalendar, Target):
         return f"caldav:{redact_url(self.base_url)}"
 
     @property
-    def dedicated_instance(self) -> str:
-        return f"caldav:{redact_url(self.base_url)}#dedicated"
-
-    @property
     def where(self) -> str:
         return redact_url(self.url)
 

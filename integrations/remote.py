@@ -215,8 +215,9 @@ class OwnCalendar:
 
     @property
     def dedicated_instance(self) -> str:
-        """The target's instance under `calendar = "dedicated"`."""
-        return f"{self.name}:{DEDICATED}"
+        """The target's instance under `calendar = "dedicated"`: beside the shared one
+        (the same account or server), told apart."""
+        return f"{self.shared_instance}#{DEDICATED}"
 
     @property
     def shared_instance(self) -> str:

@@ -93,6 +93,10 @@ class GoogleTarget(RemoteTarget):
     def shared_instance(self) -> str:
         return f"google:{self.chosen_calendar}"
 
+    @property
+    def dedicated_instance(self) -> str:
+        return "google:dedicated"  # plan shows "google → dedicated", never "primary…"
+
     # -- hooks for doctor, auth and the config schema ------------------------------------------
     @classmethod
     def config_schema(cls) -> dict[str, Any] | None:

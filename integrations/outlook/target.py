@@ -125,10 +125,6 @@ class OutlookTarget(RemoteTarget):
         return f"outlook:{self.graph_root}me/calendars/{self.chosen_calendar or 'default'}"
 
     @property
-    def dedicated_instance(self) -> str:
-        return f"outlook:{self.graph_root}me/calendars/dedicated"
-
-    @property
     def events_path(self) -> str:
         if self.calendar_id:
             return f"/me/calendars/{quote(self.calendar_id)}/events"
