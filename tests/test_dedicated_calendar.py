@@ -335,6 +335,9 @@ def test_a_stored_token_with_other_scopes_says_to_sign_in_again(
     (line,) = result.stderr.strip().splitlines()
     assert "missing: calendar" in line and "run: alliance auth google" in line
     assert google_emulator.requests == []
+    report = cli("--config", config, "doctor", "--json")
+    checks = [c for c in json.loads(report.output)["checks"] if c["name"] == "google"]
+    assert any(c["status"] == "fail" and "missing: calendar" in c["detail"] for c in checks)
 
 
 # -- the meeting link in state: agenda shows it without asking the service again -------------

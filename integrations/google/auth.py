@@ -40,6 +40,23 @@ def scopes_for(config: Config) -> list[str]:
     return DEDICATED_SCOPES if values.get("calendar") == "dedicated" else SCOPES
 
 
+def scope_problem(config: Config, token: Any) -> str | None:
+    """What is wrong when a stored token (its JSON, decoded) was granted fewer scopes than
+    this config needs, in one line that says what to do; None when it has them all (or
+    says nothing of its scopes)."""
+    granted = token.get("scopes") if isinstance(token, dict) else None
+    if isinstance(granted, str):
+        granted = granted.split()
+    if not isinstance(granted, list):
+        return None
+    lacking = [s for s in scopes_for(config) if s not in granted]
+    if not lacking:
+        return None
+    return ("the stored Google sign-in does not allow what this config needs (missing: "
+            + ", ".join(s.rpartition("/")[2] for s in lacking)
+            + ") — run: alliance auth google (the [google] calendar setting changed since)")
+
+
 def scope_hint(config: Config) -> str:
     """What to do when Google says the sign-in does not allow a request."""
     if config.sections.get("google", {}).get("access_token_command"):
@@ -73,15 +90,9 @@ def credentials(config: Config, section: Reader) -> Any:
     except (ValueError, KeyError, TypeError, AttributeError):  # not JSON, or not a token
         raise AllianceError("the stored Google token is damaged — run: alliance auth google"
                             ) from None
-    granted = info.get("scopes") if isinstance(info, dict) else None
-    if isinstance(granted, str):
-        granted = granted.split()
-    lacking = [s for s in wanted if granted is not None and s not in granted]
+    lacking = scope_problem(config, info)
     if lacking:
-        raise AllianceError(
-            "the stored Google sign-in does not allow what this config needs (missing: "
-            + ", ".join(s.rpartition("/")[2] for s in lacking)
-            + ') — run: alliance auth google (the [google] calendar setting changed since)')
+        raise AllianceError(lacking)
     if not creds.valid:
         refresh(config, creds)
     return creds

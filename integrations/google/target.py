@@ -121,10 +121,17 @@ class GoogleTarget(RemoteTarget):
     def signed_in_check(cls, config: Config) -> Check | None:
         values = config.sections.get("google", {})
         if values.get("client_secrets") and not values.get("access_token_command"):
-            from .auth import token_store
+            from .auth import scope_problem, token_store
 
-            if not token_store(config).get():
+            stored = token_store(config).get()
+            if not stored:
                 return Check("fail", "google", "not signed in — run: alliance auth google")
+            try:
+                problem = scope_problem(config, json.loads(stored))
+            except ValueError:
+                problem = None  # a damaged token is said when it is used
+            if problem:
+                return Check("fail", "google", problem)
         return None
 
     @classmethod
