@@ -66,14 +66,15 @@ def due_messages(alliance: Alliance, at: datetime, days_before: int,
 def meeting_links(alliance: Alliance, config: Config, state: State) -> dict[str, str]:
     """Item key → the join link a calendar service made (Meet, Teams), as the targets in the
     config recorded it at setup: read from the state, never asked of the service."""
-    from ..target import loadable_targets
+    from ..target import available_targets, load_target
 
     links: dict[str, str] = {}
     options = _options(alliance, config, None, None, False)
-    for name, cls in loadable_targets().items():
-        if name not in config.sections or not cls.is_remote:
-            continue
+    for name in sorted(set(config.sections) & set(available_targets())):
         try:
+            cls = load_target(name)  # only the configured ones: no adapter is imported idly
+            if not cls.is_remote:
+                continue
             instance = cls(config, options).instance  # reads the config only
         except AllianceError:
             continue  # a section that does not load is reported where it is used
