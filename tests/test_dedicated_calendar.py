@@ -424,7 +424,7 @@ def _dav_config(tmp_path: Path, radicale, monkeypatch: pytest.MonkeyPatch, *,
 def _dav_calendars(radicale) -> dict[str, tuple[str, str, list[str]]]:
     """Radicale's own store: folder → (displayname, our tag, UIDs of the events in it),
     for every calendar of the user (the props file is the server's JSON, read directly)."""
-    import icalendar
+    import vobject  # not the library that wrote them
 
     home = radicale.storage_dir / "collection-root" / radicale.username
     found: dict[str, tuple[str, str, list[str]]] = {}
@@ -433,9 +433,9 @@ def _dav_calendars(radicale) -> dict[str, tuple[str, str, list[str]]]:
         props = json.loads(props_file.read_text()) if props_file.exists() else {}
         if props.get("tag") != "VCALENDAR":
             continue
-        uids = sorted(str(c.get("uid")) for p in folder.iterdir()
+        uids = sorted(str(event.uid.value) for p in folder.iterdir()
                       if p.is_file() and not p.name.startswith(".Radicale")
-                      for c in icalendar.Calendar.from_ical(p.read_bytes()).walk("VEVENT"))
+                      for event in vobject.readOne(p.read_text()).vevent_list)
         found[folder.name] = (props.get("D:displayname", ""),
                               props.get("{urn:designed-alliance}alliance-id", ""), uids)
     return found
