@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from . import charts, compose
-from .items import Message, Person
+from .items import VIDEO_SERVICES, Message, Person
 from .journal import Journal
 from .model import Alliance, Member
 from .progress import CommitmentStatus, Status, status
@@ -109,8 +109,11 @@ def _since(alliance: Alliance, journal: Journal, after: date, until: date) -> li
     return [text for _, _, text in sorted(happened)]
 
 
-def agenda(alliance: Alliance, journal: Journal, on: date) -> Message | None:
-    """The agenda of the next check-in (or review) on or after `on`; None when none is left."""
+def agenda(alliance: Alliance, journal: Journal, on: date,
+           links: dict[str, str] | None = None) -> Message | None:
+    """The agenda of the next check-in (or review) on or after `on`; None when none is left.
+    `links`: item key → the join link a calendar service made for it (as setup recorded
+    it), shown instead of "the link is in the invitation"."""
     days = meeting_days(alliance)
     upcoming = [d for d in days if d >= on]
     if not upcoming:
@@ -136,7 +139,7 @@ def agenda(alliance: Alliance, journal: Journal, on: date) -> Message | None:
         "title": alliance.title, "goal": alliance.goal.statement, "kind": kind,
         "day": compose.long_date(day), "time": at.strftime("%H:%M") if at else "",
         "timezone": alliance.timezone, "where": checkins.where if checkins else "",
-        "video": _video_link(alliance, kind),
+        "video": _video_link(alliance, kind, links),
         "questions": list(checkins.questions) if checkins else [],
         "measures": _measure_rows(alliance, result),
         "attention": [_commitment_row(alliance, c) for c in result.commitments
@@ -155,13 +158,16 @@ def agenda(alliance: Alliance, journal: Journal, on: date) -> Message | None:
     )
 
 
-def _video_link(alliance: Alliance, kind: str) -> str:
-    """How to join this meeting: its URL, or the service that makes the link."""
+def _video_link(alliance: Alliance, kind: str, links: dict[str, str] | None = None) -> str:
+    """How to join this meeting: its URL, the link the service made (recorded), or the
+    service that makes the link."""
     checkins = alliance.checkins
     video = checkins.video if checkins else ""
+    key = "checkins"
     if kind == "review" and alliance.review is not None and alliance.review.video:
-        video = alliance.review.video
-    return video
+        video, key = alliance.review.video, "review"
+    made = (links or {}).get(key)
+    return made if made and video in VIDEO_SERVICES else video
 
 
 def _local_day(alliance: Alliance, now: datetime) -> date:

@@ -91,7 +91,8 @@ def check(files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
-def show(file: Path, fmt: str) -> None:
+@click.pass_context
+def show(ctx: click.Context, file: Path, fmt: str) -> None:
     """Print the agreement as a readable document.
 
     \b
@@ -100,7 +101,7 @@ def show(file: Path, fmt: str) -> None:
     """
     from .commands.show import run
 
-    click.echo(run(file, fmt), nl=False)
+    click.echo(run(file, fmt, _config(ctx) if ctx.obj.get("config_path") else None), nl=False)
 
 
 @cli.command()
@@ -202,23 +203,28 @@ def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
 @click.option("--yes", "-y", is_flag=True, help="Do it without asking.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--force", is_flag=True,
-              help="Even when another file set this id up under another title.")
+              help="Even when another file set this id up under another title; and needed "
+              "by --remove-calendar.")
+@click.option("--remove-calendar", is_flag=True,
+              help='Then delete the calendar setup made for the alliance (calendar = '
+              '"dedicated") whole; refused for a primary or chosen calendar.')
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def teardown(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
              notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
-             as_json: bool) -> None:
+             remove_calendar: bool, as_json: bool) -> None:
     """Cancel everything setup created for this alliance (or each alliance in DIR).
 
     \b
-    Example:
+    Examples:
       alliance teardown alliance.toml --yes
+      alliance teardown alliance.toml --to google --remove-calendar --force --yes
     """
     from .commands.setup import run
 
     sys.exit(run(file, _config(ctx), _targets(to), out, notify=notify, send=send, yes=yes,
                  dry_run=dry_run, force=True, as_json=as_json, teardown=True,
-                 force_owner=force))
+                 force_owner=force, remove_calendar=remove_calendar))
 
 
 @cli.command()
@@ -420,7 +426,8 @@ def status(ctx: click.Context, file: Path, on: str | None, as_json: bool,
 
     names = _targets(to)
     click.echo(show_status(file, on=on, as_json=as_json, to=names,
-                           config=_config(ctx) if names else None), nl=False)
+                           config=_config(ctx) if names or ctx.obj.get("config_path")
+                           else None), nl=False)
 
 
 @cli.command()

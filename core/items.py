@@ -48,6 +48,9 @@ class Event:
     # "google-meet" / "teams" (the calendar service makes the meeting) or a meeting URL.
     video: str = ""
     color: str = ""  # a CSS3 colour name (RFC 7986 COLOR); schedule fills the kind's default
+    #: what the target that wrote it learnt (the meeting link the service made,
+    #: ("video_url", …)): kept in the record's summary, never part of the fingerprint
+    facts: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
     kind = "event"
 
@@ -83,6 +86,7 @@ class Event:
             "location": self.location or self.video_url,
             # Kept so an update knows the service already made the meeting (never twice).
             **({"video": self.video} if self.video else {}),
+            **dict(self.facts),
         }
 
     def content(self) -> dict[str, Any]:

@@ -159,6 +159,7 @@ class Options:
     notify: str = "all"  # all | external | none: whom remote calendars notify
     send: bool = False  # really send mail (smtp); drafts otherwise
     resend: bool = False  # send again where an earlier attempt's outcome is unknown
+    remove_calendar: bool = False  # teardown: delete the calendar made for the alliance too
     organizer: Person | None = None
     progress: Callable[[str], None] | None = None
 
@@ -258,6 +259,18 @@ class Target(abc.ABC):
       comes back with ``deleted``. Default: not supported (`NotSupported`). Every
       ``Applied`` of an event write should carry ``version`` so there is something to
       compare against.
+    - A target that writes into a calendar it makes for the alliance (``calendar =
+      "dedicated"``) keeps that calendar in state as a record of its own (key ``calendar``,
+      ``summary["kind"] == "calendar"``; planning ignores such rows). ``recall(alliance_id,
+      records)`` hands it every recorded row of this instance before planning (no I/O);
+      ``own_records()`` returns, after apply, the rows of its own to record (the calendar
+      it made, found or renamed). ``earlier_instances()`` names the instances the same
+      target wrote to under its other calendar setting: the run refuses to plan while
+      those still hold this alliance's events and this one holds none (no doubles).
+      ``remove_calendar(alliance_id)`` (`teardown --remove-calendar`, after the events are
+      cancelled) deletes that calendar whole, only when it is one we made and tagged, and
+      returns the record to keep; ``check_remove_calendar()`` raises `BadInput` at plan time
+      when there is no such calendar to remove (the primary or a calendar the user chose).
     - ``is_remote`` is True when applying reaches other people or servers (the CLI asks for
       confirmation before that). ``writes_files`` is True for targets that write into the
       output folder; ``sends_mail`` for targets that really send (`--send` adds them).
@@ -332,6 +345,33 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
         """Tagged remote objects of this alliance, by item key ({} when it cannot look)."""
+
+    def recall(self, alliance_id: str, records: dict[str, Record]) -> None:  # noqa: B027
+        """Before planning: every recorded row of this instance (see above). No I/O."""
+
+    def own_records(self) -> list[Record]:
+        """After apply: rows of this target's own to record (a dedicated calendar)."""
+        return []
+
+    def earlier_instances(self) -> list[str]:
+        """Instances this target wrote to under its other calendar setting."""
+        return []
+
+    def check_remove_calendar(self) -> str:
+        """`teardown --remove-calendar` at plan time: the plan note saying which calendar
+        goes, or `BadInput` when this target has no calendar of the alliance's own. A target
+        that writes no events (mail) has nothing to remove: "" (no note)."""
+        if "event" not in self.handles:
+            return ""
+        raise BadInput(f"the {self.name} target has no calendar of the alliance's own to "
+                       "remove", key="--remove-calendar",
+                       hint="leave --remove-calendar out, or use it with --to a target whose "
+                       'config says calendar = "dedicated"')
+
+    def remove_calendar(self, alliance_id: str) -> Record | None:
+        """Delete the alliance's own calendar (see above); None when there is none."""
+        self.check_remove_calendar()
+        return None
 
     def missing(self, alliance_id: str, records: dict[str, Record]) -> set[str]:
         """Keys of recorded items no longer there as written (to be written again)."""

@@ -33,7 +33,7 @@ from designed_alliance.core.errors import (
     Throttled,
     Unavailable,
 )
-from designed_alliance.core.items import Event, Item, item_uid
+from designed_alliance.core.items import Event, Item, item_uid, slug
 from designed_alliance.core.plan import Action, Change, TargetPlan
 from designed_alliance.core.secrets import redact_url, url_has_password
 from designed_alliance.core.state import Record
@@ -51,17 +51,26 @@ from designed_alliance.core.target import (
 
 from . import ical
 from .ics import ical_remotes
-from .remote import Read, Seen, SyncExpired
+from .remote import OwnCalendar, Read, Seen, SyncExpired, calendar_mode, calendar_name
 from .retry import Backoff
 
 KEYRING_SERVICE = "designed-alliance-caldav"
 DAV = "{DAV:}"
 CALDAV = "{urn:ietf:params:xml:ns:caldav}"
 ICS_HEADERS = {"Content-Type": "text/calendar; charset=utf-8"}
+OURS = "urn:designed-alliance"  # the namespace of our dead property on a dedicated calendar
+TAG = f"{{{OURS}}}alliance-id"
 
 
-class CalDavTarget(Target):
-    """PUT/DELETE of one object per item in the calendar collection at `caldav.url`."""
+class CalDavTarget(OwnCalendar, Target):
+    """PUT/DELETE of one object per item in the calendar collection at `caldav.url`.
+
+    With `calendar = "dedicated"`, `caldav.url` is the account (any URL the server answers
+    current-user-principal for): the calendar "Alliance: <title>" is made with MKCALENDAR
+    under the principal's calendar-home-set, at an address derived from the alliance id
+    (so a second MKCALENDAR, after a lost answer, meets the first: 405), carrying the
+    alliance id in a dead property of our own namespace; it is found again by a PROPFIND
+    (Depth 1) of the home."""
 
     name = "caldav"
     handles = frozenset({"event"})
@@ -90,6 +99,7 @@ class CalDavTarget(Target):
             if urlsplit(self.url).scheme not in ("http", "https"):
                 raise self.section.fail("url", f"{redact_url(url)!r} is not an http(s) URL",
                                         "write it like https://dav.example.com/calendars/me/x/")
+            self.dedicated = calendar_mode(self.section, "caldav")
             self.username = self.section.text("username", required=True)
             self.verify_tls = self.section.get("verify_tls", bool, default=True)
             for name in ("password_command", "password_env", "password_keyring"):
@@ -98,10 +108,12 @@ class CalDavTarget(Target):
         self._client: Any = None
         self.requests_made = 0  # HTTP requests sent: read-back reports it
         self._backoff = Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
+        self.base_url = self.url  # what the config names; events may go to a calendar below
+        self._home = ""
 
     @property
-    def instance(self) -> str:
-        return f"caldav:{redact_url(self.url)}"
+    def shared_instance(self) -> str:
+        return f"caldav:{redact_url(self.base_url)}"
 
     @property
     def where(self) -> str:
@@ -135,7 +147,7 @@ class CalDavTarget(Target):
                            hint="use --notify all (the server sends the invitations) or "
                                 "--notify none with the caldav target")
         ical.refuse_service_video(items, self.name)
-        return super().validate(items)
+        return [*super().validate(items), *self.calendar_notes()]
 
     # -- hooks for doctor and the config schema ------------------------------------------------
     @classmethod
@@ -145,7 +157,13 @@ class CalDavTarget(Target):
         return {"type": "object", "additionalProperties": False, "required": ["url", "username"],
                 "properties": {
                     "url": {"type": "string", "format": "uri",
-                            "description": "The calendar collection's URL."},
+                            "description": "The calendar collection's URL (with calendar = "
+                                           '"dedicated": the account URL).'},
+                    "calendar": {"enum": ["dedicated"],
+                                 "description": 'calendar = "dedicated": make a calendar '
+                                                '"Alliance: <title>" (MKCALENDAR in the '
+                                                "calendar home) once and write the events "
+                                                "there."},
                     "username": {"type": "string"},
                     "verify_tls": {"type": "boolean", "default": True},
                     **secret_schema("password")}}
@@ -198,6 +216,9 @@ class CalDavTarget(Target):
         calendar and a dead server are all found here, before anything is written. (Objects
         PUT into the account's or the server's collection would exist, yet be in no
         calendar anyone sees.)"""
+        if self.dedicated:
+            self._home = self._calendar_home(client)
+            return
         body = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:">'
                 "<D:prop><D:resourcetype/></D:prop></D:propfind>")
         response = self._call(lambda: client.propfind(self.url, props=body, depth=0),
@@ -209,6 +230,80 @@ class CalDavTarget(Target):
             raise Refused(f"{self.where} is not a calendar collection — caldav.url must be the "
                           "URL of one calendar (like …/calendars/<user>/<calendar>/), not of "
                           "the server or the account")
+
+    # -- a calendar of the alliance's own -------------------------------------------------------
+    def _calendar_home(self, client: Any) -> str:
+        """The principal's calendar-home-set (RFC 4791 §6.2.1), from `caldav.url` or, when
+        that answers only current-user-principal (RFC 5397), from the principal."""
+        body = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" '
+                'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:current-user-principal/>'
+                "<C:calendar-home-set/></D:prop></D:propfind>")
+        url = self.base_url
+        for _ in range(2):
+            response = self._call(lambda url=url: client.propfind(url, props=body, depth=0),
+                                  "find the calendar home", ok=(200, 207), collection=True)
+            tree = getattr(response, "tree", None)
+            home = _href_in(tree, f"{CALDAV}calendar-home-set")
+            if home:
+                return urljoin(url, home)
+            principal = _href_in(tree, f"{DAV}current-user-principal")
+            if not principal:
+                break
+            url = urljoin(url, principal)
+        raise Refused(f"{self.where} names no calendar home (calendar-home-set) — with "
+                      'calendar = "dedicated", caldav.url must be your account on the '
+                      "CalDAV server (like …/dav/ or …/calendars/<user>/)")
+
+    def find_calendars(self, alliance_id: str) -> list[tuple[str, str]]:
+        client = self._connect()
+        body = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" '
+                f'xmlns:A="{OURS}"><D:prop><D:resourcetype/><D:displayname/><A:alliance-id/>'
+                "</D:prop></D:propfind>")
+        response = self._call(lambda: client.propfind(self._home, props=body, depth=1),
+                              "list the calendars", ok=(200, 207), collection=True)
+        tree = getattr(response, "tree", None)
+        found: list[tuple[str, str]] = []
+        for node in [] if tree is None else tree.iter(f"{DAV}response"):
+            href = node.findtext(f"{DAV}href")
+            kinds = [c.tag for r in node.iter(f"{DAV}resourcetype") for c in r]
+            tags = [t.text for t in node.iter(TAG)]
+            if href and f"{CALDAV}calendar" in kinds and alliance_id in tags:
+                found.append((urljoin(self._home, href),
+                              next((d.text or "" for d in node.iter(f"{DAV}displayname")), "")))
+        return found
+
+    def make_calendar(self, alliance_id: str, name: str) -> str:
+        """MKCALENDAR at a fixed address: made once, however often it is asked."""
+        client = self._connect()
+        url = urljoin(self._home, f"alliance-{slug(alliance_id)}/")
+        body = ('<?xml version="1.0" encoding="utf-8"?><C:mkcalendar xmlns:D="DAV:" '
+                f'xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="{OURS}"><D:set><D:prop>'
+                f"<D:displayname>{escape(name)}</D:displayname>"
+                f"<A:alliance-id>{escape(alliance_id)}</A:alliance-id>"
+                "</D:prop></D:set></C:mkcalendar>")
+        response = self._call(lambda: client.mkcalendar(url, body), "make the calendar",
+                              ok=(200, 201, 405))
+        if response.status == 405 and _canon(url) not in {
+                _canon(u) for u, _ in self.find_calendars(alliance_id)}:
+            raise Refused(f"{redact_url(url)} already exists and is not this alliance's "
+                          "calendar — rename or remove it on the server, then run again")
+        return url
+
+    def rename_calendar(self, calendar_id: str, name: str) -> None:
+        client = self._connect()
+        body = ('<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:">'
+                f"<D:set><D:prop><D:displayname>{escape(name)}</D:displayname></D:prop>"
+                "</D:set></D:propertyupdate>")
+        self._call(lambda: client.proppatch(calendar_id, body), "rename the calendar",
+                   ok=(200, 207))
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        client = self._connect()
+        self._call(lambda: client.delete(calendar_id), "delete the calendar",
+                   ok=(200, 204, 404, 410))
+
+    def use_calendar(self, calendar_id: str) -> None:
+        self.url = calendar_id if calendar_id.endswith("/") else calendar_id + "/"
 
     def _new_client(self) -> Any:
         try:
@@ -390,6 +485,8 @@ class CalDavTarget(Target):
     # -- lookup / apply -----------------------------------------------------------------------
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
         client = self._connect()
+        if self.dedicated and self.own_calendar(alliance_id, None) is None:
+            return {}  # no calendar of its own yet: nothing of this alliance can exist
         calendar = client.calendar(url=self.url)
         try:
             objects = calendar.events()
@@ -471,6 +568,20 @@ class CalDavTarget(Target):
 
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
         client = self._connect()
+        if self.dedicated:
+            try:
+                own = self.own_calendar(context.alliance.id, None if context.teardown
+                                        else calendar_name(context.alliance.title))
+            except RemoteError as exc:
+                first = next((c for c in plan.changes if c.action is not Action.KEEP), None)
+                if first is not None:
+                    yield Applied(first, error=str(exc))
+                return
+            if own is None:  # a teardown, and no calendar of ours is left: nor its events
+                for change in plan.changes:
+                    if change.action is Action.CANCEL and change.record is not None:
+                        yield Applied(change, remote_id=change.record.remote_id)
+                return
         for change in plan.changes:
             if change.action is Action.KEEP:
                 continue
@@ -531,6 +642,8 @@ class CalDavTarget(Target):
                         ) -> dict[str, RemoteVersion]:
         """One calendar-query REPORT: every object's ETag and data."""
         found: dict[str, RemoteVersion] = {}
+        if self.dedicated and self.own_calendar(alliance_id, None) is None:
+            return found  # the calendar is gone, and every event with it
         tree = self._objects(_QUERY_ALL, "read the calendar")
         for _, etag, cal in self._parsed(tree):
             if not cal:
@@ -558,6 +671,8 @@ class CalDavTarget(Target):
         from .remote import read_responses
 
         self._connect()
+        if self.dedicated:
+            self.own_calendar(alliance_id, None)
         before = self.requests_made
         # Servers spell hrefs their own way (%40 or @): compare paths, decoded.
         canonical = {k: replace(r, remote_id=_canon(r.remote_id)) for k, r in records.items()}
@@ -597,6 +712,15 @@ _SYNC = (
     "</D:sync-collection>")
 PARTSTATS = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
              "NEEDS-ACTION": "needs-action"}
+
+
+def _href_in(tree: Any, prop: str) -> str:
+    """The first href inside the property `prop` of a PROPFIND answer ("" if none)."""
+    for node in [] if tree is None else tree.iter(prop):
+        href = node.findtext(f"{DAV}href")
+        if href:
+            return href.strip()
+    return ""
 
 
 def _canon(url: str) -> str:

@@ -31,6 +31,7 @@ from designed_alliance.core.config import Config
 from designed_alliance.core.errors import (
     AllianceError,
     AuthExpired,
+    BadInput,
     Conflict,
     MissingExtra,
     NotFound,
@@ -49,6 +50,7 @@ from designed_alliance.core.target import (
     ApplyContext,
     Check,
     DeclinedOccurrence,
+    Options,
     Remote,
     RemoteVersion,
     Response,
@@ -61,6 +63,35 @@ from . import mail
 from .retry import Backoff, retry_after_seconds
 
 MAX_MODE_SWITCHES = 2  # create ⇄ update flips per change before we stop and say so
+DEDICATED = "dedicated"  # `calendar = "dedicated"`: a calendar of the alliance's own
+CALENDAR_KEY = "calendar"  # the state record of that calendar (summary kind "calendar")
+CALENDAR_TAG = "designed-alliance:"  # + alliance id: how our calendars are found again
+
+
+def calendar_name(title: str) -> str:
+    """What a dedicated calendar is called: the alliance's title after "Alliance: "."""
+    return f"Alliance: {title}"
+
+
+def calendar_tag(alliance_id: str) -> str:
+    return f"{CALENDAR_TAG}{alliance_id}"
+
+
+def calendar_mode(section: Any, name: str) -> bool:
+    """True for `calendar = "dedicated"` in the target's config section (None: no section).
+    Any other value, or a calendar id given beside it, is refused with the key's line."""
+    if section is None or not section.has("calendar"):
+        return False
+    value = section.text("calendar")
+    if value != DEDICATED:
+        raise section.fail("calendar", f"{value!r} is not a calendar setting",
+                           'write calendar = "dedicated" for a calendar of the alliance\'s '
+                           "own, or leave it out to use the calendar as today")
+    if section.has("calendar_id"):
+        raise section.fail("calendar_id", 'is given beside calendar = "dedicated"',
+                           f"keep one of them in [{name}]: calendar_id names a calendar you "
+                           "chose, dedicated makes one for the alliance")
+    return True
 
 
 @dataclass(frozen=True)
@@ -143,7 +174,157 @@ def error_for_status(status: int, detail: str, *, retry_after: str | None = None
                    status=status)
 
 
-class RemoteTarget(Target):
+class OwnCalendar:
+    """A calendar of the alliance's own (`calendar = "dedicated"`), for any target: made
+    once as "Alliance: <title>", found again by its tag (never by its name alone), kept in
+    state as the row `calendar`, renamed with the alliance, deleted whole only by `teardown
+    --remove-calendar` and only when it carries our tag. A target provides the five
+    operations below (its service's requests), `name`, `options` and the two instances."""
+
+    name: ClassVar[str]
+    options: Options
+    #: set by the target from its config section (`calendar_mode`)
+    dedicated: bool = False
+    _own: tuple[str, str] | None = None  # (id, name) of that calendar once known
+    _own_changed: bool = False  # made, found or renamed in this run: to be recorded
+
+    def find_calendars(self, alliance_id: str) -> list[tuple[str, str]]:
+        """(id, name) of every calendar tagged with this alliance id (one list request)."""
+        raise NotImplementedError(f"{self.name} has no calendars of its own")
+
+    def make_calendar(self, alliance_id: str, name: str) -> str:
+        """Make the tagged calendar `name`; its id. Once: a create whose answer was lost
+        must not make a second one (look before creating again, or a fixed address)."""
+        raise NotImplementedError(f"{self.name} has no calendars of its own")
+
+    def rename_calendar(self, calendar_id: str, name: str) -> None:
+        raise NotImplementedError(f"{self.name} has no calendars of its own")
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        """Delete it whole; one already gone is no error."""
+        raise NotImplementedError(f"{self.name} has no calendars of its own")
+
+    def use_calendar(self, calendar_id: str) -> None:
+        """From now on, events are read and written in the calendar `calendar_id`."""
+        raise NotImplementedError(f"{self.name} has no calendars of its own")
+
+    @property
+    def instance(self) -> str:
+        """State is kept apart per setting: a switch is seen (`earlier_instances`)."""
+        return self.dedicated_instance if self.dedicated else self.shared_instance
+
+    @property
+    def dedicated_instance(self) -> str:
+        """The target's instance under `calendar = "dedicated"`: beside the shared one
+        (the same account or server), told apart."""
+        return f"{self.shared_instance}#{DEDICATED}"
+
+    @property
+    def shared_instance(self) -> str:
+        """The target's instance in the calendar its config names (or the default one)."""
+        raise NotImplementedError
+
+    def progress(self, text: str) -> None:
+        if self.options.progress:
+            self.options.progress(text)
+
+    def recall(self, alliance_id: str, records: dict[str, Record]) -> None:
+        record = records.get(CALENDAR_KEY)
+        if self.dedicated and record is not None and record.active and record.remote_id:
+            self._own = (record.remote_id, str(record.summary.get("title", "")))
+            self.use_calendar(record.remote_id)
+
+    def own_records(self) -> list[Record]:
+        if self.dedicated and self._gone:
+            return [Record(CALENDAR_KEY, self._gone[0], self._gone[1], 0, "cancelled",
+                           {"kind": "calendar", "title": self._gone[1]})]
+        if not (self.dedicated and self._own_changed and self._own):
+            return []
+        calendar_id, name = self._own
+        return [Record(CALENDAR_KEY, calendar_id, name, 0, "active",
+                       {"kind": "calendar", "title": name})]
+
+    def own_calendar(self, alliance_id: str, name: str | None) -> str | None:
+        """The id of the alliance's own calendar, and events go there from now on: the one
+        recorded, else the one found by its tag, else — when `name` is given (setup) — one
+        made now, as `name`. A calendar whose name is not `name` (the alliance was renamed)
+        is renamed. None (nothing made) when `name` is None and none exists."""
+        if self._own is None:
+            found = self.find_calendars(alliance_id)
+            if found:
+                self._own, self._own_changed = found[0], True
+            elif name is None:
+                return None
+            else:
+                self._own = (self.make_calendar(alliance_id, name), name)
+                self._own_changed = True
+                self.progress(f"{self.name}: made the calendar {name!r}")
+        calendar_id, known = self._own
+        if name is not None and known != name:
+            self.rename_calendar(calendar_id, name)
+            self._own, self._own_changed = (calendar_id, name), True
+            self.progress(f"{self.name}: renamed the calendar {known!r} to {name!r}")
+        self.use_calendar(calendar_id)
+        return calendar_id
+
+    def earlier_instances(self) -> list[str]:
+        return [self.shared_instance] if self.dedicated else [self.dedicated_instance]
+
+    def calendar_gone(self, error: NotFound) -> NotFound:
+        """What a "not found" means in the alliance's own calendar: the calendar is gone."""
+        name = self._own[1] if self._own else "Alliance: …"
+        return NotFound(f"{self.name}: the calendar {name!r} is gone (deleted in the calendar "
+                        f"app?) — run alliance teardown with --to {self.name} (it forgets "
+                        "the calendar), then setup again", status=error.status)
+
+    def forget_if_gone(self, alliance_id: str) -> None:
+        """After a teardown: a recorded calendar no longer found by its tag (deleted by
+        hand) is recorded as gone, so the next setup makes a new one."""
+        if self._own and self._own[0] not in dict(self.find_calendars(alliance_id)):
+            self._gone = self._own
+            self._own = None
+
+    _gone: tuple[str, str] | None = None
+
+    def calendar_notes(self) -> list[str]:
+        """The plan's word on where the events go (offline: what the state recorded)."""
+        if not self.dedicated:
+            return []
+        if self._own:
+            return [f"calendar: {self._own[1]!r}, the alliance's own"]
+        return ['calendar: one of the alliance\'s own, "Alliance: <title>" — found again by '
+                "its tag at setup, made there if there is none"]
+
+    def check_remove_calendar(self) -> str:
+        if not self.dedicated:
+            raise BadInput(f"{self.name} writes to a calendar the alliance shares "
+                           f"({self.shared_instance.partition(':')[2]}), not one of its own: "
+                           "teardown never deletes it", key="--remove-calendar",
+                           hint=f"leave --remove-calendar out (the events are cancelled "
+                           f"all the same), or use it where [{self.name}] says "
+                           'calendar = "dedicated"')
+        name = self._own[1] if self._own else "Alliance: …"
+        return (f"--remove-calendar: the calendar {name!r} is deleted whole after its "
+                "events are cancelled")
+
+    def remove_calendar(self, alliance_id: str) -> Record | None:
+        """Only a calendar that carries our tag is deleted: the recorded id must be among
+        the tagged ones (one that lost its tag stays: "none found" is said)."""
+        self.check_remove_calendar()
+        found = dict(self.find_calendars(alliance_id))
+        wanted = [self._own[0]] if self._own and self._own[0] in found else list(found)
+        if not wanted:
+            return None
+        for calendar_id in wanted:
+            self.delete_calendar(calendar_id)
+        calendar_id = wanted[0]
+        name = found.get(calendar_id, "")
+        self.progress(f"{self.name}: deleted the calendar {name!r}")
+        return Record(CALENDAR_KEY, calendar_id, name, 0, "cancelled",
+                      {"kind": "calendar", "title": name})
+
+
+class RemoteTarget(OwnCalendar, Target):
     """Events and drafts on a remote service, written in batches with bounded retries."""
 
     handles = frozenset({"event", "message"})
@@ -158,6 +339,7 @@ class RemoteTarget(Target):
     max_retry_seconds: float = 120.0
     doctor: ClassVar[DoctorSpec | None] = None
     requests_made: int = 0  # HTTP requests sent (a batch is one): read-back reports it
+    video_links: dict[str, str]  # item key → the join link the service made (per instance)
 
     @classmethod
     def doctor_checks(cls, config: Config) -> list[Check]:
@@ -261,6 +443,61 @@ class RemoteTarget(Target):
     #: the field of a written event that holds its version marker (etag, changeKey)
     version_field: ClassVar[str] = "etag"
 
+    # -- a calendar of the alliance's own: the requests a service answers ---------------------
+    def calendar_request(self, alliance_id: str, name: str, calendar_id: str | None) -> Any:
+        """The request that makes the tagged calendar `name` (calendar_id None) or renames
+        the calendar `calendar_id` to `name`."""
+        raise NotImplementedError(f"{self.service} has no dedicated calendars")
+
+    def delete_calendar_request(self, calendar_id: str) -> Any:
+        raise NotImplementedError(f"{self.service} has no dedicated calendars")
+
+    def calendar_id_from(self, answer: Any) -> str:
+        """The id of the calendar a create answered with."""
+        return str((answer or {}).get("id", ""))
+
+    def make_calendar(self, alliance_id: str, name: str) -> str:
+        def made_already() -> dict[str, str] | None:
+            again = self.find_calendars(alliance_id)  # the lost answer's calendar, if made
+            return {"id": again[0][0]} if again else None
+
+        backoff = getattr(self, "_backoff", None) or self.backoff()
+        try:
+            answer = self.call(lambda: self.calendar_request(alliance_id, name, None),
+                               backoff, recover=made_already)
+        except Conflict:
+            # Graph keeps one calendar per name; ours would have been found by its tag.
+            raise Refused(f"{self.service} already has a calendar named {name!r} that is not "
+                          "this alliance's (it has no tag of ours) — rename or remove it in "
+                          "the calendar app, then run the same command again") from None
+        return self.calendar_id_from(answer)
+
+    def rename_calendar(self, calendar_id: str, name: str) -> None:
+        backoff = getattr(self, "_backoff", None) or self.backoff()
+        self.call(lambda: self.calendar_request("", name, calendar_id), backoff)
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        self.connect()
+        with contextlib.suppress(NotFound):  # gone already (a retry after a lost answer)
+            self.call(functools.partial(self.delete_calendar_request, calendar_id),
+                      self.backoff())
+
+    # -- the meeting link the service made (Meet, Teams) ---------------------------------------
+    def note_link(self, key: str, link: str) -> None:
+        """Remember the join link a write's answer (or a follow-up get) gave for `key`."""
+        if link:
+            self.video_links[key] = link
+
+    def with_link(self, applied: Applied) -> Applied:
+        """The written event with its meeting link in its facts, so its state record keeps
+        it: agenda and status then show it without asking the service again."""
+        link = self.video_links.get(applied.change.key)
+        item = applied.change.item
+        if not applied.ok or not link or not isinstance(item, Event):
+            return applied
+        event = replace(item, facts=(*item.facts, ("video_url", link)))
+        return replace(applied, change=replace(applied.change, item=event))
+
     def read_changes(self, records: dict[str, Record], token: str | None) -> Read:
         """Read the calendar objects of these records: everything when `token` is None, else
         only what changed since the read that returned `token` (a provider raises
@@ -283,6 +520,10 @@ class RemoteTarget(Target):
         return change.record.remote_id if change.record else ""
 
     # -- the workflow -----------------------------------------------------------------------
+    def __init__(self, config: Config, options: Options) -> None:
+        super().__init__(config, options)
+        self.video_links = {}
+
     def connect(self) -> None:
         if getattr(self, "_opened", False):
             return
@@ -323,7 +564,7 @@ class RemoteTarget(Target):
     def validate(self, items: Sequence[Item]) -> list[str]:
         """Notes: who sends the invitations, and which account organizes. Offline (`plan`)
         the account is not known yet; `setup` has signed in and reads it (one request)."""
-        notes = super().validate(items)
+        notes = [*super().validate(items), *self.calendar_notes()]
         alliance_ids = {i.alliance_id for i in items}
         if not getattr(self, "_opened", False) or not alliance_ids:
             return [*notes, "organizer: the signed-in account (read at setup); it is not "
@@ -361,6 +602,8 @@ class RemoteTarget(Target):
 
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
         self.connect()
+        if self.dedicated and self.own_calendar(alliance_id, None) is None:
+            return {}  # no calendar of its own yet: nothing of this alliance can exist
         found = self.tagged_events(alliance_id)
         if found:
             # Tagged events exist but state was lost: find the kickoff draft too.
@@ -379,12 +622,19 @@ class RemoteTarget(Target):
     def remote_versions(self, alliance_id: str, records: dict[str, Record]
                         ) -> dict[str, RemoteVersion]:
         self.connect()
-        return self.read_versions(alliance_id, records)
+        if self.dedicated and self.own_calendar(alliance_id, None) is None:
+            return {}  # the calendar is gone, and every event with it
+        try:
+            return self.read_versions(alliance_id, records)
+        except NotFound as exc:
+            raise self.calendar_gone(exc) if self.dedicated else exc from None
 
     def responses(self, alliance_id: str, records: dict[str, Record],
                   since: SyncPoint | None) -> ResponsesResult:
         self.connect()
         before = self.requests_made
+        if self.dedicated and self.own_calendar(alliance_id, None) is None:
+            return ResponsesResult((), (), SyncPoint(), requests=self.requests_made - before)
         return read_responses(records, since, self.read_changes,
                               lambda: self.requests_made - before)
 
@@ -392,11 +642,19 @@ class RemoteTarget(Target):
         self.connect()
         self._backoff = self.backoff()  # one budget for the whole apply
         self._delivery: dict[str, dict[str, Any]] = {}
+        if self.dedicated and any(c.kind == "event" and c.action is not Action.KEEP
+                                  for c in plan.changes):
+            # Events go to the alliance's own calendar, made first if need be (never for a
+            # teardown: there is nothing to cancel in a calendar that does not exist).
+            self.own_calendar(context.alliance.id, None if context.teardown
+                              else calendar_name(context.alliance.title))
         plan = self._refresh_kickoff(plan, context)
         for outcome in super().apply(plan, context):
             unit = outcome if isinstance(outcome, tuple) else (outcome,)
             done = tuple(self._with_delivery(applied) for applied in unit)
             yield done if isinstance(outcome, tuple) else done[0]
+        if context.teardown and self._own:
+            self.forget_if_gone(context.alliance.id)
 
     def _refresh_kickoff(self, plan: TargetPlan, context: ApplyContext) -> TargetPlan:
         """Before anything is written: a plan that rewrites the kickoff draft (it was unsent
@@ -435,6 +693,13 @@ class RemoteTarget(Target):
 
     def write_events(self, changes: Sequence[Change], context: ApplyContext
                      ) -> Iterator[Applied]:
+        if self.dedicated and self._own is None:
+            # A teardown, and no calendar of ours is left: nor are its events. (Never the
+            # shared calendar: the same event ids may live there.)
+            for change in changes:
+                yield Applied(change, remote_id=change.record.remote_id if change.record
+                              else "")
+            return
         backoff = getattr(self, "_backoff", None) or self.backoff()
         pending = [Pending(c, c.action) for c in changes]
         while pending:
@@ -490,6 +755,8 @@ class RemoteTarget(Target):
                 return None
         if answer.retryable:
             return None
+        if isinstance(answer, NotFound) and entry.mode is Action.CREATE and self._own:
+            answer = self.calendar_gone(answer)  # a create 404s only without its calendar
         return Applied(change, error=answer)
 
     def _wait_round(self, retry: list[Pending], backoff: Backoff) -> bool:

@@ -67,10 +67,14 @@ class Service:
     notified: Callable[[Any], set[tuple[str, str]]] = lambda emulator: {
         (address, what) for address, _, what in emulator.notified}
 
-    def config(self, tmp_path: Path, emulator: Any, *, command: str | None = "default"
-               ) -> Path:
+    def config(self, tmp_path: Path, emulator: Any, *, command: str | None = "default",
+               dedicated: bool = False) -> Path:
+        """The service's config file; `dedicated`: `calendar = "dedicated"` (and no
+        calendar_id beside it)."""
         path = tmp_path / f"{self.name}.toml"
-        lines = [f"[{self.name}]", *self.extra_lines,
+        extra = [line for line in self.extra_lines
+                 if not (dedicated and line.startswith("calendar_id"))]
+        lines = [f"[{self.name}]", *extra, *(['calendar = "dedicated"'] if dedicated else []),
                  f'{self.root_key} = "{emulator.base_url}"']
         if command == "default":
             command = f"echo {self.token}"
@@ -200,6 +204,31 @@ def set_up_then_move_checkins(cli: Any, service: Service, tmp_path: Path, emulat
     path.write_text(moved_text)
     result = cli(*args, *extra)
     assert result.exit_code == 0, result.output
+
+
+def own_calendars(service: Service, emulator: Any) -> dict[str, str]:
+    """id → name of every calendar made through the service's API, as it stores them."""
+    if service is GOOGLE:
+        return {i: c["summary"] for i, c in emulator.own_calendars.items()}
+    return {i: c["name"] for i, c in emulator.calendars.items()}
+
+
+def keys_in(service: Service, emulator: Any, calendar_id: str | None) -> list[str]:
+    """The item keys of the live events in one calendar (None: the primary / default one),
+    read from the emulator's store; a key twice is listed twice."""
+    if service is GOOGLE:
+        events = [e for e in emulator.events(calendar_id or "primary")
+                  if e["status"] != "cancelled"]
+        return sorted(e["extendedProperties"]["private"]["allianceKey"] for e in events)
+    events = emulator.events_in(calendar_id or "cal1")
+    return sorted(next(p["value"] for p in e["singleValueExtendedProperties"]
+                       if p["id"] == PROP_KEY) for e in events)
+
+
+def calendar_creates(service: Service, emulator: Any) -> int:
+    """Requests that asked the service to make a calendar."""
+    path = "/calendar/v3/calendars" if service is GOOGLE else "/me/calendars"
+    return sum(1 for r in emulator.requests if r.method == "POST" and r.path == path)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ class TokenEndpoint(ThreadingHTTPServer):
                 endpoint.posts.append(parse_qs(body))
                 data = json.dumps({"access_token": "test-token", "refresh_token": "refresh-me",
                                    "expires_in": 3600, "token_type": "Bearer",
-                                   "scope": "https://www.googleapis.com/auth/calendar.events "
+                                   "scope": "https://www.googleapis.com/auth/calendar "
                                             "https://www.googleapis.com/auth/gmail.compose"
                                    }).encode()
                 self.send_response(200)
@@ -82,7 +82,7 @@ def test_google_sign_in_stores_a_0600_token_and_setup_uses_it(cli, tmp_path: Pat
     result = cli("--config", config, "auth", "google")
     assert result.exit_code == 0, result.output
     assert set(seen["scope"][0].split()) == {
-        "https://www.googleapis.com/auth/calendar.events",
+        "https://www.googleapis.com/auth/calendar",
         "https://www.googleapis.com/auth/gmail.compose"}
     assert seen["redirect_uri"][0].startswith("http://127.0.0.1:")
     assert endpoint.posts[0]["code"] == ["the-code"]
@@ -152,7 +152,7 @@ class RefreshEndpoint(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/token"
 
 
-GOOGLE_SCOPES = ["https://www.googleapis.com/auth/calendar.events",
+GOOGLE_SCOPES = ["https://www.googleapis.com/auth/calendar",
                  "https://www.googleapis.com/auth/gmail.compose"]
 
 

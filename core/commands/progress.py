@@ -157,17 +157,36 @@ def show_status(file: Path, *, on: str | None, as_json: bool,
                            hint="status reads one calendar at a time: google, outlook or "
                            "caldav")
         read = read_calendar(alliance, config or Config(), to[0], day)
+    links = meeting_links_offline(alliance, config)
     if as_json:
         out = result.as_dict()
         if read is not None:
             out.update(read.as_dict())
+        if links:
+            out["meeting_links"] = links
         return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
     tty = sys.stdout.isatty()
     text = render(alliance, result, tty=tty, color=tty and not os.environ.get("NO_COLOR"),
                   findings=journal_findings(alliance, journal.as_of(day)))
+    for key, url in links.items():
+        text += f"Join the {'review' if key == 'review' else 'check-ins'}: {url}\n"
     if read is not None:
         text += readback.render(alliance, read)
     return text
+
+
+def meeting_links_offline(alliance: Alliance, config: Config | None) -> dict[str, str]:
+    """The join links setup recorded (Meet, Teams): read from the state, offline. Without
+    a config given, the default one is read, quietly: status never fails for its sake."""
+    from ..config import load_config
+    from ..state import State
+    from .remind import meeting_links
+
+    try:
+        found = meeting_links(alliance, config or load_config(None), State())
+    except AllianceError:
+        return {}
+    return {k: v for k, v in found.items() if k in ("checkins", "review")}
 
 
 def read_calendar(alliance: Alliance, config: Config, name: str, day: date
@@ -184,6 +203,7 @@ def read_calendar(alliance: Alliance, config: Config, name: str, day: date
     (target,) = make_targets([name], config, options)
     state = State()
     records = state.records(alliance.id, target.instance)
+    target.recall(alliance.id, records)  # e.g. where its calendar of its own is
     if not records and target.can_lookup and target.is_remote:
         target.check_ready()
         records = records_from_remote(target, alliance.id)  # a lost state: find them by tag

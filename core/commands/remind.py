@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from ..agenda import agenda, meeting_days, nudges
 from ..config import Config
-from ..errors import BadInput
+from ..errors import AllianceError, BadInput
 from ..items import Message
 from ..journal import load_journal
 from ..load import load
@@ -44,13 +44,14 @@ def parse_moment(alliance: Alliance, text: str | None) -> datetime:
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
 
 
-def due_messages(alliance: Alliance, at: datetime, days_before: int) -> list[Message]:
+def due_messages(alliance: Alliance, at: datetime, days_before: int,
+                 links: dict[str, str] | None = None) -> list[Message]:
     """What `remind` sends at `at`: the agenda the day before each meeting, and the nudges."""
     journal = load_journal(alliance).as_of(at.date())
     out: list[Message] = []
     tomorrow = at.date() + timedelta(days=1)
     if tomorrow in meeting_days(alliance):
-        message = agenda(alliance, journal, tomorrow)
+        message = agenda(alliance, journal, tomorrow, links)
         if message is not None:
             out.append(message)
     out.extend(nudges(alliance, journal, at, days_before=days_before))
@@ -60,6 +61,27 @@ def due_messages(alliance: Alliance, at: datetime, days_before: int) -> list[Mes
 
         out.append(celebration_message(alliance, journal, organizer_for(alliance)))
     return out
+
+
+def meeting_links(alliance: Alliance, config: Config, state: State) -> dict[str, str]:
+    """Item key → the join link a calendar service made (Meet, Teams), as the targets in the
+    config recorded it at setup: read from the state, never asked of the service."""
+    from ..target import available_targets, load_target
+
+    links: dict[str, str] = {}
+    options = _options(alliance, config, None, None, False)
+    for name in sorted(set(config.sections) & set(available_targets())):
+        try:
+            cls = load_target(name)  # only the configured ones: no adapter is imported idly
+            if not cls.is_remote:
+                continue
+            instance = cls(config, options).instance  # reads the config only
+        except AllianceError:
+            continue  # a section that does not load is reported where it is used
+        for key, record in state.records(alliance.id, instance).items():
+            if record.active and record.summary.get("video_url"):
+                links.setdefault(key, str(record.summary["video_url"]))
+    return links
 
 
 def _targets(alliance: Alliance, config: Config, to: list[str] | None, out: Path | None,
@@ -103,7 +125,8 @@ def run_agenda(file: Path, config: Config, *, on: str | None, to: list[str] | No
                out: Path | None, send: bool, dry_run: bool, as_json: bool) -> str:
     alliance = load(file)
     day = parse_moment(alliance, on).date()
-    message = agenda(alliance, load_journal(alliance), day)
+    message = agenda(alliance, load_journal(alliance), day,
+                     meeting_links(alliance, config, State()))
     if message is None:
         return "No check-in or review is left on or after that day.\n"
     plan = deliver(alliance, [message], config, to, out, send=send, dry_run=dry_run,
@@ -116,7 +139,7 @@ def run_remind(file: Path, config: Config, *, on: str | None, to: list[str] | No
                days_before: int) -> str:
     alliance = load(file)
     at = parse_moment(alliance, on)
-    messages = due_messages(alliance, at, days_before)
+    messages = due_messages(alliance, at, days_before, meeting_links(alliance, config, State()))
     plan = deliver(alliance, messages, config, to, out, send=send, dry_run=dry_run,
                    as_json=as_json)
     return _report(plan, as_json=as_json, dry_run=dry_run,

@@ -10,19 +10,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..config import Config
-from ..errors import AllianceError, BadInput
+from ..errors import AllianceError, BadInput, NeedsForce
 from ..items import Message
 from ..journal import load_journal
 from ..load import load
 from ..model import Alliance
-from ..plan import Action, Plan
+from ..plan import Action, Plan, record_kind
 from ..run import (
     Report,
     apply_plan,
@@ -49,11 +49,42 @@ PAST = {"create": "created", "update": "updated", "cancel": "cancelled", "failed
 
 def _options(alliance: Alliance, config: Config, out: Path | None, notify: str | None,
              send: bool, progress: Callable[[str], None] | None = None,
-             resend: bool = False) -> Options:
+             resend: bool = False, remove_calendar: bool = False) -> Options:
     return Options(out_dir=out or default_out_dir(alliance, config),
                    notify=notify or config.defaults.notify, send=send, resend=resend,
                    organizer=organizer_for(alliance, config.defaults.organizer),
-                   progress=progress)
+                   progress=progress, remove_calendar=remove_calendar)
+
+
+def _recall(alliance: Alliance, targets: list[Target], state: State, config: Config) -> None:
+    """Hand each target its recorded rows (a dedicated calendar's id), and refuse to plan
+    where the alliance's events are recorded under the target's other calendar setting:
+    writing them here too would leave every event twice. No I/O beyond the state file."""
+    for target in targets:
+        records = state.records(alliance.id, target.instance)
+        target.recall(alliance.id, records)
+        if any(r.active and record_kind(r) == "event" for r in records.values()):
+            continue
+        for other in target.earlier_instances():
+            held = [k for k, r in state.records(alliance.id, other).items()
+                    if r.active and record_kind(r) == "event"]
+            if held:
+                raise BadInput(
+                    f"{len(held)} event(s) of this alliance are in {other}, and "
+                    f"[{target.name}] now writes to {target.instance}: setting it up there "
+                    "too would leave every event twice", file=config.path,
+                    key=f"{target.name}.calendar",
+                    hint=f"to move them: put the old setting back, run alliance teardown "
+                    f"{alliance.source or 'FILE'} --to {target.name}, then set the new one "
+                    "and run setup; or keep the old setting")
+
+
+def _keep_own_records(alliance: Alliance, targets: list[Target], state: State) -> None:
+    """What a target keeps of its own (the calendar it made, found or renamed)."""
+    for target in targets:
+        rows = target.own_records()
+        if rows:
+            state.put_many(alliance.id, target.instance, rows)
 
 
 # -- one file or a folder of them ------------------------------------------------------------
@@ -146,6 +177,7 @@ def _plan_one(file: Path, config: Config, to: list[str] | None, out: Path | None
                            _options(alliance, config, out, None, False))
     _plan_targets(targets, config)
     state = State()
+    _recall(alliance, targets, state, config)
     want = desired(alliance, config, load_journal(alliance), state=state)
     plan = exception_notes(make_plan(alliance, want, targets, state), state)
     if check_remote:
@@ -215,14 +247,14 @@ class SetupResult:
 def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
         notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
         as_json: bool, teardown: bool = False, force_owner: bool | None = None,
-        resend: bool = False) -> int:
+        resend: bool = False, remove_calendar: bool = False) -> int:
     """`setup`/`teardown` of one file, or of every alliance file in a folder. Returns the
     exit code (a single file's errors are raised, for the CLI to print)."""
     def one(path: Path) -> SetupResult:
         return _apply_one(path, config, to, out, notify=notify, send=send, yes=yes,
                           dry_run=dry_run, force=force, as_json=as_json, teardown=teardown,
                           force_owner=force if force_owner is None else force_owner,
-                          resend=resend)
+                          resend=resend, remove_calendar=remove_calendar)
 
     if file.is_dir():
         def step(path: Path) -> Outcome:
@@ -247,43 +279,53 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
 def _apply_one(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
                notify: str | None, send: bool, yes: bool, dry_run: bool, force: bool,
                as_json: bool, teardown: bool, force_owner: bool,
-               resend: bool = False) -> SetupResult:
+               resend: bool = False, remove_calendar: bool = False) -> SetupResult:
     alliance = load(file)
     state = State()
     if dry_run:
         return _plan_and_apply(alliance, file, config, to, out, state, notify=notify,
                                send=send, yes=yes, dry_run=dry_run, force=force,
                                as_json=as_json, teardown=teardown, force_owner=force_owner,
-                               resend=resend)
+                               resend=resend, remove_calendar=remove_calendar)
     # Plan and apply under one lock per alliance: two runs that both plan from the same
     # state would both send the kickoff to every member.
     with state.locked(alliance.id):
         return _plan_and_apply(alliance, file, config, to, out, state, notify=notify,
                                send=send, yes=yes, dry_run=dry_run, force=force,
                                as_json=as_json, teardown=teardown, force_owner=force_owner,
-                               resend=resend)
+                               resend=resend, remove_calendar=remove_calendar)
 
 
 def _plan_and_apply(alliance: Alliance, file: Path, config: Config, to: list[str] | None,
                     out: Path | None, state: State, *, notify: str | None, send: bool,
                     yes: bool, dry_run: bool, force: bool, as_json: bool, teardown: bool,
-                    force_owner: bool, resend: bool) -> SetupResult:
+                    force_owner: bool, resend: bool,
+                    remove_calendar: bool = False) -> SetupResult:
     if not dry_run:
         # Before any target connects: a copy that would rename another alliance stops here.
         check_owner(alliance, state, force_owner)
     interactive = sys.stderr.isatty() and not as_json
     options = _options(alliance, config, out, notify, send, _progress_printer(interactive),
-                       resend=resend)
+                       resend=resend, remove_calendar=remove_calendar and teardown)
     names = list(to or config.defaults.targets)
     if send:
         names += [n for n in mailers(config) if n not in names]  # --send: "and mail it"
     targets = make_targets(names, config, options)
+    _recall(alliance, targets, state, config)
+    # teardown --remove-calendar: refused (exit 2, nothing written) where a target has no
+    # calendar of the alliance's own; else each plan part says which calendar goes.
+    removals = {t.instance: t.check_remove_calendar() for t in targets} if (
+        options.remove_calendar) else {}
     for target in targets:
         target.check_ready()
     want = desired(alliance, config, load_journal(alliance), state=state)
     plan = make_plan(alliance, want, targets, state, teardown=teardown,
                      reconcile=not dry_run)
     plan = exception_notes(plan, state)
+    if removals:
+        plan = replace(plan, targets=tuple(
+            replace(p, notes=(*p.notes, removals[p.instance])) if removals.get(p.instance)
+            else p for p in plan.targets))
     if not teardown:
         # What someone changed in the calendar since our last write is not overwritten
         # silently: one read per target (shown by the plan), then a refusal unless --force.
@@ -297,12 +339,18 @@ def _plan_and_apply(alliance: Alliance, file: Path, config: Config, to: list[str
     if not teardown:
         check_no_overwrite(plan, force)
     check_safe(plan, force)
+    if removals and not force_owner:
+        # Deleting a calendar whole takes with it whatever else someone put in it.
+        raise NeedsForce("teardown --remove-calendar deletes the alliance's own calendar "
+                         "whole, with anything added to it by hand — check the plan "
+                         "(--dry-run), then run again with --force")
     if not as_json:
         click.echo(plan.render(color=sys.stdout.isatty()))
-    if not plan.has_changes:
+    if not plan.has_changes and not removals:
         if not teardown:
             claim(alliance, state)  # e.g. a rename that changed nothing else (--force)
             remember(alliance, want, state)
+            _keep_own_records(alliance, targets, state)  # a calendar found after lost state
         return SetupResult(False, {"plan": plan.as_dict(), "applied": [], "ok": True})
     # Before anything reaches anyone: a state that cannot record what is done would make the
     # next run do (and send) it all again.
@@ -318,14 +366,38 @@ def _plan_and_apply(alliance: Alliance, file: Path, config: Config, to: list[str
     if not teardown:
         claim(alliance, state)
         remember(alliance, want, state)  # the next unchanged run renders nothing
-    report = apply_plan(alliance, want, plan, targets, state, progress=options.progress)
+    try:
+        report = apply_plan(alliance, want, plan, targets, state, progress=options.progress)
+    finally:
+        _keep_own_records(alliance, targets, state)
+    removed = _remove_calendars(alliance, [t for t in targets if removals.get(t.instance)],
+                                state) if removals and not report.failures else []
     if interactive:
         click.echo("\r\x1b[2K", err=True, nl=False)
     if not as_json:
         click.echo("")
         for line in summary_lines(report, targets, options.out_dir):
             click.echo(line)
-    return SetupResult(True, report.as_dict(), report)
+        for name, calendar in removed:
+            click.echo(f"{name}: deleted the calendar {calendar!r}" if calendar else
+                       f"{name}: no calendar of this alliance's own was found to delete")
+    document = report.as_dict()
+    if removals:
+        document["removed_calendars"] = [{"target": n, "calendar": c} for n, c in removed]
+    return SetupResult(True, document, report)
+
+
+def _remove_calendars(alliance: Alliance, targets: list[Target], state: State
+                      ) -> list[tuple[str, str]]:
+    """teardown --remove-calendar, after the events were cancelled: each target deletes the
+    calendar it made for the alliance (only one that carries our tag); recorded at once."""
+    removed: list[tuple[str, str]] = []
+    for target in targets:
+        record = target.remove_calendar(alliance.id)
+        if record is not None:
+            state.put(alliance.id, target.instance, record)
+        removed.append((target.name, str(record.summary.get("title", "")) if record else ""))
+    return removed
 
 
 def summary_lines(report: Report, targets: list[Target], out_dir: Path) -> list[str]:

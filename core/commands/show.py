@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import compose
+from ..config import Config
 from ..durations import Cadence, describe_duration
 from ..load import load
 
@@ -28,14 +29,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def run(file: Path, fmt: str) -> str:
+def run(file: Path, fmt: str, config: Config | None = None) -> str:
     alliance = load(file)
     if fmt == "json":
         return json.dumps(_plain(alliance), indent=2, ensure_ascii=False) + "\n"
+    # The join links setup recorded (Meet, Teams), from the state: no request.
+    from .progress import meeting_links_offline
+
+    links = meeting_links_offline(alliance, config)
     if fmt == "html":
         return compose.render("agreement.html.j2", compose.Context(alliance),
-                              progress_charts=_charts(alliance))
-    return compose.render("agreement.md.j2", compose.Context(alliance))
+                              progress_charts=_charts(alliance), links=links)
+    return compose.render("agreement.md.j2", compose.Context(alliance), links=links)
 
 
 def _charts(alliance: Any) -> list[dict[str, Any]]:

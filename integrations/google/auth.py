@@ -12,11 +12,57 @@ from designed_alliance.core.secrets import run_secret_command
 
 from ..tokens import TokenStore
 
-# Only what the tool needs: events in calendars, and drafts (compose) in Gmail.
-SCOPES = [
-    "https://www.googleapis.com/auth/calendar.events",
-    "https://www.googleapis.com/auth/gmail.compose",
-]
+CALENDAR = "https://www.googleapis.com/auth/calendar"
+APP_CREATED = "https://www.googleapis.com/auth/calendar.app.created"
+CALENDAR_LIST = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"
+COMPOSE = "https://www.googleapis.com/auth/gmail.compose"
+# Only what the tool needs, and why (`alliance auth google` says it, one line each).
+WHY = {
+    CALENDAR: "events in the calendar your config names (calendars.get names the organizer; "
+              "calendar.events alone does not allow it)",
+    APP_CREATED: 'make the calendar "Alliance: <title>" and write events in it — no other '
+                 "calendar of yours can be read or changed",
+    CALENDAR_LIST: "find that calendar again by its tag after a lost state (calendarList.list "
+                   "is not allowed by calendar.app.created)",
+    COMPOSE: "draft the kickoff and change summaries in Gmail (and read your address for "
+             "the organizer: users.getProfile)",
+}
+#: the full calendar scope: the config names a calendar of its own choosing (or primary)
+SCOPES = [CALENDAR, COMPOSE]
+#: every Google target in the config has a calendar of the alliance's own
+DEDICATED_SCOPES = [APP_CREATED, CALENDAR_LIST, COMPOSE]
+
+
+def scopes_for(config: Config) -> list[str]:
+    """The narrow scopes when [google] says calendar = "dedicated" (the one Google target a
+    config has), the full calendar scope otherwise."""
+    values = config.sections.get("google", {})
+    return DEDICATED_SCOPES if values.get("calendar") == "dedicated" else SCOPES
+
+
+def scope_problem(config: Config, token: Any) -> str | None:
+    """What is wrong when a stored token (its JSON, decoded) was granted fewer scopes than
+    this config needs, in one line that says what to do; None when it has them all (or
+    says nothing of its scopes)."""
+    granted = token.get("scopes") if isinstance(token, dict) else None
+    if isinstance(granted, str):
+        granted = granted.split()
+    if not isinstance(granted, list):
+        return None
+    lacking = [s for s in scopes_for(config) if s not in granted]
+    if not lacking:
+        return None
+    return ("the stored Google sign-in does not allow what this config needs (missing: "
+            + ", ".join(s.rpartition("/")[2] for s in lacking)
+            + ") — run: alliance auth google (the [google] calendar setting changed since)")
+
+
+def scope_hint(config: Config) -> str:
+    """What to do when Google says the sign-in does not allow a request."""
+    if config.sections.get("google", {}).get("access_token_command"):
+        return ("give google.access_token_command a token with the scopes "
+                + ", ".join(s.rpartition("/")[2] for s in scopes_for(config)))
+    return "run: alliance auth google (it asks for the scopes this config needs)"
 
 
 def token_store(config: Config) -> TokenStore:
@@ -37,11 +83,16 @@ def credentials(config: Config, section: Reader) -> Any:
     if not stored:
         raise AllianceError("no Google credentials yet — run: alliance auth google "
                             "(or set google.access_token_command in the config)")
+    wanted = scopes_for(config)
     try:
-        creds = Credentials.from_authorized_user_info(json.loads(stored), SCOPES)
+        info = json.loads(stored)
+        creds = Credentials.from_authorized_user_info(info, wanted)
     except (ValueError, KeyError, TypeError, AttributeError):  # not JSON, or not a token
         raise AllianceError("the stored Google token is damaged — run: alliance auth google"
                             ) from None
+    lacking = scope_problem(config, info)
+    if lacking:
+        raise AllianceError(lacking)
     if not creds.valid:
         refresh(config, creds)
     return creds
@@ -87,7 +138,8 @@ def authorize(config: Config, *, open_browser: bool = True) -> str:
     except ImportError:
         raise MissingExtra("google", "google-auth-oauthlib") from None
     try:
-        flow = InstalledAppFlow.from_client_secrets_file(str(secrets_file), SCOPES)
+        flow = InstalledAppFlow.from_client_secrets_file(str(secrets_file),
+                                                         scopes_for(config))
     except (ValueError, KeyError) as exc:
         raise BadInput(f"is not an OAuth client secrets file ({type(exc).__name__})",
                        file=secrets_file, hint="download the Desktop app client JSON from the "

@@ -36,7 +36,16 @@ from designed_alliance.core.target import (
 )
 
 from .. import mail
-from ..remote import DoctorSpec, Read, RemoteTarget, Seen, SyncExpired, error_for_status
+from ..remote import (
+    DoctorSpec,
+    Read,
+    RemoteTarget,
+    Seen,
+    SyncExpired,
+    calendar_mode,
+    calendar_tag,
+    error_for_status,
+)
 from . import events as resources
 
 DEFAULT_ROOT = "https://www.googleapis.com/"
@@ -64,6 +73,7 @@ class GoogleTarget(RemoteTarget):
         self.calendar_id = "primary"
         self.api_root = DEFAULT_ROOT
         if section is not None:
+            self.dedicated = calendar_mode(section, "google")
             self.calendar_id = section.text("calendar_id") or "primary"
             root = section.text("api_root") or DEFAULT_ROOT
             self.api_root = root if root.endswith("/") else root + "/"
@@ -75,13 +85,17 @@ class GoogleTarget(RemoteTarget):
         self._calendar: Any = None
         self._gmail: Any = None
         self._http: Any = None
-        # Item key → the Meet link Google made (read from the write's answer or a later get).
-        self.video_links: dict[str, str] = {}
+        # Keys whose Meet Google is still making (the answer said "pending").
         self._pending_meet: set[str] = set()
+        self.chosen_calendar = self.calendar_id  # what the config names (events may go elsewhere)
 
     @property
-    def instance(self) -> str:
-        return f"google:{self.calendar_id}"
+    def shared_instance(self) -> str:
+        return f"google:{self.chosen_calendar}"
+
+    @property
+    def dedicated_instance(self) -> str:
+        return "google:dedicated"  # plan shows "google → dedicated", never "primary…"
 
     # -- hooks for doctor, auth and the config schema ------------------------------------------
     @classmethod
@@ -90,6 +104,12 @@ class GoogleTarget(RemoteTarget):
             "client_secrets": {"type": "string",
                                "description": "Path of the OAuth client (Desktop app) JSON."},
             "calendar_id": {"type": "string", "default": "primary"},
+            "calendar": {"enum": ["dedicated"],
+                         "description": 'calendar = "dedicated": make a calendar "Alliance: '
+                                        '<title>" once and write the events there; '
+                                        "the sign-in then asks for calendar.app.created "
+                                        "(+ calendar.calendarlist.readonly, gmail.compose) "
+                                        "instead of calendar. Leave calendar_id out."},
             "api_root": {"type": "string", "default": DEFAULT_ROOT, "format": "uri"},
             "access_token_command": {"type": "string",
                                      "description": "A command printing an access token, "
@@ -101,20 +121,30 @@ class GoogleTarget(RemoteTarget):
     def signed_in_check(cls, config: Config) -> Check | None:
         values = config.sections.get("google", {})
         if values.get("client_secrets") and not values.get("access_token_command"):
-            from .auth import token_store
+            from .auth import scope_problem, token_store
 
-            if not token_store(config).get():
+            stored = token_store(config).get()
+            if not stored:
                 return Check("fail", "google", "not signed in — run: alliance auth google")
+            try:
+                problem = scope_problem(config, json.loads(stored))
+            except ValueError:
+                problem = None  # a damaged token is said when it is used
+            if problem:
+                return Check("fail", "google", problem)
         return None
 
     @classmethod
     def sign_in(cls, config: Config, *, browser: bool | None, forget: bool,
                 echo: Callable[[str], None]) -> str:
-        from .auth import authorize, token_store
+        from .auth import WHY, authorize, scopes_for, token_store
 
         if forget:
             token_store(config).delete()
             return "Forgot the stored Google sign-in."
+        config.require("google", "google")
+        for scope in scopes_for(config):
+            echo(f"asks for {scope}: {WHY[scope]}")
         where = authorize(config, open_browser=browser is not False)
         return f"Signed in to Google; the token is kept in {where}."
 
@@ -158,7 +188,13 @@ class GoogleTarget(RemoteTarget):
         if isinstance(exc, HttpError):
             status = exc.resp.status
             reasons = _reasons(exc)
-            if status in (401, 403) and (status == 401 or reasons & SCOPE_REASONS):
+            if status == 403 and reasons & SCOPE_REASONS:
+                from .auth import scope_hint
+
+                return AuthExpired(f"Google refused the {what}: the sign-in does not allow it "
+                                   f"(insufficient scopes) — {scope_hint(self.config)}",
+                                   status=status)
+            if status == 401:
                 return AuthExpired(REFUSED, status=status)
             retry_after = exc.resp.get("retry-after")
             if status == 403 and reasons & RATE_REASONS:
@@ -306,9 +342,7 @@ class GoogleTarget(RemoteTarget):
 
     def _note_meeting(self, key: str, resource: dict[str, Any]) -> None:
         status = resources.conference_status(resource)
-        link = resources.meet_link(resource)
-        if link:
-            self.video_links[key] = link
+        self.note_link(key, resources.meet_link(resource))
         if status == "pending":
             self._pending_meet.add(key)
         else:
@@ -324,7 +358,7 @@ class GoogleTarget(RemoteTarget):
                 self._await_meeting(applied)
             if key in self.video_links:
                 context.progress(self.options, f"google: {key} meets at {self.video_links[key]}")
-            yield applied
+            yield self.with_link(applied)
 
     def _await_meeting(self, applied: Applied) -> None:
         key = applied.change.key
@@ -340,12 +374,51 @@ class GoogleTarget(RemoteTarget):
         # Still pending: Google finishes it on its own and puts the link in the invitation.
 
     def account_request(self) -> Any:
+        if self.dedicated:
+            # The primary calendar is out of reach of calendar.app.created; the Gmail
+            # profile (allowed by gmail.compose) names the signed-in account.
+            return self._gmail.users().getProfile(userId="me")
         # The calendar resource's id is the address that organizes events created in it:
         # for "primary" the signed-in account's own address.
         return self._calendar.calendars().get(calendarId=self.calendar_id)
 
     def account_from(self, answer: Any) -> str:
-        return str((answer or {}).get("id", ""))
+        answer = answer or {}
+        return str(answer.get("emailAddress") or answer.get("id", ""))
+
+    # -- a calendar of the alliance's own -------------------------------------------------------
+    def find_calendars(self, alliance_id: str) -> list[tuple[str, str]]:
+        """calendarList.list (calendars have no extended properties: the tag is a line of
+        the description). calendar.app.created does not allow this list, so the narrow
+        sign-in also asks for calendar.calendarlist.readonly."""
+        tag = calendar_tag(alliance_id)
+        found: list[tuple[str, str]] = []
+        page = None
+        backoff = self.backoff()
+        while True:
+            answer = self.call(functools.partial(self._calendar.calendarList().list,
+                                                 maxResults=250, pageToken=page), backoff)
+            for entry in answer.get("items", []):
+                if tag in str(entry.get("description", "")).splitlines():
+                    found.append((str(entry["id"]), str(entry.get("summary", ""))))
+            page = answer.get("nextPageToken")
+            if not page:
+                return found
+
+    def calendar_request(self, alliance_id: str, name: str, calendar_id: str | None) -> Any:
+        calendars = self._calendar.calendars()
+        if calendar_id is not None:
+            return calendars.patch(calendarId=calendar_id, body={"summary": name})
+        return calendars.insert(body={
+            "summary": name,
+            "description": "The designed alliance's check-ins, deadlines and reviews, kept "
+                           f"by the alliance command.\n{calendar_tag(alliance_id)}"})
+
+    def delete_calendar_request(self, calendar_id: str) -> Any:
+        return self._calendar.calendars().delete(calendarId=calendar_id)
+
+    def use_calendar(self, calendar_id: str) -> None:
+        self.calendar_id = calendar_id
 
     def who_sends(self) -> str | None:
         return {"all": "invitations: Google sends them and every update, to all guests",

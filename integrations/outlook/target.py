@@ -33,7 +33,7 @@ from designed_alliance.core.plan import Action, Change
 from designed_alliance.core.state import Record
 from designed_alliance.core.target import Applied, ApplyContext, Options, Remote, RemoteVersion
 
-from .. import mail
+from .. import mail, remote
 from ..remote import DoctorSpec, Read, RemoteTarget, Seen, SyncExpired, error_for_status
 from .auth import TokenProvider
 
@@ -46,6 +46,7 @@ PROP_ALLIANCE = f"String {_PSET} Name designedAllianceId"
 PROP_KEY = f"String {_PSET} Name designedAllianceKey"
 PROP_FINGERPRINT = f"String {_PSET} Name designedAllianceFingerprint"
 PROP_SEQUENCE = f"String {_PSET} Name designedAllianceSequence"
+PROP_CALENDAR = f"String {_PSET} Name designedAllianceCalendar"  # on a dedicated calendar
 TX_NAMESPACE = uuid.UUID("2f0c6a54-8d3e-4b71-a9c2-5e8f1d0b3a67")
 JSON = {"Content-Type": "application/json"}
 TEAMS = "teamsForBusiness"
@@ -106,6 +107,7 @@ class OutlookTarget(RemoteTarget):
         if section is not None:
             root = section.text("graph_root") or DEFAULT_ROOT
             self.graph_root = root if root.endswith("/") else root + "/"
+            self.dedicated = remote.calendar_mode(section, "outlook")
             self.calendar_id = section.text("calendar_id")
             self.max_retry_seconds = float(section.get("max_retry_seconds", (int, float),
                                                        default=120))
@@ -116,11 +118,11 @@ class OutlookTarget(RemoteTarget):
         self.requests_made = 0
         self._providers: list[str] | None = None  # the calendar's allowedOnlineMeetingProviders
         self._categories: set[str] = set()  # master categories known to exist (lower case)
+        self.chosen_calendar = self.calendar_id  # what the config names
 
     @property
-    def instance(self) -> str:
-        where = self.calendar_id or "default"
-        return f"outlook:{self.graph_root}me/calendars/{where}"
+    def shared_instance(self) -> str:
+        return f"outlook:{self.graph_root}me/calendars/{self.chosen_calendar or 'default'}"
 
     @property
     def events_path(self) -> str:
@@ -140,6 +142,10 @@ class OutlookTarget(RemoteTarget):
                                "default": "https://login.microsoftonline.com", "format": "uri"},
             "calendar_id": {"type": "string",
                             "description": "A calendar other than the default one."},
+            "calendar": {"enum": ["dedicated"],
+                         "description": 'calendar = "dedicated": make a calendar "Alliance: '
+                                        '<title>" once (tagged with an extended property) '
+                                        "and write the events there; leave calendar_id out."},
             "access_token_command": {"type": "string"},
             "max_retry_seconds": {"type": "number", "default": 120},
         }}
@@ -229,7 +235,15 @@ class OutlookTarget(RemoteTarget):
         if teams:
             self._require_teams(teams[0])
         self._ensure_categories([e for e in written if e.color])
-        yield from super().write_events(changes, context)
+        for applied in super().write_events(changes, context):
+            yield self.with_link(applied)
+
+    def remote_id(self, answer: Any, change: Change) -> str:
+        if isinstance(answer, dict) and isinstance(change.item, Event):
+            # Graph answers the write with the Teams meeting it made (or kept).
+            self.note_link(change.key, str((answer.get("onlineMeeting") or {}).get(
+                "joinUrl") or ""))
+        return super().remote_id(answer, change)
 
     def _ensure_categories(self, events: Sequence[Event]) -> None:
         wanted = {category_name(e): e.color for e in events}
@@ -338,7 +352,7 @@ class OutlookTarget(RemoteTarget):
             "$filter": (f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP_ALLIANCE}' "
                         f"and ep/value eq '{_odata(alliance_id)}')"),
             "$expand": expand, "$top": "100",
-            "$select": "id,subject,isCancelled,isOnlineMeeting"}
+            "$select": "id,subject,isCancelled,isOnlineMeeting,onlineMeeting"}
         path = self.events_path
         while True:
             payload = self.call(functools.partial(tuple, ("GET", path, None, params)), backoff)
@@ -351,6 +365,8 @@ class OutlookTarget(RemoteTarget):
                 summary: dict[str, Any] = {"title": event.get("subject", "")}
                 if event.get("isOnlineMeeting"):
                     summary["video"] = "teams"  # so dropping it later turns it off
+                    summary["video_url"] = str((event.get("onlineMeeting") or {}).get(
+                        "joinUrl") or "")
                 found[key] = Remote(key, event["id"], _prop(props, PROP_FINGERPRINT),
                                     int(_prop(props, PROP_SEQUENCE) or 0), summary)
             next_link = payload.get("@odata.nextLink")
@@ -447,6 +463,35 @@ class OutlookTarget(RemoteTarget):
 
     def account_request(self) -> Any:
         return ("GET", "/me", None, {"$select": "mail,userPrincipalName"})
+
+    # -- a calendar of the alliance's own -------------------------------------------------------
+    def find_calendars(self, alliance_id: str) -> list[tuple[str, str]]:
+        """The calendars tagged with our extended property for this alliance (found by the
+        tag, not by the name: a renamed alliance keeps its calendar)."""
+        params: dict[str, str] | None = {
+            "$filter": (f"singleValueExtendedProperties/Any(ep: ep/id eq '{PROP_CALENDAR}' "
+                        f"and ep/value eq '{_odata(alliance_id)}')"),
+            "$select": "id,name"}
+        path, backoff, found = "/me/calendars", self.backoff(), []
+        while True:
+            payload = self.call(functools.partial(tuple, ("GET", path, None, params)), backoff)
+            found += [(str(c["id"]), str(c.get("name", ""))) for c in payload.get("value", [])]
+            next_link = payload.get("@odata.nextLink")
+            if not next_link:
+                return found
+            path, params = self._relative(next_link), None
+
+    def calendar_request(self, alliance_id: str, name: str, calendar_id: str | None) -> Any:
+        if calendar_id is not None:
+            return ("PATCH", f"/me/calendars/{quote(calendar_id)}", {"name": name}, None)
+        return ("POST", "/me/calendars", {"name": name, "singleValueExtendedProperties": [
+            {"id": PROP_CALENDAR, "value": alliance_id}]}, None)
+
+    def delete_calendar_request(self, calendar_id: str) -> Any:
+        return ("DELETE", f"/me/calendars/{quote(calendar_id)}", None, None)
+
+    def use_calendar(self, calendar_id: str) -> None:
+        self.calendar_id = calendar_id
 
     def account_from(self, answer: Any) -> str:
         # `mail` is empty for accounts without a mailbox licence; the UPN is the sign-in name.

@@ -242,6 +242,14 @@ class GoogleEmulator(Emulator):
     pending_gets: int = 0
     meetings_made: int = 0
     account: str = "organizer@example.net"  # the signed-in user: owns the primary calendar
+    #: token → the scopes it was granted (short names, e.g. "calendar.app.created"); a token
+    #: not listed here (the default one) has every scope. A call its scopes do not allow —
+    #: per the discovery document, and for calendar.app.created only on calendars this app
+    #: made — is a 403 insufficientPermissions, as at Google.
+    token_scopes: dict[str, set[str]] = field(default_factory=dict)
+    #: calendars made with calendars.insert (id → Calendar resource): the app's own
+    own_calendars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted_calendars: set[str] = field(default_factory=set)
     #: (address, event id, "invite" | "update" | "cancel") for every mail Google would send
     notified: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -404,7 +412,9 @@ class GoogleEmulator(Emulator):
         entry = Logged(method, path, query, body, batch_part)
         self.requests.append(entry)
         auth = headers.get("authorization", "")
-        if auth != f"Bearer {self.token}" or self.token in self.revoked_tokens:
+        token = auth.removeprefix("Bearer ")
+        if (token != self.token and token not in self.token_scopes) or (
+                token in self.revoked_tokens):
             entry.status = 401
             return _json(401, ApiError(401, "Request had invalid authentication credentials.",
                                        "authError").body())
@@ -423,6 +433,7 @@ class GoogleEmulator(Emulator):
             raise Dropped()
         try:
             with self._lock:
+                self._granted = self.token_scopes.get(token)
                 status, payload = self._route(method, path, query, body)
         except ApiError as exc:
             entry.status = exc.status
@@ -439,6 +450,9 @@ class GoogleEmulator(Emulator):
         match = re.fullmatch(r"/calendar/v3/calendars/([^/]+)/events(?:/([^/]+))?", path)
         if match:
             calendar_id, event_id = match.groups()
+            self._calendar_scope(calendar_id)
+            if calendar_id in self.deleted_calendars:
+                raise ApiError(404, "Not Found", "notFound")
             store = self.calendars.setdefault(calendar_id, {})
             if event_id is None and method == "POST":
                 self._params(CALENDAR, ("events", "insert"), query)
@@ -460,13 +474,51 @@ class GoogleEmulator(Emulator):
                                  "cancel" if method == "DELETE" else "update")
                     self.changed[(calendar_id, event_id)] = next(self._clock)
                 return status, answer
+        if path == "/calendar/v3/users/me/calendarList" and method == "GET":
+            self._params(CALENDAR, ("calendarList", "list"), query)
+            return 200, self._calendar_list(query)
+        if path == "/calendar/v3/calendars" and method == "POST":
+            self._params(CALENDAR, ("calendars", "insert"), query)
+            return 200, self._insert_calendar(body)
         match = re.fullmatch(r"/calendar/v3/calendars/([^/]+)", path)
+        if match and method in ("PATCH", "DELETE"):
+            calendar_id = match.group(1)
+            self._params(CALENDAR, ("calendars", method.lower()),
+                         query)
+            self._calendar_scope(calendar_id)
+            if calendar_id == "primary" or calendar_id == self.account:
+                if method == "DELETE":
+                    raise ApiError(400, "Cannot remove primary calendar.",
+                                   "cannotDeletePrimaryCalendar")
+                raise ApiError(403, "The primary calendar cannot be changed here.",
+                               "forbidden")
+            own = self.own_calendars.get(calendar_id)
+            if own is None:
+                raise ApiError(404, "Not Found", "notFound")
+            if method == "DELETE":
+                del self.own_calendars[calendar_id]
+                self.calendars.pop(calendar_id, None)  # its events go with it
+                self.deleted_calendars.add(calendar_id)
+                return 204, None
+            validate(body, {"$ref": "Calendar"}, CALENDAR["schemas"], "")
+            own.update(body)
+            own["etag"] = f'"{next(self._ids)}"'
+            return 200, dict(own)
         if match and method == "GET":
             self._params(CALENDAR, ("calendars", "get"), query)
             calendar_id = match.group(1)
+            self._calendar_scope(calendar_id)
+            if calendar_id in self.own_calendars:
+                return 200, dict(self.own_calendars[calendar_id])
+            if calendar_id in self.deleted_calendars:
+                raise ApiError(404, "Not Found", "notFound")
             return 200, {"kind": "calendar#calendar", "etag": '"c1"',
                          "id": self.calendar_address(calendar_id), "summary": "Calendar",
                          "timeZone": "UTC"}
+        if re.fullmatch(r"/gmail/v1/users/([^/]+)/profile", path) and method == "GET":
+            self._params(GMAIL, ("users", "getProfile"), query)
+            return 200, {"emailAddress": self.account, "messagesTotal": 0,
+                         "threadsTotal": 0, "historyId": "1"}
         if re.fullmatch(r"/gmail/v1/users/([^/]+)/drafts/send", path) and method == "POST":
             self._params(GMAIL, ("users", "drafts", "send"), query)
             validate(body, {"$ref": "Draft"}, GMAIL["schemas"], "")
@@ -497,10 +549,58 @@ class GoogleEmulator(Emulator):
 
     def _params(self, doc: dict[str, Any], names: tuple[str, ...], query: dict[str, list[str]]
                 ) -> None:
-        declared = _method(doc, *names).get("parameters", {})
+        """The query parameters the method declares, and the scopes it needs (per the
+        discovery document) among those the request's token was granted."""
+        method = _method(doc, *names)
+        granted = getattr(self, "_granted", None)
+        if granted is not None:
+            allowed = {s.rpartition("/")[2] or s for s in method.get("scopes", [])}
+            # "https://mail.google.com/" shortens to "" above: keep it by name
+            allowed |= {s for s in method.get("scopes", []) if s.endswith(".com/")}
+            self._via = allowed & granted
+            if not self._via:
+                raise ApiError(403, "Request had insufficient authentication scopes.",
+                               "insufficientPermissions")
+        declared = method.get("parameters", {})
         for name in query:
             if name not in declared and name not in STANDARD_PARAMS:
                 raise ApiError(400, f"Invalid parameter: {name}")
+
+    # -- calendars ----------------------------------------------------------------------------
+    def _calendar_scope(self, calendar_id: str) -> None:
+        """calendar.app.created reaches only the calendars this app made (called after
+        `_params` has checked the method itself)."""
+        granted = getattr(self, "_granted", None)
+        if granted is None or getattr(self, "_via", set()) - {"calendar.app.created"}:
+            return
+        if calendar_id not in self.own_calendars:
+            raise ApiError(403, "Request had insufficient authentication scopes.",
+                           "insufficientPermissions")
+
+    def _insert_calendar(self, body: Any) -> dict[str, Any]:
+        validate(body, {"$ref": "Calendar"}, CALENDAR["schemas"], "")
+        if not isinstance(body, dict) or not body.get("summary"):
+            raise ApiError(400, "Missing title.", "required")
+        calendar_id = f"c{uuid.uuid4().hex[:16]}@group.calendar.google.com"
+        made = {**body, "kind": "calendar#calendar", "id": calendar_id,
+                "etag": f'"{next(self._ids)}"', "timeZone": body.get("timeZone", "UTC")}
+        self.own_calendars[calendar_id] = made
+        self.calendars[calendar_id] = {}
+        return dict(made)
+
+    def _calendar_list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        entries = [{"kind": "calendar#calendarListEntry", "id": self.account,
+                    "summary": self.account, "primary": True, "accessRole": "owner"}]
+        entries += [{"kind": "calendar#calendarListEntry", "accessRole": "owner",
+                     **{k: v for k, v in c.items() if k != "kind"}}
+                    for c in self.own_calendars.values()]
+        size = int(query.get("maxResults", ["100"])[0])
+        start = int(query.get("pageToken", ["0"])[0] or 0)
+        result: dict[str, Any] = {"kind": "calendar#calendarList",
+                                  "items": entries[start:start + size]}
+        if start + size < len(entries):
+            result["nextPageToken"] = str(start + size)
+        return result
 
     # -- calendar -----------------------------------------------------------------------------
     def _insert(self, store: dict[str, dict[str, Any]], body: Any, calendar_id: str,

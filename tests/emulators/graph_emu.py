@@ -49,6 +49,8 @@ FILTER_PROP = re.compile(r"singleValueExtendedProperties/Any\(ep: ep/id eq '((?:
                          r"and ep/value eq '((?:[^']|'')*)'\)$")
 FILTER_MSGID = re.compile(r"internetMessageId eq '((?:[^']|'')*)'$")
 EXPAND = re.compile(r"singleValueExtendedProperties\(\$filter=(.*)\)$")
+DEFAULT_CALENDAR = "cal1"
+CALENDAR_FIELDS = {"name": str, "color": str, "singleValueExtendedProperties": list}
 
 
 class GraphError(Exception):
@@ -109,6 +111,15 @@ class GraphEmulator(Emulator):
     #: (address, event id, "invite" | "update" | "cancel") for every mail Graph would send:
     #: Graph mails every attendee of what it writes; there is no way to tell it not to
     notified: list[tuple[str, str, str]] = field(default_factory=list)
+    #: calendars made with POST /me/calendars (id → calendar); "cal1" is the default one
+    calendars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted_calendars: set[str] = field(default_factory=set)
+    #: event id → the calendar it is in (absent: the default calendar)
+    event_calendar: dict[str, str] = field(default_factory=dict)
+
+    def events_in(self, calendar_id: str = DEFAULT_CALENDAR) -> list[dict[str, Any]]:
+        return [e for e in self.store.values()
+                if self.event_calendar.get(e["id"], DEFAULT_CALENDAR) == calendar_id]
 
     def _notify(self, event: dict[str, Any], what: str) -> None:
         for attendee in event.get("attendees", []):
@@ -239,6 +250,12 @@ class GraphEmulator(Emulator):
         if path == "/me" and method == "GET":
             return 200, {"id": "user-1", "mail": self.account,
                          "userPrincipalName": self.account}
+        if path == "/me/calendars":
+            return self._calendars(method, query, body)
+        match = re.fullmatch(r"/me/calendars/([^/]+)", path)
+        if match and (method in ("PATCH", "DELETE") or match.group(1) in self.calendars
+                      or match.group(1) in self.deleted_calendars):
+            return self._one_calendar(method, match.group(1), body)
         if re.fullmatch(r"/me/calendar|/me/calendars/[^/]+", path) and method == "GET":
             return 200, {"id": "cal1", "name": "Calendar", "canEdit": True,
                          "allowedOnlineMeetingProviders": list(self.allowed_providers),
@@ -248,11 +265,16 @@ class GraphEmulator(Emulator):
             return self._categories(method, body)
         if re.fullmatch(r"/me(/calendars/[^/]+)?/calendarView/delta", path) and method == "GET":
             return 200, self._delta(path, query)
-        if re.fullmatch(r"/me(/calendars/[^/]+)?/events", path):
+        match = re.fullmatch(r"/me(?:/calendars/([^/]+))?/events", path)
+        if match:
+            calendar_id = match.group(1) or DEFAULT_CALENDAR
+            if calendar_id != DEFAULT_CALENDAR and calendar_id not in self.calendars:
+                raise GraphError(404, "ErrorItemNotFound",
+                                 "The specified object was not found in the store.")
             if method == "POST":
-                return self._create(body)
+                return self._create(body, calendar_id)
             if method == "GET":
-                return 200, self._list(query)
+                return 200, self._list(query, calendar_id)
         match = re.fullmatch(r"/me/events/([^/]+)(/cancel)?", path)
         if match:
             event = self.store.get(match.group(1))
@@ -355,7 +377,8 @@ class GraphEmulator(Emulator):
                 raise GraphError(400, "ErrorInvalidParameter",
                                  "startDateTime and endDateTime are required")
         items: list[dict[str, Any]] = []
-        for event in self.store.values():
+        inside = re.fullmatch(r"/me/calendars/([^/]+)/calendarView/delta", path)
+        for event in self.events_in(inside.group(1) if inside else DEFAULT_CALENDAR):
             master_changed = self.changed.get(event["id"], 0) > since
             for _, item in self._view(event, begin, end):
                 if master_changed or self.changed.get(item["id"], 0) > since:
@@ -405,7 +428,53 @@ class GraphEmulator(Emulator):
             out.append((wall, item))
         return out
 
-    def _create(self, body: Any) -> tuple[int, Any]:
+    def _calendars(self, method: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        """POST makes a calendar (a name is required; one name once per mailbox: 409
+        ErrorFolderExists, as at Graph); GET lists them, $filter on an extended property."""
+        if method == "POST":
+            _check(body, CALENDAR_FIELDS, "calendar")
+            name = body.get("name")
+            if not name:
+                raise GraphError(400, "ErrorInvalidParameter", "The calendar name is required.")
+            if name.lower() == "calendar" or any(
+                    c["name"].lower() == name.lower() for c in self.calendars.values()):
+                raise GraphError(409, "ErrorFolderExists",
+                                 "A folder with the specified name already exists.")
+            calendar_id = f"AAMkCal{next(self._ids):04d}"
+            made = {**body, "id": calendar_id, "canEdit": True, "isDefaultCalendar": False,
+                    "changeKey": f"ck{next(self._ids)}",
+                    "allowedOnlineMeetingProviders": list(self.allowed_providers)}
+            self.calendars[calendar_id] = made
+            return 201, self._shape(made, {})
+        if method != "GET":
+            raise GraphError(405, "MethodNotAllowed", "not allowed")
+        found = [{"id": DEFAULT_CALENDAR, "name": "Calendar", "isDefaultCalendar": True},
+                 *self.calendars.values()]
+        return 200, {"value": [self._shape(c, query) for c in _tagged(found, query)]}
+
+    def _one_calendar(self, method: str, calendar_id: str, body: Any) -> tuple[int, Any]:
+        if calendar_id == DEFAULT_CALENDAR and method == "DELETE":
+            raise GraphError(400, "ErrorInvalidRequest", "The default calendar cannot be "
+                             "deleted.")
+        calendar = self.calendars.get(calendar_id)
+        if calendar is None:
+            raise GraphError(404, "ErrorItemNotFound", "The specified object was not found "
+                             "in the store.")
+        if method == "GET":
+            return 200, self._shape(calendar, {})
+        if method == "DELETE":
+            del self.calendars[calendar_id]
+            self.deleted_calendars.add(calendar_id)
+            for event_id in [i for i, c in self.event_calendar.items() if c == calendar_id]:
+                self.store.pop(event_id, None)  # its events go with it, without a word
+                del self.event_calendar[event_id]
+            return 204, None
+        _check(body, CALENDAR_FIELDS, "calendar")
+        calendar.update(body)
+        calendar["changeKey"] = f"ck{next(self._ids)}"
+        return 200, self._shape(calendar, {})
+
+    def _create(self, body: Any, calendar_id: str = DEFAULT_CALENDAR) -> tuple[int, Any]:
         _check(body, EVENT_FIELDS, "event")
         tx = body.get("transactionId")
         if tx:
@@ -420,6 +489,8 @@ class GraphEmulator(Emulator):
             attendee["status"] = {"response": "none", "time": "0001-01-01T00:00:00Z"}
         self._online_meeting(body, event)
         self.store[event_id] = event
+        if calendar_id != DEFAULT_CALENDAR:
+            self.event_calendar[event_id] = calendar_id
         self.changed[event_id] = next(self._clock)
         self._notify(event, "invite")
         return 201, self._shape(event, {})
@@ -463,16 +534,10 @@ class GraphEmulator(Emulator):
         self.master_categories.append(made)
         return 201, dict(made)
 
-    def _list(self, query: dict[str, str]) -> dict[str, Any]:
-        events = list(self.store.values())
-        if "$filter" in query:
-            match = FILTER_PROP.match(query["$filter"])
-            if not match:
-                raise GraphError(400, "BadRequest", "Unsupported $filter")
-            prop_id, value = (g.replace("''", "'") for g in match.groups())
-            events = [e for e in events
-                      if any(p["id"].lower() == prop_id.lower() and p["value"] == value
-                             for p in e.get("singleValueExtendedProperties", []))]
+    def _list(self, query: dict[str, str], calendar_id: str = DEFAULT_CALENDAR
+              ) -> dict[str, Any]:
+        events = self.events_in(calendar_id)
+        events = _tagged(events, query)
         top = int(query.get("$top", "10"))
         skip = int(query.get("$skip", "0"))
         page = events[skip:skip + top]
@@ -482,7 +547,9 @@ class GraphEmulator(Emulator):
             rest = {**query, "$skip": str(skip + top)}
             from urllib.parse import urlencode
 
-            result["@odata.nextLink"] = f"{self.base_url}me/events?{urlencode(rest)}"
+            where = "me/events" if calendar_id == DEFAULT_CALENDAR else (
+                f"me/calendars/{calendar_id}/events")
+            result["@odata.nextLink"] = f"{self.base_url}{where}?{urlencode(rest)}"
         return result
 
     def _shape(self, item: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
@@ -530,6 +597,20 @@ class GraphEmulator(Emulator):
 GRAPH_ANSWERS = {"accepted": "accepted", "declined": "declined",
                  "tentative": "tentativelyAccepted", "none": "none"}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _tagged(items: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
+    """The items a `$filter` on one single-value extended property keeps (all without one);
+    any other filter is a 400, as Graph refuses what it cannot evaluate."""
+    if "$filter" not in query:
+        return items
+    match = FILTER_PROP.match(query["$filter"])
+    if not match:
+        raise GraphError(400, "BadRequest", "Unsupported $filter")
+    prop_id, value = (g.replace("''", "'") for g in match.groups())
+    return [i for i in items
+            if any(p["id"].lower() == prop_id.lower() and p["value"] == value
+                   for p in i.get("singleValueExtendedProperties", []))]
 
 
 def _answer(attendees: list[dict[str, Any]], email: str, status: str) -> None:
