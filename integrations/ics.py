@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from designed_alliance.core.errors import AllianceError
 from designed_alliance.core.items import Item, slug
 from designed_alliance.core.plan import Action, TargetPlan, record_kind
 from designed_alliance.core.state import Record
@@ -107,8 +108,10 @@ class IcsTarget(Target):
         if context.teardown:
             remove(whole)
         else:
-            write_atomic(whole, ical.import_file(context.events, context.sequences,
-                                                 name=context.alliance.title))
+            data = ical.import_file(context.events, context.sequences,
+                                    name=context.alliance.title)
+            if not _same_but_stamps(whole, data):
+                write_atomic(whole, data)
         for change in plan.changes:
             if change.action is Action.KEEP:
                 continue
@@ -122,3 +125,18 @@ class IcsTarget(Target):
             write_atomic(path, data)
             context.progress(self.options, f"wrote {path.name}")
             yield Applied(change, remote_id=path.name)
+
+
+def _same_but_stamps(path: Path, data: bytes) -> bool:
+    """True when `path` already holds `data` but for the DTSTAMPs (the time each copy was
+    written): the import file is then left alone, so healing one invite rewrites only it
+    and a calendar subscribed to the file sees no change."""
+    try:
+        old = read_regular(path)
+    except (OSError, AllianceError):
+        return False
+
+    def unstamped(text: bytes) -> list[bytes]:
+        return [line for line in text.split(b"\r\n") if not line.startswith(b"DTSTAMP:")]
+
+    return len(old) == len(data) and unstamped(old) == unstamped(data)

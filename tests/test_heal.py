@@ -72,12 +72,19 @@ def test_a_deleted_output_folder_is_written_again_as_it_was(cli, household: Path
 
 @pytest.mark.parametrize("name", ["review.ics", "kickoff.eml", "alliance.ics"])
 def test_one_deleted_file_is_written_again_and_only_it(cli, household: Path, out: Path,
-                                                       name: str) -> None:
+                                                       name: str, monkeypatch) -> None:
+    from datetime import timedelta
+
+    from designed_alliance.integrations import ical
+
     assert cli("setup", household, "--out", out).exit_code == 0
     before = snapshot(out)
     untouched = {p.name: p.read_bytes() for p in out.iterdir()
                  if p.name != name and (name != "alliance.ics" or p.suffix == ".eml")}
     (out / name).unlink()
+    # The heal runs an hour later: a file written again would carry another DTSTAMP.
+    later = ical.now_utc() + timedelta(hours=1)
+    monkeypatch.setattr(ical, "now_utc", lambda: later)
     result = cli("setup", household, "--out", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ALL_FILES
