@@ -243,10 +243,11 @@ def test_drift_compares_the_place_but_not_in_old_records() -> None:
     old = Record("checkins", "x", "fp", 0, "active",
                  {k: v for k, v in checkins.summary.items() if k != "location"})
     assert describe_drift(old, remote(checkins, location="Room 4")) is None
-    # Graph keeps a series' end as a date of its own: a rule read back without UNTIL is ours.
+    # Graph keeps a series' end as a date of its own (its last occurrence's, "until"): a
+    # rule read back without UNTIL is then ours.
     rule = ";".join(p for p in str(checkins.summary["rrule"]).split(";")
                     if not p.startswith("UNTIL"))
-    assert describe_drift(checkins, remote(checkins, rrule=rule)) is None
+    assert describe_drift(checkins, remote(checkins, rrule=rule, until="2027-04-26")) is None
 
 
 def test_setup_may_change_what_the_calendar_left_alone() -> None:
@@ -269,6 +270,65 @@ def test_setup_may_change_what_the_calendar_left_alone() -> None:
     with pytest.raises(NeedsForce, match="--force"):
         check_no_overwrite(plan_for(SMALL.replace('time = "15:45"', 'time = "11:00"')),
                            force=False)
+
+
+# -- the series' end (UNTIL, Graph's range.endDate) -------------------------------------------
+
+def _until(rule: str, until: str) -> str:
+    return ";".join([*(p for p in rule.split(";") if not p.startswith("UNTIL=")),
+                     f"UNTIL={until}"])
+
+
+def test_a_series_end_moved_in_the_calendar_is_drift_but_its_spelling_is_not() -> None:
+    record = records_for(SMALL)["checkins"]  # Mondays to 2027-04-30 (last one: the 26th)
+    rule = str(record.summary["rrule"])
+    assert "UNTIL=20270430T215959Z" in rule
+    # Providers rewrite UNTIL's time part and zone: the same local day, or a day with the
+    # same last occurrence (Graph keeps that one's date), is no drift.
+    for same in ({"rrule": _until(rule, "20270430")},
+                 {"rrule": _until(rule, "20270430T235959Z")},  # 05-01 01:59 in Berlin
+                 {"rrule": rule.replace(";UNTIL=20270430T215959Z", ""), "until": "2027-04-26"}):
+        assert describe_drift(record, remote(record, **same)) is None, same
+    moved = describe_drift(record, remote(record, rrule=_until(rule, "20270331T215959Z")))
+    assert moved is not None and moved.what == "until 2027-04-30 → 2027-03-31"
+    graph = describe_drift(record, remote(record, rrule=rule.split(";UNTIL")[0],
+                                          until="2027-03-29"))
+    assert graph is not None and graph.what == "until 2027-04-30 → 2027-03-29"
+    endless = describe_drift(record, remote(record, rrule=rule.split(";UNTIL")[0], until=""))
+    assert endless is not None and endless.what == "until 2027-04-30 → never"
+
+
+def test_a_series_end_maps_to_the_rules_until_or_names_the_deadline() -> None:
+    own = SMALL.replace("every = \"week\"\nday = 'monday'",
+                        'rrule = "FREQ=WEEKLY;BYDAY=MO"')
+    assert own != SMALL
+    record = records_for(own)["checkins"]
+    rule = str(record.summary["rrule"])
+    pulled = plan_pull(loads(own, "a.toml"), own,
+                       [(record, remote(record, rrule=_until(rule, "20270331T215959Z")))])
+    data = tomllib.loads(pulled.text)
+    # A local date, as the loader takes a rule's own UNTIL (a UTC one it refuses).
+    assert data["checkins"]["rrule"] == "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270331"
+    assert data["alliance"]["deadline"] == date(2027, 4, 30)  # the alliance still ends then
+    assert pulled.adopted == ("checkins",) and not pulled.left
+    assert [e.because for e in pulled.edits] == ["checkins: until 2027-04-30 → 2027-03-31"]
+    # A local date and time of the user's own stays one.
+    dated = own.replace('BYDAY=MO"', 'BYDAY=MO;UNTIL=20270425T120000"')
+    record = records_for(dated)["checkins"]
+    pulled = plan_pull(loads(dated, "a.toml"), dated,
+                       [(record, remote(record, rrule=_until(str(record.summary["rrule"]),
+                                                             "20270320")))])
+    assert tomllib.loads(pulled.text)["checkins"]["rrule"] == (
+        "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270320T235959")
+    # `every` + `day` run to the deadline: listed, with the keys to edit, nothing written.
+    record = records_for(SMALL)["checkins"]
+    pulled = plan_pull(loads(SMALL, "a.toml"), SMALL,
+                       [(record, remote(record, rrule=_until(str(record.summary["rrule"]),
+                                                             "20270331T215959Z")))])
+    assert pulled.text == SMALL and not pulled.edits
+    (left,) = pulled.left
+    assert left.startswith("checkins: until 2027-04-30 → 2027-03-31 in the calendar")
+    assert "alliance.deadline" in left and "checkins.rrule" in left
 
 
 @pytest.mark.parametrize("rule", ["FREQ=WEEKLY;BYDAY=MO,TH", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
@@ -406,6 +466,52 @@ def test_new_checkin_days_are_brought_back(cli, tmp_path: Path, service: Service
     again = cli("--config", config, "pull", path, "--to", service.name, "--yes")
     assert again.exit_code == 0, again.stderr
     assert again.stdout.startswith("Nothing was changed in the")
+
+
+def end_series(service: Service, emulator, day: str) -> None:
+    """The organizer sets the series' end date in the calendar app ("ends on" `day`)."""
+    event = emulator.find("checkins")
+    if service.name == "google":
+        # Google writes the day's end in UTC, not the alliance's zone: 23:59:59Z is already
+        # the next day in Berlin; only the local date of what we compare must count.
+        rule = _until(event["recurrence"][0], day.replace("-", "") + "T235959Z")
+        emulator.edit("checkins", recurrence=[rule])
+    else:
+        recurrence = json.loads(json.dumps(event["recurrence"]))
+        recurrence["range"]["endDate"] = day
+        emulator.edit("checkins", recurrence=recurrence)
+
+
+@SERVICE_TEST
+def test_a_series_end_moved_in_the_calendar_is_drift_and_pulled_into_the_rule(
+        cli, tmp_path: Path, service: Service, emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    assert plan_part(cli, config, path, service)["drift"] == []  # our own end is no drift
+    # `every` + `day` run to the deadline: shown, listed with the keys to edit, not written.
+    end_series(service, emulator, "2027-02-27")  # a Saturday: the last check-in is the 25th
+    (drift,) = plan_part(cli, config, path, service)["drift"]
+    until = "until 2027-04-30 → 2027-02-2" + ("8" if service.name == "google" else "7")
+    assert drift["key"] == "checkins" and drift["what"] == until
+    before = path.read_bytes()
+    listed = cli("--config", config, "pull", path, "--to", service.name, "--yes")
+    assert listed.exit_code == 0, listed.stderr
+    assert path.read_bytes() == before
+    assert f"checkins: {until} in the calendar" in listed.stdout
+    assert "alliance.deadline" in listed.stdout
+    # A rule of the file's own takes the calendar's end as its UNTIL.
+    path.write_text(before.decode().replace(
+        'every = "week"\nday = ["monday", "thursday"]', 'rrule = "FREQ=WEEKLY;BYDAY=MO,TH"'))
+    assert "rrule =" in path.read_text()
+    result = cli("--config", config, "pull", path, "--to", service.name, "--yes")
+    assert result.exit_code == 0, result.stderr
+    day = "20270228" if service.name == "google" else "20270227"
+    assert tomllib.loads(path.read_text())["checkins"]["rrule"] == (
+        f"FREQ=WEEKLY;BYDAY=MO,TH;UNTIL={day}")
+    assert plan_part(cli, config, path, service)["drift"] == []
+    setup = cli("--config", config, "setup", path, "--to", service.name, "--yes")
+    assert setup.exit_code == 0, setup.stderr
+    part = plan_part(cli, config, path, service)
+    assert part["drift"] == [] and part["counts"]["update"] == 0
 
 
 @SERVICE_TEST
