@@ -646,3 +646,24 @@ def test_pull_from_a_real_caldav_server(cli, tmp_path: Path, radicale, monkeypat
     assert master["dtstart"].dt.astimezone(BERLIN).strftime("%H:%M") == "10:00"
     assert str(master["location"]) == "Room 4"
     assert isinstance(now, icalendar.Calendar)
+    # As on Google and Graph: after the setup nothing has drifted, nothing is to update,
+    # and a second pull has nothing to bring back.
+    plan = cli("--config", config, "plan", path, "--to", "caldav", "--check-remote", "--json")
+    (part,) = json.loads(plan.stdout)["targets"]
+    assert part["drift"] == [] and part["counts"]["update"] == 0, part
+    again = cli("--config", config, "pull", path, "--to", "caldav", "--yes")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.startswith("Nothing was changed in the"), again.stdout
+    # The series' end moved in the calendar app (UNTIL rewritten as a UTC midnight, the
+    # day after in the calendar's eyes): drift names the local date, pull lists it.
+    name, cal = stored(radicale, "checkins")
+    master = cal.walk("VEVENT")[0]
+    rule = master["rrule"]
+    rule["UNTIL"] = [datetime(2027, 3, 1, 0, 0, tzinfo=ZoneInfo("UTC"))]
+    assert radicale.put(name, cal.to_ical()) in (201, 204)
+    plan = cli("--config", config, "plan", path, "--to", "caldav", "--check-remote", "--json")
+    (part,) = json.loads(plan.stdout)["targets"]
+    assert [d["what"] for d in part["drift"]] == ["until 2027-04-30 → 2027-03-01"]
+    listed = cli("--config", config, "pull", path, "--to", "caldav", "--yes")
+    assert listed.exit_code == 0, listed.stderr
+    assert "checkins: until 2027-04-30 → 2027-03-01 in the calendar" in listed.stdout
