@@ -6,12 +6,13 @@ could not be brought back out. Nothing here reads a network or writes a file.
 
 What maps to a key: the check-in series' time, duration, day(s), place and end (`[checkins]`
 time, duration, day or the BYDAY of its rrule, where, the UNTIL of its rrule — a series that
-runs to the deadline is listed instead: moving the deadline moves more); the review's time and duration; the
-celebration's date (`on`), time, duration and place; a commitment's hard `due` date. What
-does not (a new title, an event deleted in the calendar, one occurrence changed on its own,
-a review moved to another day — the review's day follows the check-ins) is listed instead.
-The new text is loaded with the real loader and scheduled again, and every pulled event
-must then say what the calendar says; a change the file still cannot express is listed too.
+runs to the deadline is listed instead: moving the deadline moves more); the review's time
+and duration; the celebration's date (`on`), time, duration and place; a commitment's hard
+`due` date. What does not (a new title, an event deleted in the calendar, one occurrence
+changed on its own, a review moved to another day — the review's day follows the check-ins)
+is listed instead. The new text is loaded with the real loader and scheduled again, and
+every pulled event must then say what the calendar says; a change the file still cannot
+express is listed too.
 """
 
 from __future__ import annotations

@@ -107,6 +107,7 @@ class CalDavTarget(OwnCalendar, Target):
             self.section.done()
         self._client: Any = None
         self.requests_made = 0  # HTTP requests sent: read-back reports it
+        self._whole: Any = None  # the last whole-calendar REPORT of this run, not yet reused
         self._backoff = Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
         self.base_url = self.url  # what the config names; events may go to a calendar below
         self._home = ""
@@ -207,9 +208,7 @@ class CalDavTarget(OwnCalendar, Target):
         (a RemoteError subclass for server answers) with one line that says what to fix.
         """
         self._require_section()
-        client = self._new_client()
-        self._open(client)
-        self._client = client
+        self._client = self._opened()
 
     def _open(self, client: Any) -> None:
         """One PROPFIND up front: a wrong password, a wrong URL, a URL that is not one
@@ -305,7 +304,10 @@ class CalDavTarget(OwnCalendar, Target):
     def use_calendar(self, calendar_id: str) -> None:
         self.url = calendar_id if calendar_id.endswith("/") else calendar_id + "/"
 
-    def _new_client(self) -> Any:
+    def _new_client(self, *, negotiate: bool = False) -> Any:
+        """A client that sends Basic credentials with its first request: left to negotiate,
+        the library first asks without them, and every run would pay a 401 round trip.
+        With `negotiate` it does ask first (for a server that takes Digest only)."""
         try:
             import caldav
         except ImportError:
@@ -317,15 +319,23 @@ class CalDavTarget(OwnCalendar, Target):
                            user=self.username)
         client: Any = caldav.DAVClient  # the library's types say too little here
         return client(url=self.url, username=self.username, password=password,
-                                ssl_verify_cert=self.verify_tls, timeout=self.timeout,
-                                enable_rfc6764=False)
+                      ssl_verify_cert=self.verify_tls, timeout=self.timeout,
+                      enable_rfc6764=False, auth_type=None if negotiate else "basic")
 
     def _connect(self) -> Any:
-        if self._client is not None:
-            return self._client
+        if self._client is None:
+            self._client = self._opened()
+        return self._client
+
+    def _opened(self) -> Any:
+        """A client that has passed `_open`: Basic first; refused, the server's own choice
+        of scheme (one request more, only for a server that does not take Basic)."""
         client = self._new_client()
-        self._open(client)
-        self._client = client
+        try:
+            self._open(client)
+        except AuthExpired:
+            client = self._new_client(negotiate=True)
+            self._open(client)
         return client
 
     def _call(self, call: Any, what: str, *, ok: tuple[int, ...],
@@ -568,6 +578,7 @@ class CalDavTarget(OwnCalendar, Target):
 
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
         client = self._connect()
+        self._whole = None  # what is written now makes an earlier read stale
         if self.dedicated:
             try:
                 own = self.own_calendar(context.alliance.id, None if context.teardown
@@ -645,6 +656,7 @@ class CalDavTarget(OwnCalendar, Target):
         if self.dedicated and self.own_calendar(alliance_id, None) is None:
             return found  # the calendar is gone, and every event with it
         tree = self._objects(_QUERY_ALL, "read the calendar")
+        self._whole = tree  # a read of changes in this same run (pull) reuses it
         for _, etag, cal in self._parsed(tree):
             if not cal:
                 continue
@@ -680,6 +692,13 @@ class CalDavTarget(OwnCalendar, Target):
                               lambda: self.requests_made - before)
 
     def _read_changes(self, records: dict[str, Record], token: str | None) -> Read:
+        if self._whole is not None:
+            # The whole calendar was read a moment ago (pull reads versions, then the single
+            # occurrences): that read serves as a full one. The stored token is kept: a later
+            # read from it reports changes this one already holds, and merging one again
+            # changes nothing.
+            tree, self._whole = self._whole, None
+            return Read(self._seen_in(tree), token or "", full=True)
         body = _SYNC.format(token=f"<D:sync-token>{escape(token)}</D:sync-token>" if token
                             else "<D:sync-token/>")
         try:
@@ -688,14 +707,17 @@ class CalDavTarget(OwnCalendar, Target):
             if token and exc.status in (403, 409, 410, 412):
                 raise SyncExpired() from None  # RFC 6578 §3.2: valid-sync-token failed
             raise
+        new = tree.findtext(f"{DAV}sync-token") if tree is not None else ""
+        return Read(self._seen_in(tree), new or "", full=token is None)
+
+    def _seen_in(self, tree: Any) -> list[Seen]:
         seen: list[Seen] = []
         for url, _, cal in self._parsed(tree):
             if cal is None:
                 seen.append(Seen(url, removed=True))
             elif cal is not False:
                 seen.extend(_seen_object(url, cal))
-        new = tree.findtext(f"{DAV}sync-token") if tree is not None else ""
-        return Read(seen, new or "", full=token is None)
+        return seen
 
 
 

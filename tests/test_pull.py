@@ -667,3 +667,80 @@ def test_pull_from_a_real_caldav_server(cli, tmp_path: Path, radicale, monkeypat
     listed = cli("--config", config, "pull", path, "--to", "caldav", "--yes")
     assert listed.exit_code == 0, listed.stderr
     assert "checkins: until 2027-04-30 → 2027-03-01 in the calendar" in listed.stdout
+
+
+@pytest.fixture
+def dav_wire(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int]]:
+    """Every HTTP request the caldav client puts on the wire (method, path, status): counted
+    at its session, below the library's own auth negotiation and our counter."""
+    import caldav.davclient as davclient
+
+    sent: list[tuple[str, str, int]] = []
+    init = davclient.DAVClient.__init__
+
+    def counting(self, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        request = self.session.request
+
+        def send(method, url, *rest, **options):
+            response = request(method, url, *rest, **options)
+            sent.append((method, str(url), response.status_code))
+            return response
+
+        self.session.request = send
+
+    monkeypatch.setattr(davclient.DAVClient, "__init__", counting)
+    return sent
+
+
+@pytest.mark.parametrize("dedicated", [False, True], ids=["shared", "dedicated"])
+def test_caldav_pull_and_status_take_two_requests(cli, tmp_path: Path, radicale, monkeypatch,
+                                                  dav_wire, dedicated: bool) -> None:
+    from .test_readback_caldav import declined, stored
+
+    monkeypatch.setenv("ALLIANCE_TEST_DAV", radicale.password)
+    url = f"{radicale.url}{radicale.username}/" if dedicated else radicale.calendar_url
+    config = tmp_path / "caldav.toml"
+    config.write_text(f'[caldav]\nurl = "{url}"\nusername = "{radicale.username}"\n'
+                      'password_env = "ALLIANCE_TEST_DAV"\n'
+                      + ('calendar = "dedicated"\n' if dedicated else ""))
+    path = tmp_path / "a.toml"
+    path.write_text(example("team-project").read_text().replace('time = "16:30"',
+                                                                 'time = "09:30"'))
+    assert cli("--config", config, "setup", path, "--to", "caldav", "--yes").exit_code == 0
+    if dedicated:  # the helpers read the calendar the events went to: the alliance's own
+        from designed_alliance.core.items import slug
+
+        alliance_id = tomllib.loads(path.read_text())["alliance"]["id"]
+        monkeypatch.setattr(radicale, "calendar_url",
+                            f"{radicale.url}{radicale.username}/alliance-{slug(alliance_id)}/")
+    # A calendar app gives the series a room and declines one Thursday for Tomás.
+    name, cal = stored(radicale, "checkins")
+    (master,) = cal.walk("VEVENT")
+    cal.add_component(declined(master, 18, "tomas@example.org"))
+    master["location"] = icalendar.vText("Room 4")
+    assert radicale.put(name, cal.to_ical()) in (201, 204)
+    dav_wire.clear()
+    pulled = cli("--config", config, "pull", path, "--to", "caldav", "--yes")
+    assert pulled.exit_code == 0, pulled.stderr
+    # Basic credentials with the first request (no 401 round trip), the calendar from state
+    # (not looked up), one REPORT serving both the versions and the single occurrences.
+    assert [(m, s) for m, _, s in dav_wire] == [("PROPFIND", 207), ("REPORT", 207)], dav_wire
+    assert tomllib.loads(path.read_text())["checkins"]["where"] == "Room 4"
+    assert ("checkins: the occurrence of 2027-02-18 09:30 was changed on its own"
+            in pulled.stdout)
+    dav_wire.clear()
+    status = cli("--config", config, "status", path, "--to", "caldav", "--json", "--on",
+                 "2027-03-01")
+    assert status.exit_code == 0, status.stderr
+    assert [(m, s) for m, _, s in dav_wire] == [("PROPFIND", 207), ("REPORT", 207)], dav_wire
+    read = json.loads(status.stdout)
+    assert read["declined_occurrences"] == [
+        {"key": "checkins", "email": "tomas@example.org", "start": "2027-02-18T09:30"}]
+    # A wrong password: refused in one line, after the server's own scheme was tried too.
+    monkeypatch.setenv("ALLIANCE_TEST_DAV", "wrong")
+    dav_wire.clear()
+    refused = cli("--config", config, "status", path, "--to", "caldav")
+    assert refused.exit_code == 1 and "refused" in refused.stderr, refused.output
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert [s for _, _, s in dav_wire] == [401, 401, 401]  # Basic; then ask, answer

@@ -60,8 +60,9 @@ def run_pull(file: Path, config: Config, to: str, *, yes: bool) -> int:
                       organizer=organizer_for(alliance, config.defaults.organizer))
     target = cls(config, options)
     state = State()
-    records = {k: r for k, r in state.records(alliance.id, target.instance).items()
-               if r.active and record_kind(r) == "event"}
+    recorded = state.records(alliance.id, target.instance)
+    target.recall(alliance.id, recorded)  # where its calendar of its own is: not looked up
+    records = {k: r for k, r in recorded.items() if r.active and record_kind(r) == "event"}
     if not records:
         raise BadInput(f"nothing of {alliance.id} is recorded for {target.instance}",
                        file=file, key="--to",
