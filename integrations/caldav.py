@@ -51,7 +51,15 @@ from designed_alliance.core.target import (
 
 from . import ical
 from .ics import ical_remotes
-from .remote import OwnCalendar, Read, Seen, SyncExpired, calendar_mode, calendar_name
+from .remote import (
+    OwnCalendar,
+    Read,
+    Seen,
+    SyncExpired,
+    calendar_mode,
+    calendar_name,
+    zone_span,
+)
 from .retry import Backoff
 
 KEYRING_SERVICE = "designed-alliance-caldav"
@@ -279,7 +287,7 @@ class CalDavTarget(OwnCalendar, Target):
                 f'xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="{OURS}"><D:set><D:prop>'
                 f"<D:displayname>{escape(name)}</D:displayname>"
                 f"<A:alliance-id>{escape(alliance_id)}</A:alliance-id>"
-                "</D:prop></D:set></C:mkcalendar>")
+                f"{_zone_props(self.made_for)}</D:prop></D:set></C:mkcalendar>")
         response = self._call(lambda: client.mkcalendar(url, body), "make the calendar",
                               ok=(200, 201, 405))
         if response.status == 405 and _canon(url) not in {
@@ -581,6 +589,7 @@ class CalDavTarget(OwnCalendar, Target):
         self._whole = None  # what is written now makes an earlier read stale
         if self.dedicated:
             try:
+                self.made_for = zone_span(context.alliance)
                 own = self.own_calendar(context.alliance.id, None if context.teardown
                                         else calendar_name(context.alliance.title))
             except RemoteError as exc:
@@ -734,6 +743,21 @@ _SYNC = (
     "</D:sync-collection>")
 PARTSTATS = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
              "NEEDS-ACTION": "needs-action"}
+
+
+def _zone_props(made_for: tuple[str, int, int] | None) -> str:
+    """The new calendar's zone, both ways a server may read it: calendar-timezone, a
+    VCALENDAR holding the zone's one VTIMEZONE (RFC 4791 §5.2.2), and calendar-timezone-id,
+    its IANA name (RFC 7809). A client shows floating times and all-day events there."""
+    if made_for is None:
+        return ""
+    from .vtimezone import vtimezone
+
+    zone, first, last = made_for
+    holder = ical._empty_calendar(None, None)  # one VTIMEZONE in our usual VCALENDAR
+    holder.add_component(vtimezone(zone, first, last))
+    return (f"<C:calendar-timezone>{escape(holder.to_ical().decode())}</C:calendar-timezone>"
+            f"<C:calendar-timezone-id>{escape(zone)}</C:calendar-timezone-id>")
 
 
 def _href_in(tree: Any, prop: str) -> str:

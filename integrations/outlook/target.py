@@ -484,6 +484,9 @@ class OutlookTarget(RemoteTarget):
     def calendar_request(self, alliance_id: str, name: str, calendar_id: str | None) -> Any:
         if calendar_id is not None:
             return ("PATCH", f"/me/calendars/{quote(calendar_id)}", {"name": name}, None)
+        # No zone goes with it: a Graph calendar has no time zone property (its events
+        # carry their own start/end timeZone, written in the alliance's zone; the mailbox's
+        # zone is the user's setting), so `made_for` is not used here.
         return ("POST", "/me/calendars", {"name": name, "singleValueExtendedProperties": [
             {"id": PROP_CALENDAR, "value": alliance_id}]}, None)
 
