@@ -554,9 +554,17 @@ def test_pull_asks_first_and_writes_only_when_told(cli, tmp_path: Path, service:
     config, path = set_up(cli, service, tmp_path, emulator)
     before = path.read_bytes()
     move_and_relocate(service, emulator)
-    piped = cli("--config", config, "pull", path, "--to", service.name)  # stdin: no terminal
-    assert piped.exit_code == 0 and path.read_bytes() == before
-    assert "Nothing written" in piped.stdout and "--yes" in piped.stdout
+    # No terminal to ask (stdin is not one) and no --yes: a refusal to act, exit 1, as
+    # setup's — with the diff shown and nothing written; --dry-run is the preview, exit 0.
+    piped = cli("--config", config, "pull", path, "--to", service.name)
+    assert piped.exit_code == 1 and path.read_bytes() == before, piped.output
+    assert '+time = "10:00"' in piped.stdout
+    (line,) = piped.stderr.strip().splitlines()
+    assert "nothing written — there is no terminal to ask" in line and "--yes" in line
+    preview = cli("--config", config, "pull", path, "--to", service.name, "--dry-run")
+    assert preview.exit_code == 0 and path.read_bytes() == before, preview.output
+    assert '+time = "10:00"' in preview.stdout
+    assert "Nothing written (--dry-run)" in preview.stdout
     monkeypatch.setattr(command, "_interactive", lambda: True)
     declined = cli("--config", config, "pull", path, "--to", service.name, input="n\n")
     assert declined.exit_code == 0 and path.read_bytes() == before
@@ -567,6 +575,21 @@ def test_pull_asks_first_and_writes_only_when_told(cli, tmp_path: Path, service:
     assert tomllib.loads(path.read_text())["checkins"]["time"] == "10:00"
     assert path.stat().st_mode == mode
     assert not list(path.parent.glob(".a.toml.*"))  # no temporary file left
+
+
+@SERVICE_TEST
+def test_setup_without_a_terminal_refuses_as_pull_does(cli, tmp_path: Path, service: Service,
+                                                       emulator) -> None:
+    config = service.config(tmp_path, emulator)
+    path = tmp_path / "a.toml"
+    path.write_text(example("team-project").read_text())
+    preview = cli("--config", config, "setup", path, "--to", service.name, "--dry-run")
+    assert preview.exit_code == 0, preview.output
+    refused = cli("--config", config, "setup", path, "--to", service.name)  # no terminal
+    assert refused.exit_code == 1, refused.output
+    (line,) = refused.stderr.strip().splitlines()
+    assert "review the plan above, then add --yes to go ahead" in line
+    assert emulator.events() == [] if service.name == "google" else emulator.store == {}
 
 
 @SERVICE_TEST
