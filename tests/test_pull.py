@@ -577,12 +577,18 @@ def test_pull_asks_first_and_writes_only_when_told(cli, tmp_path: Path, service:
     assert not list(path.parent.glob(".a.toml.*"))  # no temporary file left
 
 
-@SERVICE_TEST
-def test_setup_without_a_terminal_refuses_as_pull_does(cli, tmp_path: Path, service: Service,
-                                                       emulator) -> None:
+def not_set_up(service: Service, tmp_path: Path, emulator) -> tuple[Path, Path]:
+    """A config for the service and an alliance file nothing was set up from yet."""
     config = service.config(tmp_path, emulator)
     path = tmp_path / "a.toml"
     path.write_text(example("team-project").read_text())
+    return config, path
+
+
+@SERVICE_TEST
+def test_setup_without_a_terminal_refuses_as_pull_does(cli, tmp_path: Path, service: Service,
+                                                       emulator) -> None:
+    config, path = not_set_up(service, tmp_path, emulator)
     preview = cli("--config", config, "setup", path, "--to", service.name, "--dry-run")
     assert preview.exit_code == 0, preview.output
     refused = cli("--config", config, "setup", path, "--to", service.name)  # no terminal
@@ -595,9 +601,7 @@ def test_setup_without_a_terminal_refuses_as_pull_does(cli, tmp_path: Path, serv
 @SERVICE_TEST
 def test_bad_input_exits_2_and_leaves_the_file_alone(cli, tmp_path: Path, service: Service,
                                                     emulator) -> None:
-    config = service.config(tmp_path, emulator)
-    path = tmp_path / "a.toml"
-    path.write_text(example("team-project").read_text())
+    config, path = not_set_up(service, tmp_path, emulator)
     before = path.read_bytes()
     cases = {"nope": "unknown target 'nope'", "ics": "the ics target cannot read a calendar "
              "back — pull from one of: caldav, google, outlook", "eml": "the eml target",
