@@ -164,8 +164,9 @@ def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
 @click.option("--resend", is_flag=True,
               help="With --send: send again to members for whom an earlier run could not "
               "tell whether the mail arrived (check their mailbox first).")
-@click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
-@click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a "
+              "terminal, e.g. in cron: else nothing is applied and the exit is 1).")
+@click.option("--dry-run", is_flag=True, help="Print the plan and stop (exit 0).")
 @click.option("--force", is_flag=True, help="Allow a plan that cancels more than a third, "
               "an id that another file set up under another title (a rename), or one that "
               "overwrites what was changed in the calendar since the last setup.")
@@ -434,9 +435,11 @@ def status(ctx: click.Context, file: Path, on: str | None, as_json: bool,
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--to", "to", required=True, metavar="TARGET",
               help="The calendar to read back: google, outlook or caldav.")
-@click.option("--yes", is_flag=True, help="Write the changes without asking.")
+@click.option("--yes", is_flag=True, help="Write the changes without asking (needed "
+              "without a terminal, e.g. in cron).")
+@click.option("--dry-run", is_flag=True, help="Show the diff and stop (exit 0).")
 @click.pass_context
-def pull(ctx: click.Context, file: Path, to: str, yes: bool) -> None:
+def pull(ctx: click.Context, file: Path, to: str, yes: bool, dry_run: bool) -> None:
     """Bring what was changed in a calendar back into the alliance file.
 
     Someone moved the check-ins to 10:00 in Google, or gave them another room: pull reads
@@ -446,15 +449,20 @@ def pull(ctx: click.Context, file: Path, to: str, yes: bool) -> None:
     comments and layout stay as you wrote them. What no key can say (a new title, a
     deleted event, one occurrence moved) is listed instead. Then `setup` tells the members.
 
+    As with `setup`: without a terminal to ask (cron, CI) and without --yes, nothing is
+    written and the exit is 1, so a job meant to pull notices it did not; --dry-run is the
+    preview, exit 0. Nothing to bring back is exit 0 either way.
+
     \b
     Examples:
       alliance pull team.toml --to google          # shows the diff, asks before writing
+      alliance pull team.toml --to google --dry-run   # shows the diff only
       alliance pull team.toml --to caldav --yes    # writes without asking
       alliance setup team.toml --to google         # then: the change summary
     """
     from .commands.pull import run_pull
 
-    ctx.exit(run_pull(file, _config(ctx), to.strip(), yes=yes))
+    ctx.exit(run_pull(file, _config(ctx), to.strip(), yes=yes, dry_run=dry_run))
 
 
 def _mail_options(func):

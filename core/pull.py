@@ -4,13 +4,15 @@ Pure: the recorded objects, what the calendar says now (`RemoteVersion`, as `pla
 --check-remote` reads it) and the alliance file's text in; the new text, the edits and what
 could not be brought back out. Nothing here reads a network or writes a file.
 
-What maps to a key: the check-in series' time, duration, day(s) and place (`[checkins]`
-time, duration, day or the BYDAY of its rrule, where); the review's time and duration; the
-celebration's date (`on`), time, duration and place; a commitment's hard `due` date. What
-does not (a new title, an event deleted in the calendar, one occurrence changed on its own,
-a review moved to another day — the review's day follows the check-ins) is listed instead.
-The new text is loaded with the real loader and scheduled again, and every pulled event
-must then say what the calendar says; a change the file still cannot express is listed too.
+What maps to a key: the check-in series' time, duration, day(s), place and end (`[checkins]`
+time, duration, day or the BYDAY of its rrule, where, the UNTIL of its rrule — a series that
+runs to the deadline is listed instead: moving the deadline moves more); the review's time
+and duration; the celebration's date (`on`), time, duration and place; a commitment's hard
+`due` date. What does not (a new title, an event deleted in the calendar, one occurrence
+changed on its own, a review moved to another day — the review's day follows the check-ins)
+is listed instead. The new text is loaded with the real loader and scheduled again, and
+every pulled event must then say what the calendar says; a change the file still cannot
+express is listed too.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .items import Event
 from .journal import Journal
 from .load import WEEKDAYS, loads
 from .model import Alliance
-from .run import drifted_fields, same_field
+from .run import drifted_fields, same_field, same_in
 from .schedule import review_time, schedule
 from .state import Record
 from .target import RemoteVersion
@@ -37,7 +39,7 @@ from .target import RemoteVersion
 DAY_NAMES = {code: name for name, code in WEEKDAYS.items()}
 ORDINAL_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 #: the fields of an event a pull can bring back; a title is the alliance's own
-BROUGHT = ("start", "end", "rrule", "location")
+BROUGHT = ("start", "end", "rrule", "location", "until")
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,40 @@ class _Mapper:
         self.series("checkins", record, remote, changed, checkins.time, checkins.duration)
         if "rrule" in changed:
             self.days(changed["rrule"])
+        if "until" in changed:
+            self.until(changed["until"])
         self.place("checkins", "checkins", changed)
+
+    def until(self, ends: tuple[str, str]) -> None:
+        """The series' end: the UNTIL of the file's own `checkins.rrule`, else the deadline
+        (which the celebration, the review and the deadlines also follow: not moved here)."""
+        old, new = ends
+        checkins = self.alliance.checkins
+        assert checkins is not None
+        because = f"checkins: until {old} → {new}"
+        if new == "never":
+            self.leave("checkins", f"it no longer ends in the calendar (until {old}); a "
+                       "series always ends — at the deadline or the UNTIL of checkins.rrule")
+            return
+        if checkins.rrule is None:
+            self.leave("checkins", f"until {old} → {new} in the calendar; the check-ins run "
+                       "to the deadline — move alliance.deadline if the alliance ends then, or "
+                       "write them as checkins.rrule with UNTIL")
+            return
+        # A change of day may have rewritten the rule already: the end is set in that one.
+        rule = next((str(e.value) for e in reversed(self.edits)
+                     if e.path == "checkins.rrule"), checkins.rrule)
+        parts = _rule(rule)
+        if "COUNT" in parts:
+            self.leave("checkins", f"until {old} → {new} in the calendar; checkins.rrule "
+                       "counts its check-ins (COUNT): replace it with UNTIL")
+            return
+        # As the loader takes an UNTIL of the user's: a local date, or a local date and time
+        # (the file's rule has no zone of its own; the schedule reads it in the alliance's).
+        day = date.fromisoformat(new)
+        was = parts.get("UNTIL", "")
+        parts["UNTIL"] = day.strftime("%Y%m%d") + ("T235959" if "T" in was else "")
+        self.edit("checkins.rrule", ";".join(f"{k}={v}" for k, v in parts.items()), because)
 
     def days(self, rules: tuple[str, str]) -> None:
         old, new = (_rule(r) for r in rules)
@@ -225,6 +260,10 @@ class _Mapper:
         if "rrule" in changed:
             self.leave("review", f"its rule changed ({changed['rrule'][0]} → "
                        f"{changed['rrule'][1]}); its cadence is review_every")
+        if "until" in changed:
+            old, new = changed["until"]
+            self.leave("review", f"until {old} → {new} in the calendar; reviews run to the "
+                       "deadline (alliance.deadline)")
         if "location" in changed:
             self.leave("review", "its place changed; the review meets where the check-ins "
                        "do (checkins.where)")
@@ -338,7 +377,7 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
         if event is None:
             continue
         still = [name for name in BROUGHT if name in changed
-                 and not same_field(name, event.summary.get(name), remotes[key].get(name))]
+                 and not same_in(name, event.summary, remotes[key], alliance.timezone)]
         if still and key not in said:
             left.append(f"{key}: {', '.join(f'{n} {changed[n][1]}' for n in still)} in the "
                         "calendar cannot be said by the alliance file")
@@ -355,8 +394,8 @@ def plan_pull(alliance: Alliance, text: str, drifted: Sequence[tuple[Record, Rem
         old = before.get(key)
         if key in compared or old is None:
             continue
-        moved = [n for n in ("start", "end", "rrule") if not same_field(
-            n, old.summary.get(n), event.summary.get(n))]
+        moved = [n for n in ("start", "end", "rrule", "until") if not same_in(
+            n, old.summary, event.summary, alliance.timezone)]
         if moved:
             also.append(f"{key} moves with them: {old.when} → {event.when}")
         if not same_field("location", old.summary.get("location"), event.summary.get("location")):

@@ -5,9 +5,12 @@ The CLI only parses options and calls these; tests call them directly too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from . import compose
 from .config import Config
@@ -377,7 +380,7 @@ def _record(applied: Applied) -> Record:
                   summary)
 
 
-DRIFT_FIELDS = ("title", "start", "end", "rrule", "location")
+DRIFT_FIELDS = ("title", "start", "end", "rrule", "location", "until")
 
 
 def _wall(value: object) -> str:
@@ -390,24 +393,90 @@ def _rule_parts(value: object) -> list[str]:
     return sorted(p for p in str(value or "").upper().split(";") if p)
 
 
+def until_of(fields: Mapping[str, object], zone: str) -> str | None:
+    """A series' end as the alliance file would say it: the local date (YYYY-MM-DD, in
+    `zone`) of its UNTIL, "" for a series that never ends, None when it is not known (no
+    rule reported, or a COUNT). A provider that keeps the end as a date of its own (Graph's
+    range.endDate) reports it as the field "until"; else it is read from the rule's UNTIL,
+    whose time part and zone providers rewrite: only the local date is compared."""
+    if "until" in fields:
+        return str(fields["until"] or "")
+    if "rrule" not in fields:
+        return None
+    parts = dict(p.partition("=")[::2] for p in _rule_parts(fields.get("rrule")))
+    if "COUNT" in parts or not parts:
+        return None
+    text = parts.get("UNTIL", "")
+    if not text:
+        return ""
+    try:
+        if "T" not in text:
+            return datetime.strptime(text[:8], "%Y%m%d").date().isoformat()
+        moment = datetime.strptime(text.rstrip("Z")[:15], "%Y%m%dT%H%M%S")
+    except ValueError:
+        return None
+    if text.endswith("Z"):
+        with contextlib.suppress(KeyError, ValueError):
+            moment = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone or "UTC"))
+    return moment.date().isoformat()
+
+
+def _last_before(rule: object, start: object, until: str) -> date | None:
+    """The date of the series' last occurrence on or before the local day `until`."""
+    from dateutil.rrule import rrulestr
+
+    body = ";".join(p for p in _rule_parts(rule) if not p.startswith(("UNTIL=", "COUNT=")))
+    try:
+        first = datetime.fromisoformat(_wall(start))
+        end = datetime.combine(date.fromisoformat(until), time(23, 59, 59))
+        last = rrulestr(body, dtstart=first, ignoretz=True).before(end, inc=True)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return last.date() if last is not None else None
+
+
+def same_until(ours: Mapping[str, object], theirs: Mapping[str, object], zone: str) -> bool:
+    """Whether two series end alike: the same date, or two dates with the same last
+    occurrence (Graph keeps the last occurrence's day, we write the deadline's). A side
+    that cannot say (None) is not compared."""
+    mine, seen = until_of(ours, zone), until_of(theirs, zone)
+    if mine is None or seen is None or mine == seen:
+        return True
+    if not mine or not seen:
+        return False  # one never ends
+    last = _last_before(ours.get("rrule"), ours.get("start"), mine)
+    return last is not None and last == _last_before(ours.get("rrule"), ours.get("start"), seen)
+
+
 def _norm(name: str, value: object) -> str:
     if name in ("start", "end"):
         return _wall(value)
     if name == "rrule":  # servers reorder the parts of a rule; the set of parts is the rule
-        return ";".join(_rule_parts(value))
+        return ";".join(p for p in _rule_parts(value) if not p.startswith("UNTIL="))
     return str(value or "")
 
 
 def same_field(name: str, ours: object, theirs: object) -> bool:
-    """Whether a field we wrote still says the same on the remote side. A provider that
-    keeps a series' end as a date of its own (Graph) reports a rule without UNTIL: ours is
-    then compared without it too."""
+    """Whether a field we wrote still says the same on the remote side. A rule is compared
+    without its UNTIL (the series' end is the field "until", compared by `same_until`);
+    a provider that keeps the end its own way (Graph) reports no COUNT either."""
     if name == "rrule":
         mine, seen = _rule_parts(ours), _rule_parts(theirs)
-        if not any(p.startswith(("UNTIL=", "COUNT=")) for p in seen):
-            mine = [p for p in mine if not p.startswith("UNTIL=")]
-        return mine == seen
+        if not any(p.startswith("COUNT=") for p in seen) and not any(
+                p.startswith("UNTIL=") for p in seen):
+            mine = [p for p in mine if not p.startswith("COUNT=")]
+        return ([p for p in mine if not p.startswith("UNTIL=")]
+                == [p for p in seen if not p.startswith("UNTIL=")])
     return _norm(name, ours) == _norm(name, theirs)
+
+
+def same_in(name: str, ours: Mapping[str, object], theirs: Mapping[str, object],
+            zone: str) -> bool:
+    """`same_field` over two field mappings (a record's or event's summary, a remote's
+    fields), where the series' end ("until") is read from either."""
+    if name == "until":
+        return same_until(ours, theirs, zone)
+    return same_field(name, ours.get(name), theirs.get(name))
 
 
 def drifted_fields(record: Record, remote: RemoteVersion) -> dict[str, tuple[str, str]]:
@@ -415,7 +484,16 @@ def drifted_fields(record: Record, remote: RemoteVersion) -> dict[str, tuple[str
     field that differs. A field the record does not hold (written before it was kept) or
     the provider does not report is not compared."""
     out: dict[str, tuple[str, str]] = {}
+    zone = str(record.summary.get("timezone") or "UTC")
     for name in DRIFT_FIELDS:
+        if name == "until":
+            if "rrule" not in record.summary or not record.summary.get("rrule") or (
+                    "rrule" not in remote.fields and "until" not in remote.fields):
+                continue
+            if not same_until(record.summary, remote.fields, zone):
+                out[name] = (until_of(record.summary, zone) or "never",
+                             until_of(remote.fields, zone) or "never")
+            continue
         if name not in remote.fields or name not in record.summary:
             continue
         if not same_field(name, record.summary.get(name), remote.fields[name]):
@@ -440,6 +518,8 @@ def describe_drift(record: Record, remote: RemoteVersion) -> Drift | None:
             if old[:10] == new[:10] and len(old) > 10 and len(new) > 10:
                 old, new = old[11:], new[11:]  # same day: the times say it
             parts.append(f"{name} {old} → {new}")
+        elif name == "until":
+            parts.append(f"until {old} → {new}")
         else:
             parts.append(f"{name} {old!r} → {new!r}")
     return Drift(record.key, ", ".join(parts), remote=dict(remote.fields)) if parts else None
@@ -451,12 +531,15 @@ def _matches_calendar(drift: Drift, change: Change) -> bool:
         return False
     summary = change.item.summary
     wrote = change.record.summary if change.record is not None else {}
-    for name, now in drift.remote.items():
-        if name not in DRIFT_FIELDS:
+    zone = str(wrote.get("timezone") or summary.get("timezone") or "UTC")
+    for name in DRIFT_FIELDS:
+        if name != "until" and name not in drift.remote:
             continue
-        if name in wrote and same_field(name, wrote.get(name), now):
+        if name == "until" and not (wrote.get("rrule") and summary.get("rrule")):
+            continue
+        if (name == "until" or name in wrote) and same_in(name, wrote, drift.remote, zone):
             continue  # not changed in the calendar: the file may change it
-        if not same_field(name, summary.get(name), now):
+        if not same_in(name, summary, drift.remote, zone):
             return False
     return True
 

@@ -138,9 +138,11 @@ class RemoteVersion:
     (or cancelled). `fields` holds what we compare with what we wrote, normalised:
     "title"; "start" and "end" as local wall time YYYY-MM-DDTHH:MM in the zone the record
     was written in (its summary's "timezone": an event the user moved into another zone is
-    converted back), or YYYY-MM-DD for all-day; "rrule" (a provider that keeps the series'
-    end its own way leaves UNTIL out, and is then compared without it); "location" (the
-    place the calendar shows: what we wrote is the file's `where`, else the meeting link).
+    converted back), or YYYY-MM-DD for all-day; "rrule" (compared without UNTIL: providers
+    rewrite its time part and zone); "until", the series' end as a local date YYYY-MM-DD
+    ("" for none), reported only by a provider that keeps the end outside the rule (Graph's
+    range.endDate) — else it is read from the rule's UNTIL, in the record's zone; "location"
+    (the place the calendar shows: what we wrote is the file's `where`, else the meeting link).
     A provider may leave a field out: it is then not compared. `alliance pull` writes these
     fields back into the alliance file, so they must say what the calendar shows.
     """

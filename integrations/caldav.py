@@ -51,7 +51,15 @@ from designed_alliance.core.target import (
 
 from . import ical
 from .ics import ical_remotes
-from .remote import OwnCalendar, Read, Seen, SyncExpired, calendar_mode, calendar_name
+from .remote import (
+    OwnCalendar,
+    Read,
+    Seen,
+    SyncExpired,
+    calendar_mode,
+    calendar_name,
+    zone_span,
+)
 from .retry import Backoff
 
 KEYRING_SERVICE = "designed-alliance-caldav"
@@ -107,6 +115,7 @@ class CalDavTarget(OwnCalendar, Target):
             self.section.done()
         self._client: Any = None
         self.requests_made = 0  # HTTP requests sent: read-back reports it
+        self._whole: Any = None  # the last whole-calendar REPORT of this run, not yet reused
         self._backoff = Backoff(max_total=self.max_retry_seconds, sleep=type(self).sleep)
         self.base_url = self.url  # what the config names; events may go to a calendar below
         self._home = ""
@@ -207,9 +216,7 @@ class CalDavTarget(OwnCalendar, Target):
         (a RemoteError subclass for server answers) with one line that says what to fix.
         """
         self._require_section()
-        client = self._new_client()
-        self._open(client)
-        self._client = client
+        self._client = self._opened()
 
     def _open(self, client: Any) -> None:
         """One PROPFIND up front: a wrong password, a wrong URL, a URL that is not one
@@ -280,7 +287,7 @@ class CalDavTarget(OwnCalendar, Target):
                 f'xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="{OURS}"><D:set><D:prop>'
                 f"<D:displayname>{escape(name)}</D:displayname>"
                 f"<A:alliance-id>{escape(alliance_id)}</A:alliance-id>"
-                "</D:prop></D:set></C:mkcalendar>")
+                f"{_zone_props(self.made_for)}</D:prop></D:set></C:mkcalendar>")
         response = self._call(lambda: client.mkcalendar(url, body), "make the calendar",
                               ok=(200, 201, 405))
         if response.status == 405 and _canon(url) not in {
@@ -305,7 +312,10 @@ class CalDavTarget(OwnCalendar, Target):
     def use_calendar(self, calendar_id: str) -> None:
         self.url = calendar_id if calendar_id.endswith("/") else calendar_id + "/"
 
-    def _new_client(self) -> Any:
+    def _new_client(self, *, negotiate: bool = False) -> Any:
+        """A client that sends Basic credentials with its first request: left to negotiate,
+        the library first asks without them, and every run would pay a 401 round trip.
+        With `negotiate` it does ask first (for a server that takes Digest only)."""
         try:
             import caldav
         except ImportError:
@@ -317,15 +327,23 @@ class CalDavTarget(OwnCalendar, Target):
                            user=self.username)
         client: Any = caldav.DAVClient  # the library's types say too little here
         return client(url=self.url, username=self.username, password=password,
-                                ssl_verify_cert=self.verify_tls, timeout=self.timeout,
-                                enable_rfc6764=False)
+                      ssl_verify_cert=self.verify_tls, timeout=self.timeout,
+                      enable_rfc6764=False, auth_type=None if negotiate else "basic")
 
     def _connect(self) -> Any:
-        if self._client is not None:
-            return self._client
+        if self._client is None:
+            self._client = self._opened()
+        return self._client
+
+    def _opened(self) -> Any:
+        """A client that has passed `_open`: Basic first; refused, the server's own choice
+        of scheme (one request more, only for a server that does not take Basic)."""
         client = self._new_client()
-        self._open(client)
-        self._client = client
+        try:
+            self._open(client)
+        except AuthExpired:
+            client = self._new_client(negotiate=True)
+            self._open(client)
         return client
 
     def _call(self, call: Any, what: str, *, ok: tuple[int, ...],
@@ -568,8 +586,10 @@ class CalDavTarget(OwnCalendar, Target):
 
     def apply(self, plan: TargetPlan, context: ApplyContext) -> Iterator[Applied]:
         client = self._connect()
+        self._whole = None  # what is written now makes an earlier read stale
         if self.dedicated:
             try:
+                self.made_for = zone_span(context.alliance)
                 own = self.own_calendar(context.alliance.id, None if context.teardown
                                         else calendar_name(context.alliance.title))
             except RemoteError as exc:
@@ -645,6 +665,7 @@ class CalDavTarget(OwnCalendar, Target):
         if self.dedicated and self.own_calendar(alliance_id, None) is None:
             return found  # the calendar is gone, and every event with it
         tree = self._objects(_QUERY_ALL, "read the calendar")
+        self._whole = tree  # a read of changes in this same run (pull) reuses it
         for _, etag, cal in self._parsed(tree):
             if not cal:
                 continue
@@ -680,6 +701,13 @@ class CalDavTarget(OwnCalendar, Target):
                               lambda: self.requests_made - before)
 
     def _read_changes(self, records: dict[str, Record], token: str | None) -> Read:
+        if self._whole is not None:
+            # The whole calendar was read a moment ago (pull reads versions, then the single
+            # occurrences): that read serves as a full one. The stored token is kept: a later
+            # read from it reports changes this one already holds, and merging one again
+            # changes nothing.
+            tree, self._whole = self._whole, None
+            return Read(self._seen_in(tree), token or "", full=True)
         body = _SYNC.format(token=f"<D:sync-token>{escape(token)}</D:sync-token>" if token
                             else "<D:sync-token/>")
         try:
@@ -688,14 +716,17 @@ class CalDavTarget(OwnCalendar, Target):
             if token and exc.status in (403, 409, 410, 412):
                 raise SyncExpired() from None  # RFC 6578 §3.2: valid-sync-token failed
             raise
+        new = tree.findtext(f"{DAV}sync-token") if tree is not None else ""
+        return Read(self._seen_in(tree), new or "", full=token is None)
+
+    def _seen_in(self, tree: Any) -> list[Seen]:
         seen: list[Seen] = []
         for url, _, cal in self._parsed(tree):
             if cal is None:
                 seen.append(Seen(url, removed=True))
             elif cal is not False:
                 seen.extend(_seen_object(url, cal))
-        new = tree.findtext(f"{DAV}sync-token") if tree is not None else ""
-        return Read(seen, new or "", full=token is None)
+        return seen
 
 
 
@@ -712,6 +743,21 @@ _SYNC = (
     "</D:sync-collection>")
 PARTSTATS = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
              "NEEDS-ACTION": "needs-action"}
+
+
+def _zone_props(made_for: tuple[str, int, int] | None) -> str:
+    """The new calendar's zone, both ways a server may read it: calendar-timezone, a
+    VCALENDAR holding the zone's one VTIMEZONE (RFC 4791 §5.2.2), and calendar-timezone-id,
+    its IANA name (RFC 7809). A client shows floating times and all-day events there."""
+    if made_for is None:
+        return ""
+    from .vtimezone import vtimezone
+
+    zone, first, last = made_for
+    holder = ical._empty_calendar(None, None)  # one VTIMEZONE in our usual VCALENDAR
+    holder.add_component(vtimezone(zone, first, last))
+    return (f"<C:calendar-timezone>{escape(holder.to_ical().decode())}</C:calendar-timezone>"
+            f"<C:calendar-timezone-id>{escape(zone)}</C:calendar-timezone-id>")
 
 
 def _href_in(tree: Any, prop: str) -> str:

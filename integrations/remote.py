@@ -186,6 +186,10 @@ class OwnCalendar:
     #: set by the target from its config section (`calendar_mode`)
     dedicated: bool = False
     _own: tuple[str, str] | None = None  # (id, name) of that calendar once known
+    #: the zone (IANA) and years of the alliance a calendar made now is for: where the
+    #: service keeps a calendar's zone (Google's timeZone, CalDAV's calendar-timezone), it
+    #: is the alliance's, so what the calendar app shows there is the members' local time
+    made_for: tuple[str, int, int] | None = None
     _own_changed: bool = False  # made, found or renamed in this run: to be recorded
 
     def find_calendars(self, alliance_id: str) -> list[tuple[str, str]]:
@@ -646,6 +650,7 @@ class RemoteTarget(OwnCalendar, Target):
                                   for c in plan.changes):
             # Events go to the alliance's own calendar, made first if need be (never for a
             # teardown: there is nothing to cancel in a calendar that does not exist).
+            self.made_for = zone_span(context.alliance)
             self.own_calendar(context.alliance.id, None if context.teardown
                               else calendar_name(context.alliance.title))
         plan = self._refresh_kickoff(plan, context)
@@ -845,6 +850,11 @@ class RemoteTarget(OwnCalendar, Target):
             with contextlib.suppress(NotFound):  # already gone: what we wanted
                 self.call(functools.partial(self.delete_draft_request, draft_id), backoff)
 
+
+
+def zone_span(alliance: Any) -> tuple[str, int, int]:
+    """The alliance's zone and the years it runs (`OwnCalendar.made_for`)."""
+    return (str(alliance.timezone), int(alliance.starts.year), int(alliance.deadline.year))
 
 
 def read_responses(records: dict[str, Record], since: SyncPoint | None,

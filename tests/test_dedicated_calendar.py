@@ -655,3 +655,60 @@ def test_outlook_a_calendar_of_the_same_name_not_ours_is_one_line(
     (line,) = result.stderr.strip().splitlines()
     assert "already has a calendar named 'Alliance: Website relaunch'" in line
     assert graph_emulator.events() == []
+
+
+# -- the calendar's time zone: the alliance's ------------------------------------------------
+
+def test_the_calendar_is_made_in_the_alliance_zone(cli, tmp_path: Path, service: Service,
+                                                   emulator) -> None:
+    config = service.config(tmp_path, emulator, dedicated=True)
+    path = _alliance(tmp_path)
+    assert _setup(cli, config, path).exit_code == 0
+    (made,) = (emulator.own_calendars if service is GOOGLE else emulator.calendars).values()
+    if service is GOOGLE:
+        assert made["timeZone"] == load(path).timezone == "America/New_York"
+    else:
+        # A Graph calendar has no zone of its own (the emulator refuses a property the
+        # service does not have): its events carry the alliance's zone instead.
+        assert not [k for k in made if "zone" in k.lower()]
+        (calendar_id,) = own_calendars(service, emulator)
+        zones = {e["start"]["timeZone"] for e in emulator.events_in(calendar_id)}
+        assert zones == {"Eastern Standard Time"}
+
+
+def test_google_refuses_a_zone_it_does_not_know_in_one_line(
+        cli, tmp_path: Path, google_emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .emulators import google_emu
+
+    # This machine's tzdata knows the zone, Google's list does not (a zone newer than it).
+    known = google_emu._zones() - {"America/New_York"}
+    monkeypatch.setattr(google_emu, "_zones", lambda: known)
+    config = GOOGLE.config(tmp_path, google_emulator, dedicated=True)
+    result = _setup(cli, config, _alliance(tmp_path))
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "time zone 'America/New_York' (HTTP 400)" in lines[0]
+    assert "set [alliance] timezone to one it does" in lines[0]
+    assert google_emulator.own_calendars == {} and google_emulator.events() == []
+
+
+def test_caldav_calendar_carries_the_alliance_zone(cli, tmp_path: Path, radicale,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import vobject  # not the library that wrote it
+
+    config = _dav_config(tmp_path, radicale, monkeypatch)
+    path = _alliance(tmp_path)
+    assert _setup(cli, config, path).exit_code == 0
+    home = radicale.storage_dir / "collection-root" / radicale.username
+    (props,) = [json.loads(p.read_text()) for p in home.glob("alliance-*/.Radicale.props")]
+    # Radicale keeps both: the VTIMEZONE (RFC 4791) and the zone's name (RFC 7809).
+    assert props["C:calendar-timezone-id"] == "America/New_York"
+    holder = vobject.readOne(props["C:calendar-timezone"])
+    (zone,) = holder.vtimezone_list
+    assert zone.tzid.value == "America/New_York"
+    tz = zone.gettzinfo()
+    from datetime import datetime
+
+    assert tz.utcoffset(datetime(2027, 1, 15, 12)).total_seconds() == -5 * 3600
+    assert tz.utcoffset(datetime(2027, 7, 15, 12)).total_seconds() == -4 * 3600

@@ -243,10 +243,11 @@ def test_drift_compares_the_place_but_not_in_old_records() -> None:
     old = Record("checkins", "x", "fp", 0, "active",
                  {k: v for k, v in checkins.summary.items() if k != "location"})
     assert describe_drift(old, remote(checkins, location="Room 4")) is None
-    # Graph keeps a series' end as a date of its own: a rule read back without UNTIL is ours.
+    # Graph keeps a series' end as a date of its own (its last occurrence's, "until"): a
+    # rule read back without UNTIL is then ours.
     rule = ";".join(p for p in str(checkins.summary["rrule"]).split(";")
                     if not p.startswith("UNTIL"))
-    assert describe_drift(checkins, remote(checkins, rrule=rule)) is None
+    assert describe_drift(checkins, remote(checkins, rrule=rule, until="2027-04-26")) is None
 
 
 def test_setup_may_change_what_the_calendar_left_alone() -> None:
@@ -269,6 +270,65 @@ def test_setup_may_change_what_the_calendar_left_alone() -> None:
     with pytest.raises(NeedsForce, match="--force"):
         check_no_overwrite(plan_for(SMALL.replace('time = "15:45"', 'time = "11:00"')),
                            force=False)
+
+
+# -- the series' end (UNTIL, Graph's range.endDate) -------------------------------------------
+
+def _until(rule: str, until: str) -> str:
+    return ";".join([*(p for p in rule.split(";") if not p.startswith("UNTIL=")),
+                     f"UNTIL={until}"])
+
+
+def test_a_series_end_moved_in_the_calendar_is_drift_but_its_spelling_is_not() -> None:
+    record = records_for(SMALL)["checkins"]  # Mondays to 2027-04-30 (last one: the 26th)
+    rule = str(record.summary["rrule"])
+    assert "UNTIL=20270430T215959Z" in rule
+    # Providers rewrite UNTIL's time part and zone: the same local day, or a day with the
+    # same last occurrence (Graph keeps that one's date), is no drift.
+    for same in ({"rrule": _until(rule, "20270430")},
+                 {"rrule": _until(rule, "20270430T235959Z")},  # 05-01 01:59 in Berlin
+                 {"rrule": rule.replace(";UNTIL=20270430T215959Z", ""), "until": "2027-04-26"}):
+        assert describe_drift(record, remote(record, **same)) is None, same
+    moved = describe_drift(record, remote(record, rrule=_until(rule, "20270331T215959Z")))
+    assert moved is not None and moved.what == "until 2027-04-30 → 2027-03-31"
+    graph = describe_drift(record, remote(record, rrule=rule.split(";UNTIL")[0],
+                                          until="2027-03-29"))
+    assert graph is not None and graph.what == "until 2027-04-30 → 2027-03-29"
+    endless = describe_drift(record, remote(record, rrule=rule.split(";UNTIL")[0], until=""))
+    assert endless is not None and endless.what == "until 2027-04-30 → never"
+
+
+def test_a_series_end_maps_to_the_rules_until_or_names_the_deadline() -> None:
+    own = SMALL.replace("every = \"week\"\nday = 'monday'",
+                        'rrule = "FREQ=WEEKLY;BYDAY=MO"')
+    assert own != SMALL
+    record = records_for(own)["checkins"]
+    rule = str(record.summary["rrule"])
+    pulled = plan_pull(loads(own, "a.toml"), own,
+                       [(record, remote(record, rrule=_until(rule, "20270331T215959Z")))])
+    data = tomllib.loads(pulled.text)
+    # A local date, as the loader takes a rule's own UNTIL (a UTC one it refuses).
+    assert data["checkins"]["rrule"] == "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270331"
+    assert data["alliance"]["deadline"] == date(2027, 4, 30)  # the alliance still ends then
+    assert pulled.adopted == ("checkins",) and not pulled.left
+    assert [e.because for e in pulled.edits] == ["checkins: until 2027-04-30 → 2027-03-31"]
+    # A local date and time of the user's own stays one.
+    dated = own.replace('BYDAY=MO"', 'BYDAY=MO;UNTIL=20270425T120000"')
+    record = records_for(dated)["checkins"]
+    pulled = plan_pull(loads(dated, "a.toml"), dated,
+                       [(record, remote(record, rrule=_until(str(record.summary["rrule"]),
+                                                             "20270320")))])
+    assert tomllib.loads(pulled.text)["checkins"]["rrule"] == (
+        "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270320T235959")
+    # `every` + `day` run to the deadline: listed, with the keys to edit, nothing written.
+    record = records_for(SMALL)["checkins"]
+    pulled = plan_pull(loads(SMALL, "a.toml"), SMALL,
+                       [(record, remote(record, rrule=_until(str(record.summary["rrule"]),
+                                                             "20270331T215959Z")))])
+    assert pulled.text == SMALL and not pulled.edits
+    (left,) = pulled.left
+    assert left.startswith("checkins: until 2027-04-30 → 2027-03-31 in the calendar")
+    assert "alliance.deadline" in left and "checkins.rrule" in left
 
 
 @pytest.mark.parametrize("rule", ["FREQ=WEEKLY;BYDAY=MO,TH", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
@@ -408,6 +468,52 @@ def test_new_checkin_days_are_brought_back(cli, tmp_path: Path, service: Service
     assert again.stdout.startswith("Nothing was changed in the")
 
 
+def end_series(service: Service, emulator, day: str) -> None:
+    """The organizer sets the series' end date in the calendar app ("ends on" `day`)."""
+    event = emulator.find("checkins")
+    if service.name == "google":
+        # Google writes the day's end in UTC, not the alliance's zone: 23:59:59Z is already
+        # the next day in Berlin; only the local date of what we compare must count.
+        rule = _until(event["recurrence"][0], day.replace("-", "") + "T235959Z")
+        emulator.edit("checkins", recurrence=[rule])
+    else:
+        recurrence = json.loads(json.dumps(event["recurrence"]))
+        recurrence["range"]["endDate"] = day
+        emulator.edit("checkins", recurrence=recurrence)
+
+
+@SERVICE_TEST
+def test_a_series_end_moved_in_the_calendar_is_drift_and_pulled_into_the_rule(
+        cli, tmp_path: Path, service: Service, emulator) -> None:
+    config, path = set_up(cli, service, tmp_path, emulator)
+    assert plan_part(cli, config, path, service)["drift"] == []  # our own end is no drift
+    # `every` + `day` run to the deadline: shown, listed with the keys to edit, not written.
+    end_series(service, emulator, "2027-02-27")  # a Saturday: the last check-in is the 25th
+    (drift,) = plan_part(cli, config, path, service)["drift"]
+    until = "until 2027-04-30 → 2027-02-2" + ("8" if service.name == "google" else "7")
+    assert drift["key"] == "checkins" and drift["what"] == until
+    before = path.read_bytes()
+    listed = cli("--config", config, "pull", path, "--to", service.name, "--yes")
+    assert listed.exit_code == 0, listed.stderr
+    assert path.read_bytes() == before
+    assert f"checkins: {until} in the calendar" in listed.stdout
+    assert "alliance.deadline" in listed.stdout
+    # A rule of the file's own takes the calendar's end as its UNTIL.
+    path.write_text(before.decode().replace(
+        'every = "week"\nday = ["monday", "thursday"]', 'rrule = "FREQ=WEEKLY;BYDAY=MO,TH"'))
+    assert "rrule =" in path.read_text()
+    result = cli("--config", config, "pull", path, "--to", service.name, "--yes")
+    assert result.exit_code == 0, result.stderr
+    day = "20270228" if service.name == "google" else "20270227"
+    assert tomllib.loads(path.read_text())["checkins"]["rrule"] == (
+        f"FREQ=WEEKLY;BYDAY=MO,TH;UNTIL={day}")
+    assert plan_part(cli, config, path, service)["drift"] == []
+    setup = cli("--config", config, "setup", path, "--to", service.name, "--yes")
+    assert setup.exit_code == 0, setup.stderr
+    part = plan_part(cli, config, path, service)
+    assert part["drift"] == [] and part["counts"]["update"] == 0
+
+
 @SERVICE_TEST
 def test_a_file_already_edited_to_match_needs_no_write(cli, tmp_path: Path, service: Service,
                                                       emulator) -> None:
@@ -448,9 +554,17 @@ def test_pull_asks_first_and_writes_only_when_told(cli, tmp_path: Path, service:
     config, path = set_up(cli, service, tmp_path, emulator)
     before = path.read_bytes()
     move_and_relocate(service, emulator)
-    piped = cli("--config", config, "pull", path, "--to", service.name)  # stdin: no terminal
-    assert piped.exit_code == 0 and path.read_bytes() == before
-    assert "Nothing written" in piped.stdout and "--yes" in piped.stdout
+    # No terminal to ask (stdin is not one) and no --yes: a refusal to act, exit 1, as
+    # setup's — with the diff shown and nothing written; --dry-run is the preview, exit 0.
+    piped = cli("--config", config, "pull", path, "--to", service.name)
+    assert piped.exit_code == 1 and path.read_bytes() == before, piped.output
+    assert '+time = "10:00"' in piped.stdout
+    (line,) = piped.stderr.strip().splitlines()
+    assert "nothing written — there is no terminal to ask" in line and "--yes" in line
+    preview = cli("--config", config, "pull", path, "--to", service.name, "--dry-run")
+    assert preview.exit_code == 0 and path.read_bytes() == before, preview.output
+    assert '+time = "10:00"' in preview.stdout
+    assert "Nothing written (--dry-run)" in preview.stdout
     monkeypatch.setattr(command, "_interactive", lambda: True)
     declined = cli("--config", config, "pull", path, "--to", service.name, input="n\n")
     assert declined.exit_code == 0 and path.read_bytes() == before
@@ -463,12 +577,31 @@ def test_pull_asks_first_and_writes_only_when_told(cli, tmp_path: Path, service:
     assert not list(path.parent.glob(".a.toml.*"))  # no temporary file left
 
 
-@SERVICE_TEST
-def test_bad_input_exits_2_and_leaves_the_file_alone(cli, tmp_path: Path, service: Service,
-                                                    emulator) -> None:
+def not_set_up(service: Service, tmp_path: Path, emulator) -> tuple[Path, Path]:
+    """A config for the service and an alliance file nothing was set up from yet."""
     config = service.config(tmp_path, emulator)
     path = tmp_path / "a.toml"
     path.write_text(example("team-project").read_text())
+    return config, path
+
+
+@SERVICE_TEST
+def test_setup_without_a_terminal_refuses_as_pull_does(cli, tmp_path: Path, service: Service,
+                                                       emulator) -> None:
+    config, path = not_set_up(service, tmp_path, emulator)
+    preview = cli("--config", config, "setup", path, "--to", service.name, "--dry-run")
+    assert preview.exit_code == 0, preview.output
+    refused = cli("--config", config, "setup", path, "--to", service.name)  # no terminal
+    assert refused.exit_code == 1, refused.output
+    (line,) = refused.stderr.strip().splitlines()
+    assert "review the plan above, then add --yes to go ahead" in line
+    assert emulator.events() == [] if service.name == "google" else emulator.store == {}
+
+
+@SERVICE_TEST
+def test_bad_input_exits_2_and_leaves_the_file_alone(cli, tmp_path: Path, service: Service,
+                                                    emulator) -> None:
+    config, path = not_set_up(service, tmp_path, emulator)
     before = path.read_bytes()
     cases = {"nope": "unknown target 'nope'", "ics": "the ics target cannot read a calendar "
              "back — pull from one of: caldav, google, outlook", "eml": "the eml target",
@@ -540,3 +673,101 @@ def test_pull_from_a_real_caldav_server(cli, tmp_path: Path, radicale, monkeypat
     assert master["dtstart"].dt.astimezone(BERLIN).strftime("%H:%M") == "10:00"
     assert str(master["location"]) == "Room 4"
     assert isinstance(now, icalendar.Calendar)
+    # As on Google and Graph: after the setup nothing has drifted, nothing is to update,
+    # and a second pull has nothing to bring back.
+    plan = cli("--config", config, "plan", path, "--to", "caldav", "--check-remote", "--json")
+    (part,) = json.loads(plan.stdout)["targets"]
+    assert part["drift"] == [] and part["counts"]["update"] == 0, part
+    again = cli("--config", config, "pull", path, "--to", "caldav", "--yes")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.startswith("Nothing was changed in the"), again.stdout
+    # The series' end moved in the calendar app (UNTIL rewritten as a UTC midnight, the
+    # day after in the calendar's eyes): drift names the local date, pull lists it.
+    name, cal = stored(radicale, "checkins")
+    master = cal.walk("VEVENT")[0]
+    rule = master["rrule"]
+    rule["UNTIL"] = [datetime(2027, 3, 1, 0, 0, tzinfo=ZoneInfo("UTC"))]
+    assert radicale.put(name, cal.to_ical()) in (201, 204)
+    plan = cli("--config", config, "plan", path, "--to", "caldav", "--check-remote", "--json")
+    (part,) = json.loads(plan.stdout)["targets"]
+    assert [d["what"] for d in part["drift"]] == ["until 2027-04-30 → 2027-03-01"]
+    listed = cli("--config", config, "pull", path, "--to", "caldav", "--yes")
+    assert listed.exit_code == 0, listed.stderr
+    assert "checkins: until 2027-04-30 → 2027-03-01 in the calendar" in listed.stdout
+
+
+@pytest.fixture
+def dav_wire(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int]]:
+    """Every HTTP request the caldav client puts on the wire (method, path, status): counted
+    at its session, below the library's own auth negotiation and our counter."""
+    import caldav.davclient as davclient
+
+    sent: list[tuple[str, str, int]] = []
+    init = davclient.DAVClient.__init__
+
+    def counting(self, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        request = self.session.request
+
+        def send(method, url, *rest, **options):
+            response = request(method, url, *rest, **options)
+            sent.append((method, str(url), response.status_code))
+            return response
+
+        self.session.request = send
+
+    monkeypatch.setattr(davclient.DAVClient, "__init__", counting)
+    return sent
+
+
+@pytest.mark.parametrize("dedicated", [False, True], ids=["shared", "dedicated"])
+def test_caldav_pull_and_status_take_two_requests(cli, tmp_path: Path, radicale, monkeypatch,
+                                                  dav_wire, dedicated: bool) -> None:
+    from .test_readback_caldav import declined, stored
+
+    monkeypatch.setenv("ALLIANCE_TEST_DAV", radicale.password)
+    url = f"{radicale.url}{radicale.username}/" if dedicated else radicale.calendar_url
+    config = tmp_path / "caldav.toml"
+    config.write_text(f'[caldav]\nurl = "{url}"\nusername = "{radicale.username}"\n'
+                      'password_env = "ALLIANCE_TEST_DAV"\n'
+                      + ('calendar = "dedicated"\n' if dedicated else ""))
+    path = tmp_path / "a.toml"
+    path.write_text(example("team-project").read_text().replace('time = "16:30"',
+                                                                 'time = "09:30"'))
+    assert cli("--config", config, "setup", path, "--to", "caldav", "--yes").exit_code == 0
+    if dedicated:  # the helpers read the calendar the events went to: the alliance's own
+        from designed_alliance.core.items import slug
+
+        alliance_id = tomllib.loads(path.read_text())["alliance"]["id"]
+        monkeypatch.setattr(radicale, "calendar_url",
+                            f"{radicale.url}{radicale.username}/alliance-{slug(alliance_id)}/")
+    # A calendar app gives the series a room and declines one Thursday for Tomás.
+    name, cal = stored(radicale, "checkins")
+    (master,) = cal.walk("VEVENT")
+    cal.add_component(declined(master, 18, "tomas@example.org"))
+    master["location"] = icalendar.vText("Room 4")
+    assert radicale.put(name, cal.to_ical()) in (201, 204)
+    dav_wire.clear()
+    pulled = cli("--config", config, "pull", path, "--to", "caldav", "--yes")
+    assert pulled.exit_code == 0, pulled.stderr
+    # Basic credentials with the first request (no 401 round trip), the calendar from state
+    # (not looked up), one REPORT serving both the versions and the single occurrences.
+    assert [(m, s) for m, _, s in dav_wire] == [("PROPFIND", 207), ("REPORT", 207)], dav_wire
+    assert tomllib.loads(path.read_text())["checkins"]["where"] == "Room 4"
+    assert ("checkins: the occurrence of 2027-02-18 09:30 was changed on its own"
+            in pulled.stdout)
+    dav_wire.clear()
+    status = cli("--config", config, "status", path, "--to", "caldav", "--json", "--on",
+                 "2027-03-01")
+    assert status.exit_code == 0, status.stderr
+    assert [(m, s) for m, _, s in dav_wire] == [("PROPFIND", 207), ("REPORT", 207)], dav_wire
+    read = json.loads(status.stdout)
+    assert read["declined_occurrences"] == [
+        {"key": "checkins", "email": "tomas@example.org", "start": "2027-02-18T09:30"}]
+    # A wrong password: refused in one line, after the server's own scheme was tried too.
+    monkeypatch.setenv("ALLIANCE_TEST_DAV", "wrong")
+    dav_wire.clear()
+    refused = cli("--config", config, "status", path, "--to", "caldav")
+    assert refused.exit_code == 1 and "refused" in refused.stderr, refused.output
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert [s for _, _, s in dav_wire] == [401, 401, 401]  # Basic; then ask, answer

@@ -49,8 +49,12 @@ def _reads_back(cls: type[Target]) -> bool:
     return cls.remote_versions is not Target.remote_versions
 
 
-def run_pull(file: Path, config: Config, to: str, *, yes: bool) -> int:
-    """The whole command; returns the exit code (errors are raised for the CLI)."""
+def run_pull(file: Path, config: Config, to: str, *, yes: bool, dry_run: bool = False) -> int:
+    """The whole command; returns the exit code (errors are raised for the CLI).
+
+    As `setup`: `dry_run` shows what would be written and exits 0 (a preview is no error);
+    without a terminal to ask and without `yes`, nothing is written and the exit is 1 — a
+    cron job meant to pull is told it did not (a refusal to act is)."""
     alliance = load(file)
     cls = load_target(to)
     if not _reads_back(cls):
@@ -60,8 +64,9 @@ def run_pull(file: Path, config: Config, to: str, *, yes: bool) -> int:
                       organizer=organizer_for(alliance, config.defaults.organizer))
     target = cls(config, options)
     state = State()
-    records = {k: r for k, r in state.records(alliance.id, target.instance).items()
-               if r.active and record_kind(r) == "event"}
+    recorded = state.records(alliance.id, target.instance)
+    target.recall(alliance.id, recorded)  # where its calendar of its own is: not looked up
+    records = {k: r for k, r in recorded.items() if r.active and record_kind(r) == "event"}
     if not records:
         raise BadInput(f"nothing of {alliance.id} is recorded for {target.instance}",
                        file=file, key="--to",
@@ -93,11 +98,15 @@ def run_pull(file: Path, config: Config, to: str, *, yes: bool) -> int:
         _show(file, to, text, result)
         if not result.edits:
             return 0
+        if dry_run:
+            click.echo(f"\nNothing written (--dry-run). To write these changes: alliance pull "
+                       f"{file} --to {to} --yes")
+            return 0
         if not yes:
             if not _interactive():
-                click.echo(f"\nNothing written. To write these changes: alliance pull {file} "
-                           f"--to {to} --yes")
-                return 0
+                raise AllianceError(f"{file}: nothing written — there is no terminal to ask; "
+                                    f"review the diff above, then add --yes to write it "
+                                    f"(--dry-run only shows it)")
             if not click.confirm(f"\nWrite these changes to {file}?", default=False):
                 click.echo("Nothing written.")
                 return 0

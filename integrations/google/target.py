@@ -19,6 +19,7 @@ from designed_alliance.core.errors import (
     AuthExpired,
     BadInput,
     NotFound,
+    Refused,
     RemoteError,
     Throttled,
     Unavailable,
@@ -409,10 +410,27 @@ class GoogleTarget(RemoteTarget):
         calendars = self._calendar.calendars()
         if calendar_id is not None:
             return calendars.patch(calendarId=calendar_id, body={"summary": name})
+        # The alliance's zone: Google shows the calendar's events, and makes new ones in
+        # the app, in the calendar's zone (the account's default otherwise).
+        zone = {"timeZone": self.made_for[0]} if self.made_for else {}
         return calendars.insert(body={
             "summary": name,
             "description": "The designed alliance's check-ins, deadlines and reviews, kept "
-                           f"by the alliance command.\n{calendar_tag(alliance_id)}"})
+                           f"by the alliance command.\n{calendar_tag(alliance_id)}",
+            **zone})
+
+    def make_calendar(self, alliance_id: str, name: str) -> str:
+        try:
+            return super().make_calendar(alliance_id, name)
+        except Refused as exc:
+            # A 400 here is the zone (the name and description are ours): this machine's
+            # tzdata may know a zone newer than Google's list.
+            if exc.status != 400 or not self.made_for:
+                raise
+            raise Refused(f"Google Calendar would not make the calendar {name!r} in the "
+                          f"alliance's time zone {self.made_for[0]!r} (HTTP 400) — if Google "
+                          "does not know that zone, set [alliance] timezone to one it does "
+                          "(a nearby city's with the same clock)", status=400) from None
 
     def delete_calendar_request(self, calendar_id: str) -> Any:
         return self._calendar.calendars().delete(calendarId=calendar_id)

@@ -182,13 +182,27 @@ def _range(parts: dict[str, str], rule: str, start: date | datetime, tz: str,
     return result
 
 
+def range_end(recurrence: dict[str, Any]) -> str | None:
+    """The series' end as Graph keeps it, for drift and `pull`: the local date of
+    range.endDate (in the recurrence's zone: the alliance's, as we write it), "" for a
+    series without end, None for one that ends after N occurrences (not compared)."""
+    span = recurrence.get("range") or {}
+    kind = str(span.get("type", ""))
+    if kind == "endDate":
+        return str(span.get("endDate") or "")[:10] or None
+    if kind == "noEnd":
+        return ""
+    return None
+
+
 _CODES = {name: code for code, name in DAYS.items()}
 _POSITIONS = {name: n for n, name in INDEX.items()}
 
 
 def from_patterned_recurrence(recurrence: dict[str, Any]) -> str:
-    """The RRULE (without UNTIL or COUNT: Graph keeps the end as a local date) a Graph
-    `recurrence` pattern repeats by, for drift and `pull`; "" for a pattern we never write.
+    """The RRULE (without UNTIL or COUNT: Graph keeps the end as a local date, read by
+    `range_end`) a Graph `recurrence` pattern repeats by, for drift and `pull`; "" for a
+    pattern we never write.
 
     The inverse of `to_patterned_recurrence` up to spelling: callers compare patterns first
     and use this only for one that changed."""

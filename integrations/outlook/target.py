@@ -484,6 +484,9 @@ class OutlookTarget(RemoteTarget):
     def calendar_request(self, alliance_id: str, name: str, calendar_id: str | None) -> Any:
         if calendar_id is not None:
             return ("PATCH", f"/me/calendars/{quote(calendar_id)}", {"name": name}, None)
+        # No zone goes with it: a Graph calendar has no time zone property (its events
+        # carry their own start/end timeZone, written in the alliance's zone; the mailbox's
+        # zone is the user's setting), so `made_for` is not used here.
         return ("POST", "/me/calendars", {"name": name, "singleValueExtendedProperties": [
             {"id": PROP_CALENDAR, "value": alliance_id}]}, None)
 
@@ -554,14 +557,17 @@ GRAPH_RESPONSES = {"accepted": "accepted", "declined": "declined",
 
 
 def _rule_field(recurrence: Any, record: Record | None) -> dict[str, str]:
-    """The series' rule for drift: the recorded one while Graph's pattern is still the one
-    it makes (Graph has no RRULE to give back), else the pattern read as a rule."""
-    from .recurrence import from_patterned_recurrence, to_patterned_recurrence
+    """The series' rule and end for drift: the recorded rule while Graph's pattern is still
+    the one it makes (Graph has no RRULE to give back), else the pattern read as a rule;
+    the end as range.endDate (core compares it by the series' last occurrence)."""
+    from .recurrence import from_patterned_recurrence, range_end, to_patterned_recurrence
 
     if not recurrence:
         return {"rrule": ""}
+    end = range_end(recurrence)
+    ends = {"until": end} if end is not None else {}
     if record is None:
-        return {"rrule": from_patterned_recurrence(recurrence)}
+        return {"rrule": from_patterned_recurrence(recurrence), **ends}
     wrote = str(record.summary.get("rrule") or "")
     start = str(record.summary.get("start") or "")
     if wrote and start:
@@ -571,8 +577,8 @@ def _rule_field(recurrence: Any, record: Record | None) -> dict[str, str]:
         except (BadInput, ValueError):
             ours = {}
         if ours.get("pattern") == recurrence.get("pattern"):
-            return {"rrule": wrote}
-    return {"rrule": from_patterned_recurrence(recurrence)}
+            return {"rrule": wrote, **ends}
+    return {"rrule": from_patterned_recurrence(recurrence), **ends}
 
 
 def _zone_of(records: dict[str, Record]) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import functools
 import itertools
 import json
 import os
@@ -581,6 +582,8 @@ class GoogleEmulator(Emulator):
         validate(body, {"$ref": "Calendar"}, CALENDAR["schemas"], "")
         if not isinstance(body, dict) or not body.get("summary"):
             raise ApiError(400, "Missing title.", "required")
+        if "timeZone" in body and body["timeZone"] not in _zones():
+            raise ApiError(400, "Invalid time zone definition for calendar.", "invalid")
         calendar_id = f"c{uuid.uuid4().hex[:16]}@group.calendar.google.com"
         made = {**body, "kind": "calendar#calendar", "id": calendar_id,
                 "etag": f'"{next(self._ids)}"', "timeZone": body.get("timeZone", "UTC")}
@@ -893,6 +896,14 @@ def _answer(event: dict[str, Any], email: str, status: str) -> None:
             attendee["responseStatus"] = status
             return
     raise AssertionError(f"{email} is not invited to {event['id']}")
+
+
+@functools.lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    """The IANA names Calendar takes as a timeZone (anything else is a 400 there)."""
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
 
 
 def _aware(wall: str, zone: str) -> Any:
