@@ -488,8 +488,16 @@ def validate_rrule(reader: Reader, key: str, rule: str) -> str | None:
         reader.report(key, "must be a single RRULE without DTSTART",
                       'write only the rule, like "FREQ=WEEKLY;BYDAY=MO,TH"')
         return None
+    until_text = dict(_RULE_PART.findall(text.upper())).get("UNTIL")
+    if until_text is not None and not _valid_until(until_text):
+        reader.report(key, f"UNTIL={until_text} is not a date", 'write the last day as '
+                      'UNTIL=20270331 (that day, in the alliance\'s zone) or an instant as '
+                      'UNTIL=20270331T220000Z (UTC)')
+        return None
     try:
-        rrulestr(text, dtstart=datetime(2026, 1, 1, 9, 0))
+        # UNTIL is checked above; dateutil would refuse a UTC one next to this naive start.
+        rrulestr(";".join(p for p in text.split(";") if not p.upper().startswith("UNTIL=")),
+                 dtstart=datetime(2026, 1, 1, 9, 0))
     except (ValueError, TypeError, OverflowError) as exc:
         reader.report(key, f"{rule!r} is not a valid RRULE ({exc})",
                       'write it like "FREQ=WEEKLY;BYDAY=MO,TH" (RFC 5545)')
@@ -525,6 +533,18 @@ def validate_rrule(reader: Reader, key: str, rule: str) -> str | None:
         reader.report(key, f"UNTIL={until} is out of range", limits.years_hint())
         return None
     return text
+
+
+def _valid_until(value: str) -> bool:
+    """RFC 5545's forms: a date, a local date-time, or a UTC one (…Z)."""
+    match = re.fullmatch(r"(\d{8})(T(\d{6})Z?)?", value)
+    if match is None:
+        return False
+    try:
+        datetime.strptime(match[1] + (match[3] or "000000"), "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return True
 
 
 def _can_happen(parts: dict[str, str], first: datetime) -> bool:

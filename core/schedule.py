@@ -67,11 +67,27 @@ def checkin_rule(checkins: Checkins, starts: date) -> str:
     return ";".join(parts)
 
 
-def with_until(rule: str, until: str) -> str:
+def with_until(rule: str, until: str, timezone: str) -> str:
+    """`rule` ending at `until` (UTC), unless it has an end of its own. An UNTIL the user
+    wrote as a date or a local time is made the UTC instant RFC 5545 §3.3.10 requires next to
+    a DTSTART with a zone (a date there is refused by strict clients, and read as midnight
+    UTC by others): the last second of that local day, or that local time."""
     upper = rule.upper()
-    if "UNTIL=" in upper or "COUNT=" in upper:
+    if "COUNT=" in upper:
         return rule
-    return f"{rule};UNTIL={until}"
+    if "UNTIL=" not in upper:
+        return f"{rule};UNTIL={until}"
+    parts = []
+    for part in rule.split(";"):
+        name, _, value = part.partition("=")
+        if name.upper() == "UNTIL" and not value.upper().endswith("Z"):
+            day = datetime.strptime(value[:8], "%Y%m%d")
+            local = (datetime.strptime(value[:15], "%Y%m%dT%H%M%S") if len(value) >= 15
+                     else datetime.combine(day.date(), time(23, 59, 59)))
+            value = local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC).strftime(
+                "%Y%m%dT%H%M%SZ")
+        parts.append(f"{name}={value}")
+    return ";".join(parts)
 
 
 def first_occurrence(rule: str, start: datetime, not_after: datetime) -> datetime | None:
@@ -107,7 +123,7 @@ def schedule(alliance: Alliance, organizer: str | None = None,
         checkin_start = first_occurrence(
             rule, datetime.combine(alliance.starts, checkins.time), end_of_deadline)
         if checkin_start is not None:
-            full_rule = with_until(rule, until)
+            full_rule = with_until(rule, until, alliance.timezone)
             start = checkin_start.replace(tzinfo=zone)
             events.append(Event(
                 alliance_id=alliance.id, key="checkins",
@@ -370,7 +386,7 @@ def meeting_series(alliance: Alliance) -> list[tuple[str, datetime, timedelta, s
                                  datetime.combine(alliance.deadline, time(23, 59, 59)))
         if first is not None:
             out.append(("checkins", first.replace(tzinfo=zone), checkins.duration,
-                        with_until(rule, until)))
+                        with_until(rule, until, alliance.timezone)))
     if alliance.review is not None:
         series = review_series(alliance)
         if series is not None:

@@ -161,3 +161,25 @@ def test_show_says_which_weekday_the_review_keeps(cli, isolated: Path,
     assert "we review it every month on first Monday, a check-in day," in markdown
     _, markdown = agreement(cli, tmp_path, alliance(review="4 weeks", day="thursday"))
     assert "we review it every 4 weeks on Thursday, a check-in day," in markdown
+
+
+@pytest.mark.parametrize("until", ["20270330", "20270330T235959", "20270331T035959Z"])
+def test_an_until_the_user_wrote_is_a_utc_instant_every_parser_ends_on(
+        cli, isolated: Path, tmp_path: Path, until: str) -> None:
+    """RFC 5545 §3.3.10: next to a DTSTART with a zone, UNTIL is UTC. A date or a local time
+    in the file is the end of that local day (or that time) in New York — the same last
+    check-in, Tuesday 30 March 2027, for ical.js and vobject."""
+    text = alliance(deadline="2027-06-30").replace(
+        'every = "week"\nday = "monday"', f'rrule = "FREQ=WEEKLY;BYDAY=TU;UNTIL={until}"')
+    out = write(cli, tmp_path, text)
+    checkins = out / "checkins.ics"
+    with checkins.open(encoding="utf-8") as handle:
+        event = vobject.readOne(handle).vevent
+    rule = dict(part.split("=", 1) for part in event.rrule.value.split(";"))
+    assert rule["UNTIL"] == "20270331T035959Z"  # 23:59:59 on the 30th in New York (EDT, -4)
+    zone = ZoneInfo("America/New_York")
+    last = datetime(2027, 3, 30, 9, 30, tzinfo=zone)
+    by_vobject = max(list(event.getrruleset(addRDate=True)))
+    assert by_vobject == last
+    by_icaljs = max(icaljs_occurrences(checkins)[str(event.uid.value)])
+    assert datetime.fromtimestamp(by_icaljs, UTC) == last.astimezone(UTC)
