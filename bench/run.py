@@ -2,6 +2,7 @@
 
     python bench/run.py           # full figures (for closing notes)
     python bench/run.py --quick   # CI: a small run that fails when setup stops scaling
+    python bench/run.py --small   # only startup, a fresh setup of each example and khal
 
 How it measures, so the ratios are honest on a shared machine:
 - baseline and subject alternate run by run (pass, subject, pass, subject, …), so a burst
@@ -49,6 +50,9 @@ from bench.generate import alliance_text  # noqa: E402  (needs ROOT on sys.path)
 PYTHON = sys.executable
 ALLIANCE = [PYTHON, "-m", "designed_alliance"]
 EXAMPLE = ROOT / "examples" / "team-project.toml"
+# Every example a new user may copy (the journals beside them are not alliance files).
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml")
+                  if not p.name.endswith(".progress.toml"))
 # setup(1,000) / setup(100) above this fails --quick: linear would be ≈ 5–6 once startup is
 # counted, the cubic code this guards against was ≈ 56.
 GROWTH_GUARD = 10.0
@@ -319,6 +323,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="few runs and sizes; exit 1 when setup(1,000)/setup(100) > "
                         f"{GROWTH_GUARD:g} (CI)")
+    parser.add_argument("--small", action="store_true",
+                        help="only the small end: startup, a fresh setup of each example, "
+                        "khal (when already installed)")
     parser.add_argument("--runs", type=int, help="runs per figure (default 3 quick, 11 full)")
     args = parser.parse_args()
     runs = args.runs or (3 if args.quick else 11)
@@ -332,6 +339,22 @@ def main() -> None:
         figures.append(bench.command("alliance --help", ["--help"], goal=2.5))
         fresh = bench.setup_fresh("setup, team example (ics+eml, fresh)", EXAMPLE, goal=5)
         figures.append(fresh)
+        if args.small:
+            for path in EXAMPLES:
+                if path != EXAMPLE:
+                    figures.append(bench.setup_fresh(f"setup, {path.stem} (fresh)", path,
+                                                     goal=5))
+            khal = bench.khal_new(install=False)
+            if khal is not None:
+                figures.append(khal)
+                notes.append(f"setup of the team example / one khal new: CPU "
+                             f"{fresh.cpu / khal.cpu:.2f}, wall {fresh.wall / khal.wall:.2f} "
+                             "(goal ≤ 0.5)")
+            print(table(figures))
+            print()
+            for note in notes:
+                print(note)
+            return
         if not args.quick:
             figures.append(bench.setup_rerun("setup, team example (unchanged re-run)",
                                              EXAMPLE))
