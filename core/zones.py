@@ -61,8 +61,22 @@ def place_zones() -> tuple[str, ...]:
 
 
 def is_accepted(name: str) -> bool:
-    return name in FIXED_ALLOWED or (name in _all_zones() and name.split("/", 1)[0] in REGIONS
-                                     and "/" in name)
+    return name in FIXED_ALLOWED or (name.split("/", 1)[0] in REGIONS and "/" in name
+                                     and _exists(name))
+
+
+@cache
+def _exists(name: str) -> bool:
+    """Whether the time-zone data has `name`: load that one zone (what the run does next
+    anyway, and zoneinfo keeps it) instead of listing every zone on disk — listing them
+    reads a few hundred files (~20 ms) on every run."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 @cache

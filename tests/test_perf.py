@@ -431,3 +431,23 @@ def test_shared_invites_are_kept_for_one_alliance_at_a_time() -> None:
     ical.request(second, 0)
     assert {e.alliance_id for e, _ in ical._shared} == {"second"}
     assert {e.alliance_id for e in ical._static} == {"second"}
+
+
+def test_a_zone_is_accepted_as_when_every_zone_was_listed() -> None:
+    import zoneinfo
+
+    from designed_alliance.core import zones
+
+    listed = zoneinfo.available_timezones()
+    zones._all_zones.cache_clear()  # another test may have asked for a suggestion
+
+    def by_listing(name: str) -> bool:  # the rule before: look the name up in every zone
+        return name in zones.FIXED_ALLOWED or (
+            name in listed and name.split("/", 1)[0] in zones.REGIONS and "/" in name)
+
+    odd = ["Europe/berlin", "America/../Europe/Berlin", "Europe/", "Europe", "Europe//Berlin",
+           "America/Argentina", "America/Indiana", "/Europe/Berlin", "Asia/Tokyo/", "EST",
+           "Europe/Berlin\0", "Europe/No_Such_City", "Etc/GMT+2", "Japan"]
+    for name in [*sorted(listed), *odd]:
+        assert zones.is_accepted(name) == by_listing(name), name
+    assert zones._all_zones.cache_info().currsize == 0  # accepting never listed them all
