@@ -21,9 +21,11 @@ import contextlib
 import marshal
 import os
 import sys
-from pathlib import Path
 from types import CodeType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _FORMAT = 1
 _MAX_ENTRIES = 4000  # far above what our modules make; a file never grows without bound
