@@ -528,3 +528,30 @@ def test_the_class_cache_is_for_one_interpreter_and_help_does_not_load_dataclass
     done = subprocess.run([sys.executable, "-c", help_probe], capture_output=True, text=True,
                           check=True, env=env)
     assert "LOADED False" in done.stdout  # the hook waits for dataclasses, never loads it
+
+
+def test_a_fresh_setup_loads_no_progress_html_or_difflib_and_lists_no_zones(
+        tmp_path: Path) -> None:
+    # What issue 15's small end took off a fresh setup's path: charts' progress and html
+    # (a setup only formats numbers with charts), difflib (zone suggestions), listing every
+    # zone on disk to accept one name.
+    probe = ("import sys, zoneinfo\n"
+             "def listed():\n    raise AssertionError('every zone was listed')\n"
+             "zoneinfo.available_timezones = listed\n"
+             "sys.argv = ['alliance', *sys.argv[1:]]\n"
+             "from designed_alliance.__main__ import main\n"
+             "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
+             "print('MODULES', ' '.join(sorted(sys.modules)))\n")
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    for path in alliance_examples():
+        out = tmp_path / path.stem
+        done = subprocess.run([sys.executable, "-c", probe, "setup", str(path), "--yes",
+                               "--out", str(out)], capture_output=True, text=True, env=env)
+        assert "EXIT 0" in done.stdout, done.stderr
+        line = next(x for x in done.stdout.splitlines() if x.startswith("MODULES "))
+        loaded = set(line.split()[1:])
+        assert "designed_alliance.core.celebrate" in loaded  # the path that used to load them
+        assert not loaded & {"designed_alliance.core.progress", "html", "difflib"}, path.stem
+        calendar = icalendar.Calendar.from_ical((out / "checkins.ics").read_bytes())
+        assert calendar.walk("VEVENT"), path.stem  # and the setup did write its invites
