@@ -3,6 +3,7 @@
     python bench/run.py           # full figures (for closing notes)
     python bench/run.py --quick   # CI: a small run that fails when setup stops scaling
     python bench/run.py --small   # only startup, a fresh setup of each example and khal
+    python bench/run.py --small --before REV   # and the same setups as of a git revision
 
 How it measures, so the ratios are honest on a shared machine:
 - baseline and subject alternate run by run (pass, subject, pass, subject, …), so a burst
@@ -147,10 +148,11 @@ class Bench:
         return compare(name, lambda i: ([*ALLIANCE, *args], self.env), self.env, self.runs,
                        goal)
 
-    def setup_fresh(self, name: str, file: Path, goal: float | None = None) -> Figure:
+    def setup_fresh(self, name: str, file: Path, goal: float | None = None,
+                    extra_env: dict[str, str] | None = None) -> Figure:
         def subject(i: int) -> tuple[list[str], dict[str, str]]:
             folder = self._fresh()
-            env = dict(self.env, XDG_STATE_HOME=str(folder / "state"))
+            env = dict(self.env, XDG_STATE_HOME=str(folder / "state"), **(extra_env or {}))
             return [*ALLIANCE, "setup", str(file), "--yes", "--out", str(folder / "out")], env
 
         return compare(name, subject, self.env, self.runs, goal)
@@ -179,6 +181,29 @@ class Bench:
                     "2027-04-30", "2027-02-01", "09:30", "10:00", "Check-in"], env
 
         return compare("khal new (one weekly event, local vdir)", subject, self.env, self.runs)
+
+
+def tree_at(rev: str, root: Path) -> Path:
+    """An import path holding the package as it was at git revision `rev` (the same
+    package-dir layout as pyproject.toml), byte-compiled, for before/after rows: put on
+    PYTHONPATH it comes before the editable install of the work tree."""
+    import io
+    import tarfile
+
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True,
+                             check=True).stdout
+    source = root / f"tree-{rev}"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(source, filter="data")
+    path = root / f"path-{rev}"
+    package = path / "designed_alliance"
+    shutil.copytree(source / "package", package)
+    for folder in ("core", "integrations", "templates"):
+        (package / folder).symlink_to(source / folder)
+    import compileall
+
+    compileall.compile_dir(str(path), quiet=1)
+    return path
 
 
 def khal_venv() -> Path:
@@ -326,6 +351,9 @@ def main() -> None:
     parser.add_argument("--small", action="store_true",
                         help="only the small end: startup, a fresh setup of each example, "
                         "khal (when already installed)")
+    parser.add_argument("--before", metavar="REV",
+                        help="with --small: also each setup row as of git revision REV, "
+                        "measured the same way in the same run")
     parser.add_argument("--runs", type=int, help="runs per figure (default 3 quick, 11 full)")
     args = parser.parse_args()
     runs = args.runs or (3 if args.quick else 11)
@@ -344,6 +372,11 @@ def main() -> None:
                 if path != EXAMPLE:
                     figures.append(bench.setup_fresh(f"setup, {path.stem} (fresh)", path,
                                                      goal=5))
+            if args.before:
+                old = {"PYTHONPATH": str(tree_at(args.before, Path(name)))}
+                for path in EXAMPLES:
+                    figures.append(bench.setup_fresh(f"  the same as of {args.before[:10]}, "
+                                                     f"{path.stem}", path, extra_env=old))
             khal = bench.khal_new(install=False)
             if khal is not None:
                 figures.append(khal)
