@@ -2,6 +2,8 @@
 
     python bench/run.py           # full figures (for closing notes)
     python bench/run.py --quick   # CI: a small run that fails when setup stops scaling
+    python bench/run.py --small   # only startup, a fresh setup of each example and khal
+    python bench/run.py --small --before REV   # and the same setups as of a git revision
 
 How it measures, so the ratios are honest on a shared machine:
 - baseline and subject alternate run by run (pass, subject, pass, subject, …), so a burst
@@ -49,6 +51,9 @@ from bench.generate import alliance_text  # noqa: E402  (needs ROOT on sys.path)
 PYTHON = sys.executable
 ALLIANCE = [PYTHON, "-m", "designed_alliance"]
 EXAMPLE = ROOT / "examples" / "team-project.toml"
+# Every example a new user may copy (the journals beside them are not alliance files).
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml")
+                  if not p.name.endswith(".progress.toml"))
 # setup(1,000) / setup(100) above this fails --quick: linear would be ≈ 5–6 once startup is
 # counted, the cubic code this guards against was ≈ 56.
 GROWTH_GUARD = 10.0
@@ -143,10 +148,11 @@ class Bench:
         return compare(name, lambda i: ([*ALLIANCE, *args], self.env), self.env, self.runs,
                        goal)
 
-    def setup_fresh(self, name: str, file: Path, goal: float | None = None) -> Figure:
+    def setup_fresh(self, name: str, file: Path, goal: float | None = None,
+                    extra_env: dict[str, str] | None = None) -> Figure:
         def subject(i: int) -> tuple[list[str], dict[str, str]]:
             folder = self._fresh()
-            env = dict(self.env, XDG_STATE_HOME=str(folder / "state"))
+            env = dict(self.env, XDG_STATE_HOME=str(folder / "state"), **(extra_env or {}))
             return [*ALLIANCE, "setup", str(file), "--yes", "--out", str(folder / "out")], env
 
         return compare(name, subject, self.env, self.runs, goal)
@@ -175,6 +181,29 @@ class Bench:
                     "2027-04-30", "2027-02-01", "09:30", "10:00", "Check-in"], env
 
         return compare("khal new (one weekly event, local vdir)", subject, self.env, self.runs)
+
+
+def tree_at(rev: str, root: Path) -> Path:
+    """An import path holding the package as it was at git revision `rev` (the same
+    package-dir layout as pyproject.toml), byte-compiled, for before/after rows: put on
+    PYTHONPATH it comes before the editable install of the work tree."""
+    import io
+    import tarfile
+
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True,
+                             check=True).stdout
+    source = root / f"tree-{rev}"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(source, filter="data")
+    path = root / f"path-{rev}"
+    package = path / "designed_alliance"
+    shutil.copytree(source / "package", package)
+    for folder in ("core", "integrations", "templates"):
+        (package / folder).symlink_to(source / folder)
+    import compileall
+
+    compileall.compile_dir(str(path), quiet=1)
+    return path
 
 
 def khal_venv() -> Path:
@@ -319,6 +348,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="few runs and sizes; exit 1 when setup(1,000)/setup(100) > "
                         f"{GROWTH_GUARD:g} (CI)")
+    parser.add_argument("--small", action="store_true",
+                        help="only the small end: startup, a fresh setup of each example, "
+                        "khal (when already installed)")
+    parser.add_argument("--before", metavar="REV",
+                        help="with --small: also each setup row as of git revision REV, "
+                        "measured the same way in the same run")
     parser.add_argument("--runs", type=int, help="runs per figure (default 3 quick, 11 full)")
     args = parser.parse_args()
     runs = args.runs or (3 if args.quick else 11)
@@ -332,6 +367,27 @@ def main() -> None:
         figures.append(bench.command("alliance --help", ["--help"], goal=2.5))
         fresh = bench.setup_fresh("setup, team example (ics+eml, fresh)", EXAMPLE, goal=5)
         figures.append(fresh)
+        if args.small:
+            for path in EXAMPLES:
+                if path != EXAMPLE:
+                    figures.append(bench.setup_fresh(f"setup, {path.stem} (fresh)", path,
+                                                     goal=5))
+            if args.before:
+                old = {"PYTHONPATH": str(tree_at(args.before, Path(name)))}
+                for path in EXAMPLES:
+                    figures.append(bench.setup_fresh(f"  the same as of {args.before[:10]}, "
+                                                     f"{path.stem}", path, extra_env=old))
+            khal = bench.khal_new(install=False)
+            if khal is not None:
+                figures.append(khal)
+                notes.append(f"setup of the team example / one khal new: CPU "
+                             f"{fresh.cpu / khal.cpu:.2f}, wall {fresh.wall / khal.wall:.2f} "
+                             "(goal ≤ 0.5)")
+            print(table(figures))
+            print()
+            for note in notes:
+                print(note)
+            return
         if not args.quick:
             figures.append(bench.setup_rerun("setup, team example (unchanged re-run)",
                                              EXAMPLE))

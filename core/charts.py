@@ -17,15 +17,21 @@ All text is escaped here: the results are `Markup`, safe to drop into autoescape
 from __future__ import annotations
 
 from datetime import date
-from html import escape
 from typing import TYPE_CHECKING
-
-from .progress import MeasureStatus, expected, is_on_track
 
 if TYPE_CHECKING:
     from markupsafe import Markup
 
     from .model import Alliance
+    from .progress import MeasureStatus
+
+def escape(text: str) -> str:
+    # html loads its table of 2,000 entities (~2 ms): not on the path of a setup, which only
+    # formats numbers here.
+    from html import escape as html_escape
+
+    return html_escape(text)
+
 
 SPARKS = "▁▂▃▄▅▆▇█"
 GREEN = "#2f855a"
@@ -60,6 +66,8 @@ def _short(day: date) -> str:
 def reading_on_track(alliance: Alliance, status: MeasureStatus, value: float | int,
                      day: date) -> bool | None:
     """Was a reading on track on its own day? None when there is no line to hold it to."""
+    from .progress import expected, is_on_track  # not loaded by a setup that only formats
+
     expect = expected(alliance, status.measure, day)
     better = status.higher_is_better
     if expect is None or better is None:
@@ -178,6 +186,8 @@ def _bar(width: int, height: int, colour: str) -> str:
 
 def email_chart(alliance: Alliance, status: MeasureStatus) -> Markup:
     """Readings as bars of table cells, each with the expected value under it."""
+    from .progress import expected
+
     readings = list(status.readings)[-EMAIL_ROWS:]
     rows = [(r.on, r.value) for r in readings]
     scale = bar_scale(status, rows)

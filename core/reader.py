@@ -10,7 +10,6 @@ linter does.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time
@@ -120,6 +119,8 @@ class Reader:
     def _missing(self, key: str, hint: str | None) -> None:
         # A required key that is missing next to an unknown key that looks like it is a typo:
         # say so at the typo's line, instead of "is missing" at the table's.
+        import difflib  # on the way to an error only
+
         unknown = [k for k in self.data if k not in self._seen and isinstance(k, str)]
         close = difflib.get_close_matches(key, unknown, n=1)
         if close:
@@ -257,6 +258,8 @@ class Reader:
         """Unknown keys are errors: a typo must not silently drop part of an agreement."""
         for key in self.data:
             if key not in self._seen:
+                import difflib  # an unknown key: on the way to an error only
+
                 known = sorted(self._seen)
                 close = difflib.get_close_matches(key, known, n=1)
                 hint = f"did you mean `{close[0]}`?" if close else (

@@ -28,6 +28,8 @@ from . import ical
 
 @dataclass(frozen=True)
 class Invite:
+    """One .ics attached to a mail (a docstring spares @dataclass an inspect.signature)."""
+
     filename: str
     method: str  # REQUEST or CANCEL
     data: bytes

@@ -431,3 +431,127 @@ def test_shared_invites_are_kept_for_one_alliance_at_a_time() -> None:
     ical.request(second, 0)
     assert {e.alliance_id for e, _ in ical._shared} == {"second"}
     assert {e.alliance_id for e in ical._static} == {"second"}
+
+
+def test_a_zone_is_accepted_as_when_every_zone_was_listed() -> None:
+    import zoneinfo
+
+    from designed_alliance.core import zones
+
+    listed = zoneinfo.available_timezones()
+    zones._all_zones.cache_clear()  # another test may have asked for a suggestion
+
+    def by_listing(name: str) -> bool:  # the rule before: look the name up in every zone
+        return name in zones.FIXED_ALLOWED or (
+            name in listed and name.split("/", 1)[0] in zones.REGIONS and "/" in name)
+
+    odd = ["Europe/berlin", "America/../Europe/Berlin", "Europe/", "Europe", "Europe//Berlin",
+           "America/Argentina", "America/Indiana", "/Europe/Berlin", "Asia/Tokyo/", "EST",
+           "Europe/Berlin\0", "Europe/No_Such_City", "Etc/GMT+2", "Japan"]
+    for name in [*sorted(listed), *odd]:
+        assert zones.is_accepted(name) == by_listing(name), name
+    assert zones._all_zones.cache_info().currsize == 0  # accepting never listed them all
+
+
+GENERATED_METHODS = """
+import marshal, sys, dataclasses, hashlib, importlib, pkgutil
+import designed_alliance.core as core, designed_alliance.integrations as integrations
+from designed_alliance.core import classcache
+for package in (core, integrations):
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name not in ("__main__",):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+out = []
+for name, module in sorted(sys.modules.items()):
+    if not name.startswith("designed_alliance"):
+        continue
+    for value in list(vars(module).values()):
+        if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == name:
+            for attr, fn in sorted(vars(value).items()):
+                code = getattr(fn, "__code__", None)
+                if code is not None and code.co_filename == "<string>":
+                    digest = hashlib.sha256(marshal.dumps(code)).hexdigest()[:16]
+                    out.append(f"{value.__qualname__}.{attr} {digest}")
+print("\\n".join(sorted(set(out))))
+print("CACHE", "from-file" if classcache._state["loaded"] and not classcache._state["dirty"]
+      else "compiled" if classcache._state["dirty"] else "off")
+"""
+
+
+def test_dataclass_methods_from_the_cache_are_the_ones_dataclasses_compiles(
+        tmp_path: Path) -> None:
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+
+    def methods(**extra: str) -> tuple[list[str], str]:
+        done = subprocess.run([sys.executable, "-c", GENERATED_METHODS], capture_output=True,
+                              text=True, check=True, env=dict(env, **extra))
+        *lines, cache = done.stdout.splitlines()
+        return lines, cache
+
+    plain, cache = methods(ALLIANCE_NO_CLASS_CACHE="1")
+    assert cache == "CACHE off" and len(plain) > 150  # every dataclass's __init__, __eq__, …
+    first, cache = methods()
+    assert cache == "CACHE compiled" and first == plain
+    second, cache = methods()
+    assert cache == "CACHE from-file" and second == plain  # the same code, byte for byte
+    path = tmp_path / "cache" / "designed-alliance" / "dataclass-code.marshal"
+    path.write_bytes(b"\0garbage")  # a damaged file is compiled over, not trusted
+    third, cache = methods()
+    assert cache == "CACHE compiled" and third == plain
+
+
+def test_the_class_cache_is_for_one_interpreter_and_help_does_not_load_dataclasses(
+        tmp_path: Path) -> None:
+    import marshal
+
+    from designed_alliance.core import classcache
+
+    code = compile("x = 1", "<string>", "exec", dont_inherit=True)
+    path = tmp_path / "designed-alliance" / "dataclass-code.marshal"
+    path.parent.mkdir()
+    path.write_bytes(marshal.dumps(("1 another python", {"x = 1": code})))
+    probe = ("import sys\nfrom designed_alliance.core import classcache\nimport dataclasses\n"
+             "classcache._load()\nprint(len(classcache._codes), dataclasses.exec is "
+             "classcache.cached_exec)\n")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, env=env)
+    assert done.stdout.split() == ["0", "True"]  # another interpreter's file: not used
+    path.write_bytes(marshal.dumps((classcache._stamp(), {"x = 1": code})))
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, env=env)
+    assert done.stdout.split() == ["1", "True"]
+    help_probe = ("import sys\nsys.argv = ['alliance', '--help']\n"
+                  "from designed_alliance.__main__ import main\n"
+                  "try:\n    main()\nexcept SystemExit:\n    pass\n"
+                  "print('LOADED', 'dataclasses' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", help_probe], capture_output=True, text=True,
+                          check=True, env=env)
+    assert "LOADED False" in done.stdout  # the hook waits for dataclasses, never loads it
+
+
+def test_a_fresh_setup_loads_no_progress_html_or_difflib_and_lists_no_zones(
+        tmp_path: Path) -> None:
+    # What issue 15's small end took off a fresh setup's path: charts' progress and html
+    # (a setup only formats numbers with charts), difflib (zone suggestions), listing every
+    # zone on disk to accept one name.
+    probe = ("import sys, zoneinfo\n"
+             "def listed():\n    raise AssertionError('every zone was listed')\n"
+             "zoneinfo.available_timezones = listed\n"
+             "sys.argv = ['alliance', *sys.argv[1:]]\n"
+             "from designed_alliance.__main__ import main\n"
+             "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
+             "print('MODULES', ' '.join(sorted(sys.modules)))\n")
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    for path in alliance_examples():
+        out = tmp_path / path.stem
+        done = subprocess.run([sys.executable, "-c", probe, "setup", str(path), "--yes",
+                               "--out", str(out)], capture_output=True, text=True, env=env)
+        assert "EXIT 0" in done.stdout, done.stderr
+        line = next(x for x in done.stdout.splitlines() if x.startswith("MODULES "))
+        loaded = set(line.split()[1:])
+        assert "designed_alliance.core.celebrate" in loaded  # the path that used to load them
+        assert not loaded & {"designed_alliance.core.progress", "html", "difflib"}, path.stem
+        calendar = icalendar.Calendar.from_ical((out / "checkins.ics").read_bytes())
+        assert calendar.walk("VEVENT"), path.stem  # and the setup did write its invites
