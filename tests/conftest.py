@@ -63,6 +63,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))  # compiled templates, …
     monkeypatch.delenv("ALLIANCE_STATE", raising=False)
     monkeypatch.delenv("ALLIANCE_CONFIG", raising=False)
     work = tmp_path / "work"
