@@ -152,7 +152,8 @@ def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], stat
         if not records and target.can_lookup and (reconcile or not target.is_remote):
             records = records_from_remote(target, alliance.id)
             if records:
-                notes = [*notes, f"state rebuilt from {len(records)} tagged object(s) found"]
+                notes = [*notes, f"state rebuilt from {len(records)} tagged object(s) found",
+                         *target.lookup_notes()]
         elif not records and target.is_remote and target.can_lookup and not teardown:
             notes = [*notes, "nothing recorded here yet: setup first looks for objects this "
                      "alliance already has there, and adopts them instead of creating twins"]
