@@ -444,15 +444,21 @@ class RemoteTarget(OwnCalendar, Target):
         to a sign-in that may not read sent mail; it is taken as sent all the same — a
         second kickoff the user might send too is worse than a reply draft they can see
         (and discard) — unless --resend asks for the kickoff to be drafted anew."""
+        self.sent_untold = False
         if self.draft_unsent(draft_id):
             return None
         if recorded:
+            self.sent_untold = not self.options.resend
             return None if self.options.resend else recorded
         try:
             found = self.find_sent(message_id)
         except SentUnreadable:
+            self.sent_untold = not self.options.resend
             return None if self.options.resend else ""  # sent, thread unknown: see above
         return found[0] if found else None
+
+    #: the last `sent_thread` took a gone draft as sent without seeing it in sent mail
+    sent_untold: bool = False
 
     @abc.abstractmethod
     def delete_draft_request(self, draft_id: str) -> Any:
@@ -555,6 +561,7 @@ class RemoteTarget(OwnCalendar, Target):
         super().__init__(config, options)
         self.video_links = {}
         self._notes: list[str] = []  # what lookup has to say in the plan
+        self._kickoff: Record | None = None  # its record, as `recall` handed it
 
     def connect(self) -> None:
         if getattr(self, "_opened", False):
@@ -731,9 +738,11 @@ class RemoteTarget(OwnCalendar, Target):
         changes = plan_messages(context.alliance, kick.item, events, records,
                                 sender=kick.item.sender, teardown=context.teardown,
                                 writes_events=True)
-        context.progress(self.options, f"{self.name}: the kickoff draft is gone — taken as sent "
-                         "(a draft deleted by hand cannot be told apart here; --resend drafts "
-                         "it anew); the changes are drafted as a reply in its thread")
+        context.progress(self.options, f"{self.name}: the kickoff draft is gone — taken as "
+                         "sent (this sign-in cannot tell a sent draft from a discarded one; "
+                         "--resend drafts it anew); the changes are drafted as a reply in "
+                         "its thread" if self.sent_untold else f"{self.name}: the kickoff was "
+                         "sent meanwhile — the changes are drafted as a reply in its thread")
         plan = replace(plan, changes=tuple(changes))
         context.plan = plan
         return plan
@@ -858,9 +867,7 @@ class RemoteTarget(OwnCalendar, Target):
         else:
             invites = mail.invites_for_changes(context.alliance.id,
                                                context.announced(change.key))
-            kick = next((c for c in (context.plan.changes if context.plan else ())
-                         if c.key == KICKOFF and c.record is not None), None)
-            reply_to = kick.record.summary.get(THREAD) or None if kick and kick.record else None
+            reply_to = self._thread_for(message, context)
             if reply_to:
                 facts[THREAD] = reply_to
         self._delivery[change.key] = facts
@@ -888,6 +895,34 @@ class RemoteTarget(OwnCalendar, Target):
             stale = {known, *others, *(d for d, _ in self.find_drafts(message.message_id))}
             self._delete_drafts(sorted(stale - {created}), backoff)
         return created
+
+    def _thread_for(self, message: Message, context: ApplyContext) -> str | None:
+        """The sent kickoff's thread, for a message that replies in the alliance's one
+        conversation (`topic` set: change summaries, agendas, the celebration) — from the
+        kickoff in the plan (setup), else from its record (`recall`: agendas planned alone).
+        A nudge (to one member) is no part of it."""
+        if not message.topic:
+            return None
+        kick = next((c.record for c in (context.plan.changes if context.plan else ())
+                     if c.key == KICKOFF and c.record is not None), None)
+        if kick is None and unsent_draft(self._kickoff):
+            # Planned alone (an agenda), and the kickoff was a draft when last seen: the user
+            # may have sent it since (one look at the draft, as setup does).
+            assert self._kickoff is not None
+            thread = self.sent_thread(self._kickoff.remote_id,
+                                      item_message_id(context.alliance.id, KICKOFF),
+                                      str(self._kickoff.summary.get(DRAFT_THREAD, "")))
+            if thread is not None:
+                self._kickoff = replace(self._kickoff, summary={
+                    **self._kickoff.summary, DRAFT: False, THREAD: thread})
+        kick = kick or self._kickoff
+        if kick is None or not kick.active or kick.summary.get(DRAFT) is not False:
+            return None
+        return str(kick.summary.get(THREAD) or "") or None
+
+    def recall(self, alliance_id: str, records: dict[str, Record]) -> None:
+        super().recall(alliance_id, records)
+        self._kickoff = records.get(KICKOFF)
 
     def _note_thread(self, facts: dict[str, Any], answer: Any) -> None:
         """The kickoff draft's thread, kept in its record: where its replies go once sent."""

@@ -252,3 +252,39 @@ def test_eml_replies_carry_the_kickoff_subject_and_their_topic_first(
     assert _first_line(summary) == "Changes to our designed alliance: Website relaunch"
     html = summary.get_body(("html",))
     assert html is not None and "Changes to our designed alliance" in html.get_content()
+
+
+def test_an_agenda_replies_in_the_kickoffs_thread_and_a_nudge_stays_out_of_it(
+        cli, tmp_path: Path, google_emulator) -> None:
+    path, args = _setup(cli, tmp_path, google_emulator)
+    thread = google_emulator.user_sends_draft()
+    config = args[1]
+    result = cli("--config", config, "agenda", path, "--to", "google", "--on", "2027-01-05")
+    assert result.exit_code == 0, result.output + result.stderr
+    ((agenda_thread, agenda),) = _drafts(google_emulator)
+    assert agenda_thread == thread and agenda["Subject"] == f"Re: {KICKOFF_SUBJECT}"
+    assert _first_line(agenda) == "Agenda for our check-in on Mon 11 Jan 2027: Website relaunch"
+    google_emulator.user_sends_draft()
+    result = cli("--config", config, "remind", path, "--to", "google",
+                 "--on", "2027-01-06T09:00")
+    assert result.exit_code == 0, result.output + result.stderr
+    ((nudge_thread, nudge),) = _drafts(google_emulator)
+    # To one member about their own part: its own subject, not the conversation's.
+    assert nudge["Subject"] == "Due Fri 8 Jan 2027: Page templates for the new brand"
+    assert nudge_thread != thread
+
+
+def test_a_kickoff_draft_rewritten_after_a_lost_state_keeps_its_thread_for_the_replies(
+        cli, tmp_path: Path, google_emulator, state_file: Path) -> None:
+    path, args = _setup(cli, tmp_path, google_emulator)
+    state_file.unlink()
+    _move_checkins(path, "10:00")
+    assert cli(*args).exit_code == 0  # the draft is found again and rewritten in place
+    thread = google_emulator.user_sends_draft()
+    path.write_text(path.read_text().replace('time = "10:00"', 'time = "10:30"', 1))
+    google_emulator.reset_log()
+    result = cli(*args)
+    assert result.exit_code == 0, result.output + result.stderr
+    ((reply_thread, summary),) = _drafts(google_emulator)
+    assert reply_thread == thread and summary["Subject"] == f"Re: {KICKOFF_SUBJECT}"
+    assert _searches(google_emulator) == []  # its thread was recorded at drafts.update
