@@ -73,12 +73,13 @@ def unsent_draft(record: Record | None) -> bool:
 
 def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change],
                   records: dict[str, Record], *, sender: Person, teardown: bool,
-                  writes_events: bool, reasons: dict[str, str] | None = None
-                  ) -> list[Change]:
+                  writes_events: bool, reasons: dict[str, str] | None = None,
+                  resend: bool = False) -> list[Change]:
     """The event changes (each now `announced_by` its message) followed by the messages.
 
     On teardown a target that writes events tells the members through the calendar's own
-    cancellations; a mail-only target sends one cancellation notice.
+    cancellations; a mail-only target sends one cancellation notice. `resend` (--resend)
+    drafts a kickoff again whose sending could not be told (`UNKNOWN`).
     """
     pending = [c for c in events if c.action is not Action.KEEP]
     kept = [c for c in events if c.action is Action.KEEP]
@@ -97,6 +98,11 @@ def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change]
         sequence = record.sequence + 1 if record is not None else 0
         kick = Change(Action.CREATE, KICKOFF, kickoff, record, sequence, kind="message")
         return [*(replace(c, announced_by=KICKOFF) for c in pending), *kept, kick]
+    if record.summary.get(UNKNOWN) and resend:
+        # The user says it never went out (--resend): drafted again, as on a first run.
+        return [*(replace(c, announced_by=KICKOFF) for c in pending), *kept,
+                Change(Action.CREATE, KICKOFF, kickoff, None, record.sequence + 1,
+                       kind="message")]
     if record.summary.get(UNKNOWN):
         # What it said is unknown too: compared as what is planned now, so no change summary
         # announces differences nobody can see.
@@ -117,16 +123,16 @@ def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change]
                                 kind="message")]
     summary = _reply(alliance, compose.changes(
         alliance, [*pending, *([kick] if kick else [])], sender, reasons=reasons or {}))
+    # An unchanged kickoff is in the plan too (KEEP): a record adopted from a lookup is then
+    # kept, and the next run does not take the kickoff for one never made.
+    same = Change(Action.KEEP, KICKOFF, kickoff, record, record.sequence, kind="message")
     if summary is None:  # nothing the members need to hear about
-        out = [*events]
-        if kick is not None:
-            out.append(kick)
-        return out
+        return [*events, kick or same]
     if kick is not None:
         # Recorded with the summary, in one unit (rewritten too where `updates_kickoff`), so a
         # crash between the two cannot tell the members half of it.
         kick = replace(kick, announced_by=summary.key)
-    return _carried(pending, kept, summary, records, kick)
+    return _carried(pending, kept, summary, records, kick or same)
 
 
 def _reply(alliance: Alliance, summary: Message | None) -> Message | None:

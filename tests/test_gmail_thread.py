@@ -122,20 +122,29 @@ def test_a_kickoff_sent_by_the_user_gets_its_change_summary_in_its_thread_under_
 
 def test_a_lost_state_under_compose_sends_no_second_kickoff_and_says_why(
         cli, tmp_path: Path, google_emulator, state_file: Path) -> None:
-    _path, args = _setup(cli, tmp_path, google_emulator)
+    path, args = _setup(cli, tmp_path, google_emulator)
     google_emulator.user_sends_draft()
     state_file.unlink()
+    _move_checkins(path, "10:00")  # an edit too: this run writes, and records what it found
     google_emulator.reset_log()
     result = cli(*args)
     assert result.exit_code == 0, result.output + result.stderr
-    assert google_emulator.draft_store == {}  # no second kickoff drafted
-    assert len(google_emulator.sent_store) == 1
     (note,) = [line for line in result.output.splitlines() if "kickoff:" in line]
     assert "may not read sent mail" in note and "--resend" in note
     assert _searches(google_emulator) == [403]  # Google's answer to a token command's token
-    # Nor on the run after it, which has a state again: the kickoff stays taken as sent.
-    assert cli(*args).exit_code == 0
+    # No second kickoff: the change is told by a change summary (its thread unknown).
+    ((_, summary),) = _drafts(google_emulator)
+    assert summary["Subject"] == f"Re: {KICKOFF_SUBJECT}"
+    assert _first_line(summary).startswith("Changes to our designed alliance")
+    assert len(google_emulator.sent_store) == 1
+    google_emulator.user_deletes_draft()
+    assert cli(*args).exit_code == 0  # nothing changed: nothing drafted, the kickoff neither
     assert google_emulator.draft_store == {}
+    # The user says it never went out: --resend drafts it again, one draft, left unsent.
+    result = cli(*args, "--resend")
+    assert result.exit_code == 0, result.output + result.stderr
+    ((_, again),) = _drafts(google_emulator)
+    assert again["Subject"] == KICKOFF_SUBJECT and len(google_emulator.sent_store) == 1
 
 
 def test_resend_drafts_the_kickoff_anew_when_its_sending_is_unknown(
