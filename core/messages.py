@@ -84,7 +84,6 @@ def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change]
     pending = [c for c in events if c.action is not Action.KEEP]
     kept = [c for c in events if c.action is Action.KEEP]
     record = records.get(KICKOFF)
-    out: list[Change] = []
     if teardown:
         kick = (Change(Action.CANCEL, KICKOFF, None, record, record.sequence, kind="message")
                 if record is not None and record.active else None)

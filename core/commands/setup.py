@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -279,7 +279,7 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
     return 0
 
 
-def _check_resend(names: list[str]) -> None:
+def _check_resend(names: Sequence[str]) -> None:
     """--resend without --send means something only to a target that drafts mail remotely
     (a kickoff it could not tell sent is drafted again); otherwise it is refused before
     anything is read or written."""
