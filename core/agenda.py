@@ -149,13 +149,16 @@ def agenda(alliance: Alliance, journal: Journal, on: date,
         "review": review,
     }
     sender = _sender(alliance)
-    return Message(
+    from .messages import in_thread
+
+    # To every member: a reply in the kickoff's conversation ("Re: <kickoff subject>").
+    return in_thread(Message(
         alliance_id=alliance.id, key=f"agenda-{day.isoformat()}",
         subject=f"Agenda for our {kind} on {compose.long_date(day)}: {alliance.title}",
         text=compose.render("agenda.txt.j2", None, **values),
         html=compose.render("agenda.html.j2", None, **values),
         sender=sender, to=tuple(_person(m) for m in alliance.members),
-    )
+    ), alliance)
 
 
 def _video_link(alliance: Alliance, kind: str, links: dict[str, str] | None = None) -> str:

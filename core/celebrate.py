@@ -53,10 +53,12 @@ def celebration_message(alliance: Alliance, journal: Journal, sender: Person) ->
     """The email on the day of the celebration, to every member, in the kickoff's thread."""
     values = {"title": alliance.title, "goal": alliance.goal, "sender": sender,
               "celebration": alliance.celebration, **achievements(alliance, journal)}
-    return Message(
+    from .messages import in_thread
+
+    return in_thread(Message(
         alliance_id=alliance.id, key=KEY,
         subject=f"We celebrate today: {alliance.title}",
         text=compose.render("celebration_mail.txt.j2", None, **values),
         html=compose.render("celebration_mail.html.j2", None, **values),
         sender=sender, to=tuple(Person(m.name, m.email) for m in alliance.members),
-    )
+    ), alliance)

@@ -163,7 +163,8 @@ def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
 @click.option("--send", is_flag=True, help="Really send the kickoff / change email (smtp).")
 @click.option("--resend", is_flag=True,
               help="With --send: send again to members for whom an earlier run could not "
-              "tell whether the mail arrived (check their mailbox first).")
+              "tell whether the mail arrived (check their mailbox first); with a draft "
+              "target (google, outlook): draft a kickoff again that could not be told sent.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking (needed without a "
               "terminal, e.g. in cron: else nothing is applied and the exit is 1).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop (exit 0).")
@@ -190,8 +191,6 @@ def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
     """
     from .commands.setup import run
 
-    if resend and not send:
-        raise click.UsageError("--resend only makes sense with --send")
     sys.exit(run(file, _config(ctx), _targets(to), out, notify=notify, send=send, yes=yes,
                  dry_run=dry_run, force=force, as_json=as_json, resend=resend))
 

@@ -121,6 +121,9 @@ class Message:
     sender: Person
     to: tuple[Person, ...]
     msgid: str = ""  # set for change summaries: derived from what changed, not from the key
+    #: what a reply in the kickoff's thread is about ("Agenda for our check-in on …"): its
+    #: subject is the thread's ("Re: <kickoff subject>"), so the plan names it by this
+    topic: str = ""
     #: what the target that delivered it knows about it (e.g. ("draft", True), the thread):
     #: kept in the record's summary, never part of the fingerprint
     delivery: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
@@ -140,7 +143,7 @@ class Message:
 
     @property
     def summary(self) -> dict[str, Any]:
-        return {"kind": "message", "title": self.subject, "when": "",
+        return {"kind": "message", "title": self.topic or self.subject, "when": "",
                 "message_id": self.message_id, **dict(self.delivery)}
 
 

@@ -12,6 +12,7 @@ change summaries follow, as replies in its thread.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -28,6 +29,41 @@ SENT = "sent"  # status of a one-off message's record: history, never cancelled
 DRAFT = "draft"
 #: In a sent kickoff's record summary: the target's id of the thread its replies go to.
 THREAD = "thread"
+#: In a drafted kickoff's record summary: the thread the draft is in (Gmail answers it at
+#: drafts.create). A sent draft keeps its thread, so the replies go there once it is sent —
+#: known without the right to read sent mail.
+DRAFT_THREAD = "draft_thread"
+#: In an adopted kickoff's record summary: found neither as a draft nor in sent mail (the
+#: sign-in may not read sent mail), so whether it went out is unknown. It is taken as sent —
+#: never a second kickoff without --resend — and its content as what is planned now.
+UNKNOWN = "unknown"
+
+
+def kickoff_subject(alliance: Alliance) -> str:
+    """The kickoff's subject: the subject of the alliance's one conversation."""
+    return f"Our designed alliance: {alliance.title}"
+
+
+def in_thread(message: Message, alliance: Alliance) -> Message:
+    """`message` as a reply in the kickoff's conversation, the way GitHub's notification
+    mails keep one conversation per issue: its subject is "Re: <kickoff subject>" and what
+    it is about (its own subject until now) is its first line, in text and HTML, and its
+    `topic`, which the plan shows.
+
+    Why every mail target and not only Gmail drafts: a message joins a Gmail thread only
+    when its Subject matches the thread's (developers.google.com/gmail/api/guides/threads),
+    and the members' own Gmail splits a conversation on a changed subject too, however the
+    mail reached them (smtp, an .eml sent by hand, Outlook). Nudges go to one member about
+    their own part, not to the conversation, and keep their own subjects."""
+    if message.topic:
+        return message  # a reply already
+    topic = message.subject
+    line = (f'<p style="font-weight:bold;margin:0 0 12px 0">{html.escape(topic)}</p>')
+    page = message.html
+    at = page.find("<body")
+    at = page.find(">", at) + 1 if at >= 0 else 0
+    return replace(message, subject=f"Re: {kickoff_subject(alliance)}", topic=topic,
+                   text=f"{topic}\n\n{message.text}", html=page[:at] + line + page[at:])
 
 
 def unsent_draft(record: Record | None) -> bool:
@@ -37,22 +73,23 @@ def unsent_draft(record: Record | None) -> bool:
 
 def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change],
                   records: dict[str, Record], *, sender: Person, teardown: bool,
-                  writes_events: bool, reasons: dict[str, str] | None = None
-                  ) -> list[Change]:
+                  writes_events: bool, reasons: dict[str, str] | None = None,
+                  resend: bool = False) -> list[Change]:
     """The event changes (each now `announced_by` its message) followed by the messages.
 
     On teardown a target that writes events tells the members through the calendar's own
-    cancellations; a mail-only target sends one cancellation notice.
+    cancellations; a mail-only target sends one cancellation notice. `resend` (--resend)
+    drafts a kickoff again whose sending could not be told (`UNKNOWN`).
     """
     pending = [c for c in events if c.action is not Action.KEEP]
     kept = [c for c in events if c.action is Action.KEEP]
     record = records.get(KICKOFF)
-    out: list[Change] = []
     if teardown:
         kick = (Change(Action.CANCEL, KICKOFF, None, record, record.sequence, kind="message")
                 if record is not None and record.active else None)
         if pending and not writes_events:
-            summary = compose.changes(alliance, pending, sender, teardown=True)
+            summary = _reply(alliance, compose.changes(alliance, pending, sender,
+                                                       teardown=True))
             if summary is not None:
                 return _carried(pending, kept, summary, records, kick)
         return [*events, *([kick] if kick else [])]
@@ -60,6 +97,15 @@ def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change]
         sequence = record.sequence + 1 if record is not None else 0
         kick = Change(Action.CREATE, KICKOFF, kickoff, record, sequence, kind="message")
         return [*(replace(c, announced_by=KICKOFF) for c in pending), *kept, kick]
+    if record.summary.get(UNKNOWN) and resend:
+        # The user says it never went out (--resend): drafted again, as on a first run.
+        return [*(replace(c, announced_by=KICKOFF) for c in pending), *kept,
+                Change(Action.CREATE, KICKOFF, kickoff, None, record.sequence + 1,
+                       kind="message")]
+    if record.summary.get(UNKNOWN):
+        # What it said is unknown too: compared as what is planned now, so no change summary
+        # announces differences nobody can see.
+        record = replace(record, fingerprint=kickoff.fingerprint)
     if unsent_draft(record):
         # Nobody has read it yet: the kickoff itself is rewritten (its invites too) and tells
         # everything; a change summary beside it would be a second draft about the same.
@@ -74,18 +120,22 @@ def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change]
     if not pending and kick is None:
         return [*events, Change(Action.KEEP, KICKOFF, kickoff, record, record.sequence,
                                 kind="message")]
-    summary = compose.changes(alliance, [*pending, *([kick] if kick else [])], sender,
-                              reasons=reasons or {})
+    summary = _reply(alliance, compose.changes(
+        alliance, [*pending, *([kick] if kick else [])], sender, reasons=reasons or {}))
+    # An unchanged kickoff is in the plan too (KEEP): a record adopted from a lookup is then
+    # kept, and the next run does not take the kickoff for one never made.
+    same = Change(Action.KEEP, KICKOFF, kickoff, record, record.sequence, kind="message")
     if summary is None:  # nothing the members need to hear about
-        out = [*events]
-        if kick is not None:
-            out.append(kick)
-        return out
+        return [*events, kick or same]
     if kick is not None:
         # Recorded with the summary, in one unit (rewritten too where `updates_kickoff`), so a
         # crash between the two cannot tell the members half of it.
         kick = replace(kick, announced_by=summary.key)
-    return _carried(pending, kept, summary, records, kick)
+    return _carried(pending, kept, summary, records, kick or same)
+
+
+def _reply(alliance: Alliance, summary: Message | None) -> Message | None:
+    return in_thread(summary, alliance) if summary is not None else None
 
 
 def _carried(pending: list[Change], kept: list[Change], summary: Message,

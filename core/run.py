@@ -155,7 +155,8 @@ def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], stat
         if not records and target.can_lookup and (reconcile or not target.is_remote):
             records = records_from_remote(target, alliance.id)
             if records:
-                notes = [*notes, f"state rebuilt from {len(records)} tagged object(s) found"]
+                notes = [*notes, f"state rebuilt from {len(records)} tagged object(s) found",
+                         *target.lookup_notes()]
         elif not records and target.is_remote and target.can_lookup and not teardown:
             notes = [*notes, "nothing recorded here yet: setup first looks for objects this "
                      "alliance already has there, and adopts them instead of creating twins"]
@@ -170,7 +171,7 @@ def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], stat
             changes = plan_messages(alliance, want.messages[0], events, records,
                                     sender=sender, teardown=teardown,
                                     writes_events="event" in target.handles,
-                                    reasons=want.reasons)
+                                    reasons=want.reasons, resend=target.options.resend)
         if records and not teardown:
             changes, healed = _heal(changes, target.missing(alliance.id, records))
             if healed:

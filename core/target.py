@@ -231,6 +231,7 @@ class Target(abc.ABC):
       lost state file is rebuilt; it must find every object a previous ``apply`` made,
       including ones whose write the client never saw acknowledged. A target that cannot
       look anything up returns ``{}`` and sets ``can_lookup = False``.
+      ``lookup_notes()`` then returns lines for the plan about what it could not tell.
     - ``missing(alliance_id, records)`` returns the keys of recorded items whose copy on
       this target's side is gone or is no longer what was written (a file deleted or
       replaced by hand). Planning turns each such KEEP into an UPDATE with the same
@@ -347,6 +348,11 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def lookup(self, alliance_id: str) -> dict[str, Remote]:
         """Tagged remote objects of this alliance, by item key ({} when it cannot look)."""
+
+    def lookup_notes(self) -> list[str]:
+        """After `lookup`: what the plan should say about what was (not) found, e.g. a
+        kickoff whose sending cannot be told; [] by default."""
+        return []
 
     def recall(self, alliance_id: str, records: dict[str, Record]) -> None:  # noqa: B027
         """Before planning: every recorded row of this instance (see above). No I/O."""

@@ -42,7 +42,15 @@ from designed_alliance.core.errors import (
 )
 from designed_alliance.core.items import Event, Item, Message, Person
 from designed_alliance.core.items import message_id as item_message_id
-from designed_alliance.core.messages import DRAFT, KICKOFF, THREAD, plan_messages, unsent_draft
+from designed_alliance.core.messages import (
+    DRAFT,
+    DRAFT_THREAD,
+    KICKOFF,
+    THREAD,
+    UNKNOWN,
+    plan_messages,
+    unsent_draft,
+)
 from designed_alliance.core.plan import Action, Change, TargetPlan, record_kind
 from designed_alliance.core.state import Record
 from designed_alliance.core.target import (
@@ -147,6 +155,11 @@ class Read:
     seen: list[Seen]
     token: str
     full: bool
+
+
+class SentUnreadable(Exception):
+    """The sign-in may not read sent mail (Gmail under gmail.compose alone): whether a
+    message went out cannot be told from here."""
 
 
 class SyncExpired(Exception):
@@ -417,15 +430,39 @@ class RemoteTarget(OwnCalendar, Target):
     @abc.abstractmethod
     def find_sent(self, message_id: str) -> tuple[str, str] | None:
         """(the id a reply is made against, fingerprint) of the sent message with this
-        Message-ID (Gmail: its threadId; Graph: its id), or None."""
+        Message-ID (Gmail: its threadId; Graph: its id), or None. Raises `SentUnreadable`
+        when the sign-in may not read sent mail."""
 
-    def sent_thread(self, draft_id: str, message_id: str) -> str | None:
+    def draft_thread(self, answer: Any) -> str:
+        """The thread a draft create/update answer puts the draft in, when the service
+        keeps a sent draft in that same thread (Gmail); "" otherwise (Graph: a sent draft
+        is a new message, found with `find_sent`)."""
+        return ""
+
+    def sent_thread(self, draft_id: str, message_id: str, recorded: str = "") -> str | None:
         """None while the kickoff draft exists unsent (or is gone without a trace: it is then
-        drafted anew); once the user sent it, the id its replies are made against."""
+        drafted anew); once the user sent it, the id its replies are made against.
+
+        `recorded` is the draft's own thread (`draft_thread`): a sent draft stays in it, so
+        no read of sent mail is needed. A draft deleted by hand looks the same as a sent one
+        to a sign-in that may not read sent mail; it is taken as sent all the same — a
+        second kickoff the user might send too is worse than a reply draft they can see
+        (and discard) — unless --resend asks for the kickoff to be drafted anew."""
+        self.sent_untold = False
         if self.draft_unsent(draft_id):
             return None
-        found = self.find_sent(message_id)
+        if recorded:
+            self.sent_untold = not self.options.resend
+            return None if self.options.resend else recorded
+        try:
+            found = self.find_sent(message_id)
+        except SentUnreadable:
+            self.sent_untold = not self.options.resend
+            return None if self.options.resend else ""  # sent, thread unknown: see above
         return found[0] if found else None
+
+    #: the last `sent_thread` took a gone draft as sent without seeing it in sent mail
+    sent_untold: bool = False
 
     @abc.abstractmethod
     def delete_draft_request(self, draft_id: str) -> Any:
@@ -527,6 +564,8 @@ class RemoteTarget(OwnCalendar, Target):
     def __init__(self, config: Config, options: Options) -> None:
         super().__init__(config, options)
         self.video_links = {}
+        self._notes: list[str] = []  # what lookup has to say in the plan
+        self._kickoff: Record | None = None  # its record, as `recall` handed it
 
     def connect(self) -> None:
         if getattr(self, "_opened", False):
@@ -616,11 +655,34 @@ class RemoteTarget(OwnCalendar, Target):
             if drafts:
                 found[KICKOFF] = Remote(KICKOFF, drafts[0][0], drafts[0][1],
                                         summary={"kind": "message", DRAFT: True})
-            elif (sent := self.find_sent(message_id)) is not None:
+                return found
+            try:
+                sent = self.find_sent(message_id)
+            except SentUnreadable:
+                self._unknown_kickoff(found)
+                return found
+            if sent is not None:
                 # Sent already: adopted as sent, so no second kickoff is ever drafted.
                 found[KICKOFF] = Remote(KICKOFF, sent[0], sent[1], summary={
                     "kind": "message", DRAFT: False, THREAD: sent[0]})
         return found
+
+    def _unknown_kickoff(self, found: dict[str, Remote]) -> None:
+        """No kickoff draft is left and sent mail cannot be read: it may have gone out. As
+        the mail targets do with an unknown delivery, it is never sent (here: drafted) a
+        second time unless --resend says it did not arrive."""
+        if self.options.resend:
+            self._notes.append("kickoff: not found as a draft; drafted anew (--resend)")
+            return
+        found[KICKOFF] = Remote(KICKOFF, "", "", summary={
+            "kind": "message", DRAFT: False, THREAD: "", UNKNOWN: True})
+        self._notes.append(
+            f"kickoff: no draft of it is left and this {self.service} sign-in may not read "
+            "sent mail, so whether it was sent is unknown — it is taken as sent and not "
+            "drafted again; if it never went out, run again with --resend")
+
+    def lookup_notes(self) -> list[str]:
+        return list(self._notes)
 
     # -- read-back ---------------------------------------------------------------------------
     def remote_versions(self, alliance_id: str, records: dict[str, Record]
@@ -669,7 +731,8 @@ class RemoteTarget(OwnCalendar, Target):
         if kick is None or kick.action is not Action.UPDATE or not unsent_draft(kick.record):
             return plan
         assert kick.record is not None and isinstance(kick.item, Message)
-        thread = self.sent_thread(kick.record.remote_id, kick.item.message_id)
+        recorded = str(kick.record.summary.get(DRAFT_THREAD, ""))
+        thread = self.sent_thread(kick.record.remote_id, kick.item.message_id, recorded)
         if thread is None:
             return plan
         sent = replace(kick.record, summary={**kick.record.summary, DRAFT: False,
@@ -680,8 +743,11 @@ class RemoteTarget(OwnCalendar, Target):
         changes = plan_messages(context.alliance, kick.item, events, records,
                                 sender=kick.item.sender, teardown=context.teardown,
                                 writes_events=True)
-        context.progress(self.options, f"{self.name}: the kickoff was sent meanwhile — the "
-                         "changes are drafted as a reply in its thread")
+        context.progress(self.options, f"{self.name}: the kickoff draft is gone — taken as "
+                         "sent (this sign-in cannot tell a sent draft from a discarded one; "
+                         "--resend drafts it anew); the changes are drafted as a reply in "
+                         "its thread" if self.sent_untold else f"{self.name}: the kickoff was "
+                         "sent meanwhile — the changes are drafted as a reply in its thread")
         plan = replace(plan, changes=tuple(changes))
         context.plan = plan
         return plan
@@ -806,9 +872,7 @@ class RemoteTarget(OwnCalendar, Target):
         else:
             invites = mail.invites_for_changes(context.alliance.id,
                                                context.announced(change.key))
-            kick = next((c for c in (context.plan.changes if context.plan else ())
-                         if c.key == KICKOFF and c.record is not None), None)
-            reply_to = kick.record.summary.get(THREAD) or None if kick and kick.record else None
+            reply_to = self._thread_for(message, context)
             if reply_to:
                 facts[THREAD] = reply_to
         self._delivery[change.key] = facts
@@ -821,11 +885,14 @@ class RemoteTarget(OwnCalendar, Target):
             known = others[0] if others else None
         if known is not None and not self.replaces_drafts:
             try:
-                self.call(lambda: self.draft_request(message, invites, known), backoff)
+                answer = self.call(lambda: self.draft_request(message, invites, known),
+                                   backoff)
+                self._note_thread(facts, answer)
                 return known
             except NotFound:
                 known = None  # sent or deleted by hand meanwhile: draft it anew
-        created = self._create_draft(message, invites, backoff, skip=known, reply_to=reply_to)
+        created = self._create_draft(message, invites, backoff, skip=known, reply_to=reply_to,
+                                     facts=facts)
         if known is not None:
             # Every other draft with this Message-ID goes: the old one, and any an
             # interrupted run made before it could record it (in that order: a crash leaves
@@ -834,15 +901,62 @@ class RemoteTarget(OwnCalendar, Target):
             self._delete_drafts(sorted(stale - {created}), backoff)
         return created
 
+    def _thread_for(self, message: Message, context: ApplyContext) -> str | None:
+        """The sent kickoff's thread, for a message that replies in the alliance's one
+        conversation (`topic` set: change summaries, agendas, the celebration) — from the
+        kickoff in the plan (setup), else from its record (`recall`: agendas planned alone).
+        A nudge (to one member) is no part of it."""
+        if not message.topic:
+            return None
+        kick = next((c.record for c in (context.plan.changes if context.plan else ())
+                     if c.key == KICKOFF and c.record is not None), None)
+        if kick is None and unsent_draft(self._kickoff):
+            # Planned alone (an agenda), and the kickoff was a draft when last seen: the user
+            # may have sent it since (one look at the draft, as setup does).
+            assert self._kickoff is not None
+            thread = self.sent_thread(self._kickoff.remote_id,
+                                      item_message_id(context.alliance.id, KICKOFF),
+                                      str(self._kickoff.summary.get(DRAFT_THREAD, "")))
+            if thread is not None:
+                self._kickoff = replace(self._kickoff, summary={
+                    **self._kickoff.summary, DRAFT: False, THREAD: thread})
+        kick = kick or self._kickoff
+        if kick is None or not kick.active or kick.summary.get(DRAFT) is not False:
+            return None
+        return str(kick.summary.get(THREAD) or "") or None
+
+    def recall(self, alliance_id: str, records: dict[str, Record]) -> None:
+        super().recall(alliance_id, records)
+        self._kickoff = records.get(KICKOFF)
+
+    def _note_thread(self, facts: dict[str, Any], answer: Any) -> None:
+        """The kickoff draft's thread, kept in its record: where its replies go once sent."""
+        thread = self.draft_thread(answer) if facts.get(DRAFT) is True else ""
+        if thread:
+            facts[DRAFT_THREAD] = thread
+
     def _create_draft(self, message: Message, invites: list[mail.Invite], backoff: Backoff,
-                      skip: str | None, reply_to: str | None = None) -> str:
+                      skip: str | None, reply_to: str | None = None,
+                      facts: dict[str, Any] | None = None) -> str:
         def made_already() -> dict[str, str] | None:
             found = [d for d, _ in self.find_drafts(message.message_id) if d != skip]
             return {"id": found[0]} if found else None
 
-        answer = self.call(lambda: self.draft_request(message, invites, None,
-                                                      reply_to=reply_to),
-                           backoff, recover=made_already)
+        try:
+            answer = self.call(lambda: self.draft_request(message, invites, None,
+                                                          reply_to=reply_to),
+                               backoff, recover=made_already)
+        except NotFound:
+            if not reply_to:
+                raise
+            # The kickoff's thread is gone (its draft was deleted, not sent): the reply is
+            # drafted on its own, where the user sees it.
+            answer = self.call(lambda: self.draft_request(message, invites, None),
+                               backoff, recover=made_already)
+            if facts is not None:
+                facts.pop(THREAD, None)
+        if facts is not None:
+            self._note_thread(facts, answer)
         return str(answer["id"])
 
     def _delete_drafts(self, draft_ids: Sequence[str], backoff: Backoff) -> None:

@@ -66,6 +66,9 @@ class Service:
     fresh_requests: tuple[tuple[str, str], ...]
     notified: Callable[[Any], set[tuple[str, str]]] = lambda emulator: {
         (address, what) for address, _, what in emulator.notified}
+    #: the token a `calendar = "dedicated"` config signs in with ("" : `token`): Google's
+    #: emulator grants it exactly the narrow scopes `alliance auth google` asks for then
+    dedicated_token: str = ""
 
     def config(self, tmp_path: Path, emulator: Any, *, command: str | None = "default",
                dedicated: bool = False) -> Path:
@@ -77,7 +80,7 @@ class Service:
         lines = [f"[{self.name}]", *extra, *(['calendar = "dedicated"'] if dedicated else []),
                  f'{self.root_key} = "{emulator.base_url}"']
         if command == "default":
-            command = f"echo {self.token}"
+            command = f"echo {(dedicated and self.dedicated_token) or self.token}"
         if command:
             lines.append(f"access_token_command = '{command}'")  # TOML literal string
         path.write_text("\n".join(lines) + "\n")
@@ -89,7 +92,8 @@ GOOGLE = Service("google", GoogleTarget, "google_emulator", "api_root",
                  lambda emulator: emulator.drafts(), (("POST", "/events"), ("POST", "/drafts")),
                  "/batch", (("GET", "/calendar/v3/calendars/primary"),
                             ("GET", "/calendar/v3/calendars/primary/events"),
-                            ("POST", "/batch/calendar/v3"), ("POST", "/gmail/v1/users/me/drafts")))
+                            ("POST", "/batch/calendar/v3"), ("POST", "/gmail/v1/users/me/drafts")),
+                 dedicated_token="test-token-dedicated")
 OUTLOOK = Service("outlook", OutlookTarget, "graph_emulator", "graph_root",
                   ('tenant = "common"',), "graph-token", graph_view,
                   lambda emulator: [m for m in emulator.messages() if m["isDraft"]],
@@ -239,6 +243,33 @@ class Mail:
     thread: str  # Gmail threadId; Graph conversationId
     replies_to: str  # the message a Graph reply was created from ("" if none, or Gmail)
     invites: tuple[Any, ...]  # the attached text/calendar parts, parsed with icalendar
+    topic: str = ""  # the body's first line: what a reply in the kickoff's thread is about
+
+
+def _first_paragraph(page: str) -> str:
+    """The text of an HTML body's first paragraph, read with html.parser."""
+    from html.parser import HTMLParser
+
+    class First(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.depth, self.done, self.text = 0, False, ""
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag == "p" and not self.done:
+                self.depth += 1
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "p" and self.depth:
+                self.depth, self.done = 0, True
+
+        def handle_data(self, data: str) -> None:
+            if self.depth and not self.done:
+                self.text += data
+
+    parser = First()
+    parser.feed(page)
+    return " ".join(parser.text.split())
 
 
 def _gmail_mail(thread: str, message: Any) -> Mail:
@@ -247,7 +278,9 @@ def _gmail_mail(thread: str, message: Any) -> Mail:
     # Every text/calendar part: one invite alone goes inline (RFC 6047), not attached.
     invites = tuple(icalendar.Calendar.from_ical(part.get_content())
                     for part in message.walk() if part.get_content_type() == "text/calendar")
-    return Mail(str(message["Subject"]), thread, "", invites)
+    plain = message.get_body(("plain",))
+    first = plain.get_content().splitlines()[0] if plain is not None else ""
+    return Mail(str(message["Subject"]), thread, "", invites, first)
 
 
 def _graph_mail(message: dict[str, Any]) -> Mail:
@@ -258,7 +291,7 @@ def _graph_mail(message: dict[str, Any]) -> Mail:
     invites = tuple(icalendar.Calendar.from_ical(base64.b64decode(a["contentBytes"]))
                     for a in message.get("attachments", []))
     return Mail(message["subject"], message["conversationId"], message.get("inReplyTo", ""),
-                invites)
+                invites, _first_paragraph(message.get("body", {}).get("content", "")))
 
 
 def drafts_of(service: Service, emulator: Any) -> list[Mail]:
@@ -276,13 +309,14 @@ def sent_of(service: Service, emulator: Any) -> list[tuple[str, Mail]]:
 
 
 def send_the_draft(service: Service, emulator: Any) -> None:
-    """Send the one draft there is, as the user would: through the service's own API."""
+    """Send the one draft there is, as the user would: in Gmail (the emulator's user
+    action), through Graph's own API for Outlook."""
     import json
     import urllib.request
 
     if service is GOOGLE:
-        (draft_id,) = emulator.draft_store
-        url, body = emulator.base_url + "gmail/v1/users/me/drafts/send", {"id": draft_id}
+        emulator.user_sends_draft()  # from Gmail itself: no API scope of ours is involved
+        return
     else:
         (draft_id,) = [m["id"] for m in emulator.messages() if m["isDraft"]]
         url, body = emulator.base_url + f"me/messages/{draft_id}/send", {}

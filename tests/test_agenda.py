@@ -89,7 +89,12 @@ def test_check_in_agenda() -> None:
     message = agenda(a, journal, date(2027, 1, 5))
     assert isinstance(message, Message)
     assert message.key == "agenda-2027-01-11"
-    assert message.subject == "Agenda for our check-in on Mon 11 Jan 2027: Website relaunch"
+    # A reply in the kickoff's conversation: its subject is the thread's, its topic the
+    # first line (and what the plan names it by).
+    assert message.subject == "Re: Our designed alliance: Website relaunch"
+    assert message.topic == "Agenda for our check-in on Mon 11 Jan 2027: Website relaunch"
+    assert message.text.splitlines()[0] == message.topic
+    assert message.summary["title"] == message.topic
     assert [p.email for p in message.to] == ["ana@example.com", "ben@example.com"]
     text = message.text
     assert "Mon 11 Jan 2027, 09:30 (America/New_York), https://meet.example.com/relaunch" in text
@@ -132,7 +137,7 @@ def test_review_agenda_has_the_review_questions_and_the_needs_offers_table() -> 
     journal = Journal(dropped=(Dropped("build", date(2027, 1, 30), "the agency builds it"),))
     message = agenda(a, journal, date(2027, 1, 26))
     assert message.key == "agenda-2027-02-01"
-    assert message.subject.startswith("Agenda for our review on Mon 1 Feb 2027")
+    assert message.topic.startswith("Agenda for our review on Mon 1 Feb 2027")
     # Right after the check-in: the usual 16:00 would be 22:00 for Ben in Berlin.
     assert "Mon 1 Feb 2027, 10:00 (America/New_York)" in message.text
     for question in REVIEW_QUESTIONS:

@@ -149,7 +149,10 @@ def test_send_delivers_the_kickoff_once_with_invites(cli, mail_config: Path, smt
     assert cli("--config", mail_config, "setup", path, "--send", "--yes").exit_code == 0
     assert len(smtp_server.messages) == 2
     summary = smtp_server.messages[1].message
-    assert summary["Subject"].startswith("Changes to our designed alliance")
+    # A reply in the kickoff's conversation, about what its first line says.
+    assert summary["Subject"] == "Re: " + message["Subject"]
+    assert summary.get_body(("plain",)).get_content().startswith(
+        "Changes to our designed alliance")
     # One invite travels inline (iMIP: the client shows Accept/Decline), not as an attachment.
     invites = [p for p in summary.walk() if p.get_content_type() == "text/calendar"]
     assert [str(icalendar.Calendar.from_ical(p.get_content()).walk("VEVENT")[0][

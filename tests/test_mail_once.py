@@ -268,7 +268,9 @@ def test_a_deleted_state_file_does_not_send_the_kickoff_again(cli, config: Path,
     assert send(cli, config, coach).exit_code == 0
     assert smtp.received() == {JORDAN: 2, PRIYA: 2}
     summary: EmailMessage = smtp.messages[-1].message
-    assert summary["Subject"].startswith("Changes to our designed alliance")
+    assert summary["Subject"].startswith("Re: Our designed alliance")  # the kickoff's thread
+    assert summary.get_body(("plain",)).get_content().startswith(
+        "Changes to our designed alliance")
 
 
 def test_a_second_run_waits_for_the_lock_then_says_another_run_is_active(

@@ -39,6 +39,15 @@ def smtp_config(tmp_path: Path, smtp_server, monkeypatch) -> Path:
     return path
 
 
+def _topic(message: email.message.EmailMessage) -> str:
+    """What a mail is about: a reply in the kickoff's conversation ("Re: <kickoff subject>")
+    says it on its first line; a nudge (to one member) in its own subject."""
+    subject = str(message["Subject"])
+    if subject.startswith("Re: "):
+        return message.get_body(("plain",)).get_content().splitlines()[0]
+    return subject
+
+
 def test_hourly_for_a_month_sends_each_agenda_and_nudge_once(alliance_file: Path, tmp_path,
                                                             smtp_server, monkeypatch) -> None:
     config = load_config(smtp_config(tmp_path, smtp_server, monkeypatch), explicit=True)
@@ -50,7 +59,7 @@ def test_hourly_for_a_month_sends_each_agenda_and_nudge_once(alliance_file: Path
                    send=True, dry_run=False, as_json=False, days_before=2)
     got = Counter()
     for received in smtp_server.messages:
-        key = str(received.message["Subject"])
+        key = _topic(received.message)
         for rcpt in received.rcpt_tos:
             got[(key, rcpt)] += 1
     assert got and set(got.values()) == {1}, [k for k, n in got.items() if n > 1]
@@ -139,7 +148,8 @@ def test_the_celebration_names_what_was_achieved_and_who_did_it(cli, alliance_fi
     assert result.exit_code == 0, result.output
     mail = email.message_from_bytes((out / "celebration-mail.eml").read_bytes(),
                                     policy=email.policy.default)
-    assert mail["Subject"] == "We celebrate today: Website relaunch"
+    assert mail["Subject"] == "Re: Our designed alliance: Website relaunch"
+    assert _topic(mail) == "We celebrate today: Website relaunch"
     text = mail.get_body(("plain",)).get_content()
     assert "- Ben Okafor: Page templates for the new brand" in text
     assert "Pages migrated: 15 (target 42)" in text

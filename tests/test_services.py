@@ -231,7 +231,9 @@ def test_once_the_kickoff_was_sent_changes_are_drafted_as_replies_in_its_thread(
         assert result.exit_code == 0, result.output
         drafts = drafts_of(service, emulator)
         assert len(drafts) == n, [d.subject for d in drafts]
-        assert {d.subject for d in drafts} == {
+        # The kickoff's subject (a thread joins only on a matching subject), the topic first
+        assert {d.subject for d in drafts} == {"Re: Our designed alliance: Website relaunch"}
+        assert {d.topic for d in drafts} == {
             "Changes to our designed alliance: Website relaunch"}
         assert all(d.thread == sent.thread for d in drafts)  # in the kickoff's thread
         if service is OUTLOOK:
@@ -268,8 +270,14 @@ def test_a_lost_state_after_the_kickoff_was_sent_drafts_no_second_kickoff(
     state_file.unlink()
     result = cli(*args)
     assert result.exit_code == 0, result.output
-    assert drafts_of(service, emulator) == []  # the sent kickoff was found and adopted
+    assert drafts_of(service, emulator) == []  # the sent kickoff was adopted: no second one
     path.write_text(path.read_text().replace('time = "09:30"', 'time = "10:00"'))
     assert cli(*args).exit_code == 0
     (summary,) = drafts_of(service, emulator)
-    assert summary.subject.startswith("Changes to") and summary.thread == sent.thread
+    assert summary.topic.startswith("Changes to")
+    if service is GOOGLE:
+        # gmail.compose may not read sent mail: the kickoff's thread is not known after a
+        # lost state (tests/test_gmail_thread.py has the rest); Graph finds the sent one.
+        assert "whether it was sent is unknown" in result.output
+    else:
+        assert summary.thread == sent.thread

@@ -187,7 +187,7 @@ def test_agenda_has_the_link_of_its_own_meeting() -> None:
     assert checkin is not None and f"Join the call: {ZOOM}" in checkin.text.splitlines()
     assert ZOOM in Links(checkin.html).hrefs
     review = agenda(alliance, Journal(), date(2027, 1, 4))
-    assert review is not None and "review" in review.subject
+    assert review is not None and "review" in review.topic  # the subject is the thread's
     assert "Join the call: https://meet.example.com/review" in review.text.splitlines()
     plain = agenda(loads(BASE, "a.toml"), Journal(), date(2026, 12, 7))
     assert plain is not None and "Join the call" not in plain.text

@@ -104,6 +104,9 @@ def deliver(alliance: Alliance, messages: list[Message], config: Config,
             as_json: bool) -> Plan:
     targets = _targets(alliance, config, to, out, send)
     state = State()
+    for target in targets:
+        # What each has recorded (e.g. the sent kickoff, whose thread an agenda replies in).
+        target.recall(alliance.id, state.records(alliance.id, target.instance))
     plan = plan_mail(alliance, messages, targets, state)
     if dry_run or not plan.has_changes:
         return plan

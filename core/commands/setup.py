@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -250,6 +250,9 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
         resend: bool = False, remove_calendar: bool = False) -> int:
     """`setup`/`teardown` of one file, or of every alliance file in a folder. Returns the
     exit code (a single file's errors are raised, for the CLI to print)."""
+    if resend and not send:
+        _check_resend(to or config.defaults.targets)
+
     def one(path: Path) -> SetupResult:
         return _apply_one(path, config, to, out, notify=notify, send=send, yes=yes,
                           dry_run=dry_run, force=force, as_json=as_json, teardown=teardown,
@@ -274,6 +277,20 @@ def run(file: Path, config: Config, to: list[str] | None, out: Path | None, *,
     if done.report is not None:
         require_success(done.report)
     return 0
+
+
+def _check_resend(names: Sequence[str]) -> None:
+    """--resend without --send means something only to a target that drafts mail remotely
+    (a kickoff it could not tell sent is drafted again); otherwise it is refused before
+    anything is read or written."""
+    from ..target import load_target
+
+    drafts = [n for n in names if (cls := load_target(n)).is_remote and "message" in
+              cls.handles and cls.updates_kickoff]
+    if not drafts:
+        raise BadInput("--resend only makes sense with --send, or with a target that drafts "
+                       "mail on a server", key="--resend",
+                       hint="add --send, or leave --resend out")
 
 
 def _apply_one(file: Path, config: Config, to: list[str] | None, out: Path | None, *,

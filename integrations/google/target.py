@@ -42,6 +42,7 @@ from ..remote import (
     Read,
     RemoteTarget,
     Seen,
+    SentUnreadable,
     SyncExpired,
     calendar_mode,
     calendar_tag,
@@ -56,6 +57,9 @@ AUTH_HINT = "run: alliance auth google, or check google.access_token_command"
 REFUSED = f"Google refused the credentials (revoked or expired) — {AUTH_HINT}"
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
 SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
+#: the Gmail scopes that allow messages.list with a search (`find_sent`)
+READ_SCOPES = {"https://www.googleapis.com/auth/gmail.readonly",
+               "https://www.googleapis.com/auth/gmail.modify", "https://mail.google.com/"}
 MEET_POLLS = 5  # follow-up gets of a Meet link still being made, 1 s, 2 s, … apart
 
 
@@ -85,6 +89,9 @@ class GoogleTarget(RemoteTarget):
             section.done()
         self._calendar: Any = None
         self._gmail: Any = None
+        #: whether the sign-in may read mail: None until known (a token command's scopes
+        #: are learnt from Google's answer), False for the stored sign-in, which has none
+        self._reads_mail: bool | None = None
         self._http: Any = None
         # Keys whose Meet Google is still making (the answer said "pending").
         self._pending_meet: set[str] = set()
@@ -170,6 +177,9 @@ class GoogleTarget(RemoteTarget):
         section = self.config.section("google")
         assert section is not None
         creds = credentials(self.config, section)
+        granted = getattr(creds, "granted_scopes", None) or getattr(creds, "scopes", None)
+        if granted and not section.text("access_token_command"):
+            self._reads_mail = bool(set(granted) & READ_SCOPES)
         self._http = google_auth_httplib2.AuthorizedHttp(creds, http=_strict_http(self.timeout))
         # api_endpoint replaces rootUrl + servicePath, so each API gets its own path here.
         self._calendar = build("calendar", "v3", http=self._http, static_discovery=True,
@@ -483,11 +493,31 @@ class GoogleTarget(RemoteTarget):
         except NotFound:
             return False  # sent (a sent draft is no draft any more) or deleted by hand
 
+    def draft_thread(self, answer: Any) -> str:
+        """drafts.create/update answer the draft's message with its threadId; Gmail keeps a
+        sent draft in that thread (the sent message is the draft's message, labelled SENT)."""
+        message = answer.get("message", {}) if isinstance(answer, dict) else {}
+        return str(message.get("threadId", "") or "")
+
     def find_sent(self, message_id: str) -> tuple[str, str] | None:
+        """messages.list with q needs a read scope (gmail.readonly, gmail.modify or
+        mail.google.com; gmail.metadata may not search). `alliance auth google` asks for
+        gmail.compose only — "read all your email" is not ours to ask for this — so a
+        token without one says `SentUnreadable` (known from the stored sign-in's scopes, or
+        from Google's 403 for a token command's), and the caller decides what is safe."""
+        if self._reads_mail is False:
+            raise SentUnreadable()
         backoff = self.backoff()
-        found = self.call(functools.partial(
-            self._gmail.users().messages().list, userId="me",
-            q=f"rfc822msgid:{message_id.strip('<>')} in:sent"), backoff).get("messages", [])
+        try:
+            found = self.call(functools.partial(
+                self._gmail.users().messages().list, userId="me",
+                q=f"rfc822msgid:{message_id.strip('<>')} in:sent"), backoff
+            ).get("messages", [])
+        except AuthExpired as exc:
+            if exc.status != 403:
+                raise
+            self._reads_mail = False  # insufficient scopes: the sign-in itself is fine
+            raise SentUnreadable() from None
         if not found:
             return None
         full = self.call(functools.partial(

@@ -47,6 +47,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import googleapiclient
 import pytest
 
+from designed_alliance.integrations.google.auth import DEDICATED_SCOPES, SCOPES
+
 from .loopback import LoopbackServer, drop, serving
 
 DOCS = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents")
@@ -55,6 +57,20 @@ STANDARD_PARAMS = {"alt", "fields", "key", "oauth_token", "prettyPrint", "quotaU
 EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 COLOR_IDS = {str(i) for i in range(1, 12)}  # colors.get: the event palette is "1"–"11"
 CONFERENCE_TYPES = {"hangoutsMeet"}  # allowedConferenceSolutionTypes of a Workspace calendar
+
+
+def short_scopes(scopes: list[str]) -> set[str]:
+    """Scope URLs by the short names the emulator compares ("gmail.compose"); the one
+    scope that is a bare URL ("https://mail.google.com/") keeps its URL."""
+    return {s.rpartition("/")[2] or s for s in scopes}
+
+
+#: What `alliance auth google` grants: a token the tests do not list in `token_scopes` has
+#: exactly these (a shared-calendar config); the dedicated config's token has the narrow set.
+GRANTED = short_scopes(SCOPES)
+DEDICATED_TOKEN = "test-token-dedicated"
+#: Gmail's read scopes (any one allows messages.list with `q` but gmail.metadata)
+READ_SCOPES = {"gmail.readonly", "gmail.modify", "https://mail.google.com/"}
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -244,10 +260,13 @@ class GoogleEmulator(Emulator):
     meetings_made: int = 0
     account: str = "organizer@example.net"  # the signed-in user: owns the primary calendar
     #: token → the scopes it was granted (short names, e.g. "calendar.app.created"); a token
-    #: not listed here (the default one) has every scope. A call its scopes do not allow —
-    #: per the discovery document, and for calendar.app.created only on calendars this app
-    #: made — is a 403 insufficientPermissions, as at Google.
-    token_scopes: dict[str, set[str]] = field(default_factory=dict)
+    #: not listed here (the default one) has `GRANTED`, what `alliance auth google` asks for
+    #: a shared calendar, and `DEDICATED_TOKEN` what it asks for calendar = "dedicated". A
+    #: call its scopes do not allow — per the discovery document, and for
+    #: calendar.app.created only on calendars this app made — is a 403
+    #: insufficientPermissions, as at Google.
+    token_scopes: dict[str, set[str]] = field(default_factory=lambda: {
+        DEDICATED_TOKEN: short_scopes(DEDICATED_SCOPES)})
     #: calendars made with calendars.insert (id → Calendar resource): the app's own
     own_calendars: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted_calendars: set[str] = field(default_factory=set)
@@ -392,6 +411,30 @@ class GoogleEmulator(Emulator):
             event["status"] = "cancelled"
             self._touch(calendar_id, event)
 
+    def user_sends_draft(self, draft_id: str | None = None) -> str:
+        """The user sends a draft from Gmail (the one there is when `draft_id` is None): it
+        leaves the drafts, keeps its message id and its threadId (a sent draft stays in its
+        conversation) and is labelled SENT. Returns the threadId."""
+        with self._lock:
+            if draft_id is None:
+                (draft_id,) = self.draft_store
+            return self._send_draft(draft_id)["threadId"]
+
+    def user_deletes_draft(self, draft_id: str | None = None) -> None:
+        """The user discards a draft in Gmail (the one there is when `draft_id` is None)."""
+        with self._lock:
+            if draft_id is None:
+                (draft_id,) = self.draft_store
+            del self.draft_store[draft_id]
+
+    def _send_draft(self, draft_id: str) -> dict[str, Any]:
+        draft = self.draft_store.pop(draft_id, None)
+        if draft is None:
+            raise ApiError(404, "Requested entity was not found.", "notFound")
+        message = {**draft["message"], "raw_bytes": draft["raw_bytes"], "labelIds": ["SENT"]}
+        self.sent_store[message["id"]] = message
+        return message
+
     def drafts(self) -> list[tuple[str, EmailMessage]]:
         return [(d["id"], email.message_from_bytes(d["raw_bytes"], policy=email.policy.default))
                 for d in self.draft_store.values()]
@@ -434,7 +477,8 @@ class GoogleEmulator(Emulator):
             raise Dropped()
         try:
             with self._lock:
-                self._granted = self.token_scopes.get(token)
+                self._granted = self.token_scopes.get(token, GRANTED)
+                self._scoped_calendar: str | None = None
                 status, payload = self._route(method, path, query, body)
         except ApiError as exc:
             entry.status = exc.status
@@ -451,7 +495,8 @@ class GoogleEmulator(Emulator):
         match = re.fullmatch(r"/calendar/v3/calendars/([^/]+)/events(?:/([^/]+))?", path)
         if match:
             calendar_id, event_id = match.groups()
-            self._calendar_scope(calendar_id)
+            # Checked once `_params` knows which scope allowed the method itself.
+            self._scoped_calendar = calendar_id
             if calendar_id in self.deleted_calendars:
                 raise ApiError(404, "Not Found", "notFound")
             store = self.calendars.setdefault(calendar_id, {})
@@ -523,12 +568,7 @@ class GoogleEmulator(Emulator):
         if re.fullmatch(r"/gmail/v1/users/([^/]+)/drafts/send", path) and method == "POST":
             self._params(GMAIL, ("users", "drafts", "send"), query)
             validate(body, {"$ref": "Draft"}, GMAIL["schemas"], "")
-            draft = self.draft_store.pop(str((body or {}).get("id", "")), None)
-            if draft is None:
-                raise ApiError(404, "Requested entity was not found.", "notFound")
-            message = {**draft["message"], "raw_bytes": draft["raw_bytes"],
-                       "labelIds": ["SENT"]}
-            self.sent_store[message["id"]] = message
+            message = self._send_draft(str((body or {}).get("id", "")))
             return 200, {k: v for k, v in message.items() if k != "raw_bytes"}
         if re.fullmatch(r"/gmail/v1/users/([^/]+)/messages", path) and method == "GET":
             self._params(GMAIL, ("users", "messages", "list"), query)
@@ -562,6 +602,13 @@ class GoogleEmulator(Emulator):
             if not self._via:
                 raise ApiError(403, "Request had insufficient authentication scopes.",
                                "insufficientPermissions")
+            if self._via == {"gmail.metadata"} and "q" in query:
+                # As at Google: the metadata scope lists messages but may not search them.
+                raise ApiError(403, "Metadata scope does not support 'q' parameter",
+                               "insufficientPermissions")
+        scoped = getattr(self, "_scoped_calendar", None)
+        if scoped is not None:
+            self._calendar_scope(scoped)
         declared = method.get("parameters", {})
         for name in query:
             if name not in declared and name not in STANDARD_PARAMS:
@@ -789,10 +836,9 @@ class GoogleEmulator(Emulator):
                 raise ApiError(404, "Requested entity was not found.", "notFound")
             assert draft_id is not None
             message_id = f"m{next(self._ids)}"
-            thread = (body.get("message") or {}).get("threadId") or message_id
-            if thread != message_id and thread not in {
-                    m["threadId"] for m in self.sent_store.values()}:
-                raise ApiError(404, "Requested entity was not found.", "notFound")
+            wanted = (body.get("message") or {}).get("threadId")
+            thread = self._thread_for(wanted, raw_bytes, draft_id) if wanted else message_id
+            thread = thread or message_id  # the thread refused it: a conversation of its own
             self.draft_store[draft_id] = {"id": draft_id, "raw_bytes": raw_bytes,
                                           "message": {"id": message_id, "threadId": thread}}
             return 200, {"id": draft_id, "message": {"id": message_id, "threadId": thread,
@@ -822,6 +868,29 @@ class GoogleEmulator(Emulator):
         if query.get("format", ["full"])[0] == "raw":
             message["raw"] = base64.urlsafe_b64encode(draft["raw_bytes"]).decode()
         return 200, {"id": draft["id"], "message": message}
+
+    def _thread_for(self, thread_id: str, raw_bytes: bytes, draft_id: str | None
+                    ) -> str | None:
+        """The thread a draft written with `threadId` joins, as Gmail decides it
+        (developers.google.com/gmail/api/guides/threads): only when its References or
+        In-Reply-To name a message of that thread and its Subject matches the thread's
+        (Re:/Fwd:/AW: prefixes aside); None — a thread of its own — otherwise. A thread
+        that does not exist is a 404."""
+        members = [m for m in [*self.sent_store.values(),
+                               *(d for d in self.draft_store.values() if d["id"] != draft_id)]
+                   if (m.get("threadId") or m.get("message", {}).get("threadId")) == thread_id]
+        if not members:
+            raise ApiError(404, "Requested entity was not found.", "notFound")
+        parsed = email.message_from_bytes(raw_bytes, policy=email.policy.default)
+        heads = [email.message_from_bytes(m["raw_bytes"], policy=email.policy.default)
+                 for m in members]
+        ids = {str(h["Message-ID"]).strip() for h in heads}
+        refs = set(str(parsed.get("References", "")).split()) | set(
+            str(parsed.get("In-Reply-To", "")).split())
+        if not refs & ids or thread_subject(str(parsed["Subject"])) != thread_subject(
+                str(heads[0]["Subject"])):
+            return None
+        return thread_id
 
     def _messages(self, q: str) -> dict[str, Any]:
         """users.messages.list for the terms we use: rfc822msgid:<id> and in:sent."""
@@ -876,6 +945,18 @@ class GoogleEmulator(Emulator):
             raise Dropped()
         body_text = "".join(out) + f"--{boundary}--\r\n"
         return 200, {"Content-Type": f"multipart/mixed; boundary={boundary}"}, body_text.encode()
+
+
+_PREFIX = re.compile(r"^\s*(re|fwd?|aw|wg|sv|antw|tr)\s*(\[\d+\])?\s*:\s*", re.IGNORECASE)
+
+
+def thread_subject(subject: str) -> str:
+    """A subject as Gmail compares it for threading: reply and forward prefixes (Re:, Fwd:,
+    AW:, …) stripped, case and runs of white space ignored."""
+    text = subject
+    while (stripped := _PREFIX.sub("", text, count=1)) != text:
+        text = stripped
+    return " ".join(text.split()).casefold()
 
 
 def _version(query: dict[str, list[str]]) -> int:
