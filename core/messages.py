@@ -12,7 +12,6 @@ change summaries follow, as replies in its thread.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -33,10 +32,6 @@ THREAD = "thread"
 #: drafts.create). A sent draft keeps its thread, so the replies go there once it is sent —
 #: known without the right to read sent mail.
 DRAFT_THREAD = "draft_thread"
-#: In an adopted kickoff's record summary: found neither as a draft nor in sent mail (the
-#: sign-in may not read sent mail), so whether it went out is unknown. It is taken as sent —
-#: never a second kickoff without --resend — and its content as what is planned now.
-UNKNOWN = "unknown"
 
 
 def kickoff_subject(alliance: Alliance) -> str:
@@ -57,6 +52,8 @@ def in_thread(message: Message, alliance: Alliance) -> Message:
     their own part, not to the conversation, and keep their own subjects."""
     if message.topic:
         return message  # a reply already
+    import html  # only a reply needs it: off a fresh setup's path
+
     topic = message.subject
     line = (f'<p style="font-weight:bold;margin:0 0 12px 0">{html.escape(topic)}</p>')
     page = message.html
@@ -73,13 +70,12 @@ def unsent_draft(record: Record | None) -> bool:
 
 def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change],
                   records: dict[str, Record], *, sender: Person, teardown: bool,
-                  writes_events: bool, reasons: dict[str, str] | None = None,
-                  resend: bool = False) -> list[Change]:
+                  writes_events: bool, reasons: dict[str, str] | None = None
+                  ) -> list[Change]:
     """The event changes (each now `announced_by` its message) followed by the messages.
 
     On teardown a target that writes events tells the members through the calendar's own
-    cancellations; a mail-only target sends one cancellation notice. `resend` (--resend)
-    drafts a kickoff again whose sending could not be told (`UNKNOWN`).
+    cancellations; a mail-only target sends one cancellation notice.
     """
     pending = [c for c in events if c.action is not Action.KEEP]
     kept = [c for c in events if c.action is Action.KEEP]
@@ -97,15 +93,6 @@ def plan_messages(alliance: Alliance, kickoff: Message, events: Sequence[Change]
         sequence = record.sequence + 1 if record is not None else 0
         kick = Change(Action.CREATE, KICKOFF, kickoff, record, sequence, kind="message")
         return [*(replace(c, announced_by=KICKOFF) for c in pending), *kept, kick]
-    if record.summary.get(UNKNOWN) and resend:
-        # The user says it never went out (--resend): drafted again, as on a first run.
-        return [*(replace(c, announced_by=KICKOFF) for c in pending), *kept,
-                Change(Action.CREATE, KICKOFF, kickoff, None, record.sequence + 1,
-                       kind="message")]
-    if record.summary.get(UNKNOWN):
-        # What it said is unknown too: compared as what is planned now, so no change summary
-        # announces differences nobody can see.
-        record = replace(record, fingerprint=kickoff.fingerprint)
     if unsent_draft(record):
         # Nobody has read it yet: the kickoff itself is rewritten (its invites too) and tells
         # everything; a change summary beside it would be a second draft about the same.

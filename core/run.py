@@ -171,7 +171,7 @@ def make_plan(alliance: Alliance, want: Desired, targets: Sequence[Target], stat
             changes = plan_messages(alliance, want.messages[0], events, records,
                                     sender=sender, teardown=teardown,
                                     writes_events="event" in target.handles,
-                                    reasons=want.reasons, resend=target.options.resend)
+                                    reasons=want.reasons)
         if records and not teardown:
             changes, healed = _heal(changes, target.missing(alliance.id, records))
             if healed:

@@ -47,7 +47,6 @@ from designed_alliance.core.messages import (
     DRAFT_THREAD,
     KICKOFF,
     THREAD,
-    UNKNOWN,
     plan_messages,
     unsent_draft,
 )
@@ -668,18 +667,14 @@ class RemoteTarget(OwnCalendar, Target):
         return found
 
     def _unknown_kickoff(self, found: dict[str, Remote]) -> None:
-        """No kickoff draft is left and sent mail cannot be read: it may have gone out. As
-        the mail targets do with an unknown delivery, it is never sent (here: drafted) a
-        second time unless --resend says it did not arrive."""
-        if self.options.resend:
-            self._notes.append("kickoff: not found as a draft; drafted anew (--resend)")
-            return
-        found[KICKOFF] = Remote(KICKOFF, "", "", summary={
-            "kind": "message", DRAFT: False, THREAD: "", UNKNOWN: True})
+        """No kickoff draft is left and sent mail cannot be read: the kickoff was either
+        never drafted (a first setup cut short) or drafted and then sent by the user before
+        the state was lost. It is drafted again: this target only ever drafts, so the worst
+        case is a second draft the user sees and deletes — never a second mail sent, and
+        never members left without the kickoff because a guess took it as sent."""
         self._notes.append(
             f"kickoff: no draft of it is left and this {self.service} sign-in may not read "
-            "sent mail, so whether it was sent is unknown — it is taken as sent and not "
-            "drafted again; if it never went out, run again with --resend")
+            "sent mail, so it is drafted again — if you sent it already, delete the new draft")
 
     def lookup_notes(self) -> list[str]:
         return list(self._notes)
