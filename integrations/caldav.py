@@ -328,7 +328,17 @@ class CalDavTarget(OwnCalendar, Target):
         client: Any = caldav.DAVClient  # the library's types say too little here
         return client(url=self.url, username=self.username, password=password,
                       ssl_verify_cert=self.verify_tls, timeout=self.timeout,
-                      enable_rfc6764=False, auth_type=None if negotiate else "basic")
+                      enable_rfc6764=False,
+                      auth_type="basic" if not negotiate and self._basic_is_safe() else None)
+
+    def _basic_is_safe(self) -> bool:
+        """Basic credentials go unasked only over TLS or to this machine: over plain HTTP
+        elsewhere the server may want Digest, and an unasked Basic header would have shown
+        the password to the network."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        return parts.scheme == "https" or parts.hostname in ("127.0.0.1", "::1", "localhost")
 
     def _connect(self) -> Any:
         if self._client is None:

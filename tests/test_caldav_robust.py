@@ -287,3 +287,17 @@ def test_a_url_that_is_not_one_calendar_writes_nothing(cli, tmp_path: Path, radi
     assert len(lines) == 1 and "not a calendar collection" in lines[0]
     stored = [p for p in radicale.storage_dir.rglob("*.ics")]
     assert stored == [] and not state_file.exists()
+
+
+@pytest.mark.parametrize(("url", "unasked"), [
+    ("https://dav.example.com/cal/", True),
+    ("http://127.0.0.1:5232/user/cal/", True),
+    ("http://localhost:5232/user/cal/", True),
+    ("http://dav.example.com/cal/", False),  # the server may want Digest: ask it first
+])
+def test_basic_credentials_go_unasked_only_over_tls_or_to_this_machine(
+        tmp_path: Path, url: str, unasked: bool) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[caldav]\nurl = "{url}"\nusername = "me"\npassword_env = "NOPE"\n')
+    target = CalDavTarget(load_config(path, explicit=True), Options(out_dir=tmp_path))
+    assert target._basic_is_safe() is unasked
