@@ -134,3 +134,11 @@ def tmpfs(where: Path, size: str) -> Iterator[Path]:
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+@pytest.fixture
+def household(tmp_path: Path) -> Path:
+    """A copy of the household example beside the test's own output: setup writes there."""
+    path = tmp_path / "household.toml"
+    path.write_text(example("household").read_text())
+    return path

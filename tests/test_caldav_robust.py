@@ -19,7 +19,6 @@ from designed_alliance.core.items import item_uid
 from designed_alliance.core.target import Options
 from designed_alliance.integrations.caldav import CalDavTarget
 
-from .conftest import example
 from .test_caldav_smtp import caldav_config
 
 ALLIANCE_ID = "home-reset-h7w1"
@@ -32,13 +31,6 @@ HOUSEHOLD_EVENTS = 6  # check-ins, review, celebration, three commitments
 def dav(tmp_path: Path, radicale, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ALLIANCE_TEST_DAV", radicale.password)
     return caldav_config(tmp_path, radicale)
-
-
-@pytest.fixture
-def household(tmp_path: Path) -> Path:
-    path = tmp_path / "household.toml"
-    path.write_text(example("household").read_text())
-    return path
 
 
 def by_uid(radicale) -> dict[str, tuple[str, icalendar.Event]]:

@@ -13,18 +13,9 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from .conftest import example
-
 EVENT_FILES = ["celebration.ics", "checkins.ics", "commitment-choose.ics",
                "commitment-kitchen.ics", "commitment-quotes.ics", "review.ics"]
 ALL_FILES = sorted(["alliance.ics", "kickoff.eml", *EVENT_FILES])
-
-
-@pytest.fixture
-def household(tmp_path: Path) -> Path:
-    path = tmp_path / "household.toml"
-    path.write_text(example("household").read_text())
-    return path
 
 
 @pytest.fixture

@@ -15,16 +15,9 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from .conftest import ROOT, example, tmpfs
+from .conftest import ROOT, tmpfs
 
 EVENTS = 6  # household: check-ins, review, celebration and three commitments
-
-
-@pytest.fixture
-def household(tmp_path: Path) -> Path:
-    path = tmp_path / "household.toml"
-    path.write_text(example("household").read_text())
-    return path
 
 
 @pytest.fixture

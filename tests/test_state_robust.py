@@ -13,14 +13,7 @@ import pytest
 
 from designed_alliance.core.state import APPLICATION_ID, Record, State, StateError
 
-from .conftest import example, tmpfs
-
-
-@pytest.fixture
-def household(tmp_path: Path) -> Path:
-    path = tmp_path / "household.toml"
-    path.write_text(example("household").read_text())
-    return path
+from .conftest import tmpfs
 
 
 def one_line(result, *fragments: str) -> str:
