@@ -455,6 +455,7 @@ def _memo_path() -> Path | None:
         return None
 
 
+@lru_cache(maxsize=1)
 def _memo_stamp() -> str:
     import importlib.util
 
@@ -488,8 +489,22 @@ def _answer(key: str, ask: Callable[[], str]) -> str:
         _memo[key] = _memo_disk[key]
         return _memo[key]
     _memo[key] = ask()
-    _write_answers()
+    _write_later()
     return _memo[key]
+
+
+_write_pending = False
+
+
+def _write_later() -> None:
+    """Write the answers down once, when the process ends: a cold run asks about a dozen
+    questions, and rewriting the whole file after each was a dozen temp files and renames."""
+    global _write_pending
+    if not _write_pending:
+        import atexit
+
+        _write_pending = True
+        atexit.register(_write_answers)
 
 
 def _write_answers() -> None:
@@ -581,7 +596,7 @@ def _vtimezone_bytes(tzid: str, first_year: int, last_year: int) -> bytes:
     data = _made_vtimezone(tzid, first_year, last_year)
     if _memo.get(key) != (text := data.decode()):  # written down for the next run
         _memo[key] = text
-        _write_answers()
+        _write_later()
     return data
 
 
