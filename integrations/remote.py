@@ -658,23 +658,20 @@ class RemoteTarget(OwnCalendar, Target):
             try:
                 sent = self.find_sent(message_id)
             except SentUnreadable:
-                self._unknown_kickoff(found)
+                # Never drafted (a first setup cut short), or drafted and sent by the user
+                # before the state was lost: drafted again. This target only drafts, so the
+                # worst case is a second draft the user sees and deletes — never a second
+                # mail sent, never members left without the kickoff on a guess.
+                self._notes.append(
+                    f"kickoff: no draft of it is left and this {self.service} sign-in may not "
+                    "read sent mail, so it is drafted again — if you sent it already, delete "
+                    "the new draft")
                 return found
             if sent is not None:
                 # Sent already: adopted as sent, so no second kickoff is ever drafted.
                 found[KICKOFF] = Remote(KICKOFF, sent[0], sent[1], summary={
                     "kind": "message", DRAFT: False, THREAD: sent[0]})
         return found
-
-    def _unknown_kickoff(self, found: dict[str, Remote]) -> None:
-        """No kickoff draft is left and sent mail cannot be read: the kickoff was either
-        never drafted (a first setup cut short) or drafted and then sent by the user before
-        the state was lost. It is drafted again: this target only ever drafts, so the worst
-        case is a second draft the user sees and deletes — never a second mail sent, and
-        never members left without the kickoff because a guess took it as sent."""
-        self._notes.append(
-            f"kickoff: no draft of it is left and this {self.service} sign-in may not read "
-            "sent mail, so it is drafted again — if you sent it already, delete the new draft")
 
     def lookup_notes(self) -> list[str]:
         return list(self._notes)
