@@ -53,13 +53,13 @@ def inputs_digest(alliance: Alliance, config: Config, journal: Journal | None) -
         if folder is None:
             continue
         for path in sorted(folder.glob(pattern)):
-            add(path.name, *_stat(path))
+            add(path.name, *file_stamp(path))
     for name in _LIBRARIES:
         spec = importlib.util.find_spec(name)  # finds without importing
-        add(name, *(_stat(Path(spec.origin)) if spec and spec.origin else ()))
+        add(name, *(file_stamp(Path(spec.origin)) if spec and spec.origin else ()))
     for zone in sorted({alliance.timezone, *(m.timezone for m in alliance.members
                                              if m.timezone)}):
-        add(zone, *_zone_stat(zone))
+        add(zone, *zone_stamp(zone))
     return digest.hexdigest()
 
 
@@ -70,7 +70,9 @@ def _templates_folder() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _stat(path: Path) -> tuple[int, int]:
+def file_stamp(path: Path) -> tuple[int, int]:
+    """(size, mtime) of a file: what changes when it is edited or upgraded; (-1, -1) if gone.
+    integrations/ical.py stamps its own cache with it too."""
     try:
         info = path.stat()
     except OSError:
@@ -78,7 +80,7 @@ def _stat(path: Path) -> tuple[int, int]:
     return (info.st_size, info.st_mtime_ns)
 
 
-def _zone_stat(zone: str) -> tuple[object, ...]:
+def zone_stamp(zone: str) -> tuple[object, ...]:
     """The time-zone data file zoneinfo reads for `zone` (system TZPATH first, as zoneinfo
     looks), else the tzdata package's version."""
     import zoneinfo
@@ -86,9 +88,9 @@ def _zone_stat(zone: str) -> tuple[object, ...]:
     for folder in zoneinfo.TZPATH:
         path = Path(folder, zone)
         if path.is_file():
-            return (str(path), *_stat(path))
+            return (str(path), *file_stamp(path))
     spec = importlib.util.find_spec("tzdata")
-    return ("tzdata", *(_stat(Path(spec.origin)) if spec and spec.origin else ()))
+    return ("tzdata", *(file_stamp(Path(spec.origin)) if spec and spec.origin else ()))
 
 
 # -- the encoding -----------------------------------------------------------------------------

@@ -459,15 +459,15 @@ def _memo_path() -> Path | None:
 def _memo_stamp() -> str:
     import importlib.util
 
-    from designed_alliance.core.rendered import _stat
+    from designed_alliance.core.rendered import file_stamp
 
     parts: list[object] = [_MEMO_FORMAT, __version__]
     spec = importlib.util.find_spec("icalendar")  # finds without importing
     if spec is not None and spec.origin:
-        parts += [*_stat(Path(spec.origin))]
+        parts += [*file_stamp(Path(spec.origin))]
     here = Path(__file__).resolve().parent
     for name in ("ical.py", "vtimezone.py"):
-        parts += [name, *_stat(here / name)]
+        parts += [name, *file_stamp(here / name)]
     return repr(parts)
 
 
@@ -527,9 +527,9 @@ def _write_answers() -> None:
 
 
 def _zone_key(timezone: str) -> str:
-    from designed_alliance.core.rendered import _zone_stat
+    from designed_alliance.core.rendered import zone_stamp
 
-    return f"{timezone}|{_zone_stat(timezone)!r}"
+    return f"{timezone}|{zone_stamp(timezone)!r}"
 
 
 @lru_cache(maxsize=256)
