@@ -6,14 +6,15 @@ nothing a member typed can become markup.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .durations import describe_duration
-from .model import Alliance
+from .model import Alliance, Commitment
 from .sequence import due_dates
 
 if TYPE_CHECKING:
@@ -81,6 +82,133 @@ def render(template: str, context: Context | None = None, **extra: Any) -> str:
     values = dict(context.values() if context else {})
     values.update(extra)
     return environment().get_template(template).render(**values)
+
+
+class Words:
+    """The texts of one alliance's calendar items and kickoff, rendered at most once each.
+
+    Each item's template gets only the values it shows (`checkin`, `commitment`, …), never
+    the whole alliance, so those values decide its text: what an earlier run rendered from
+    the same template and the same values (`known`, digest → text, see core/rendered.py) is
+    used as it is, and only what an edit touched goes through jinja2. `used` is what this
+    run rendered or reused, for the next run; `rendered` names the templates it really ran.
+    The caller keeps `known` only while code and templates are unchanged.
+    """
+
+    def __init__(self, alliance: Alliance, known: Mapping[str, str] | None = None) -> None:
+        self.alliance = alliance
+        self.context = Context(alliance)
+        self.known = known or {}
+        self.used: dict[str, str] = {}
+        self.rendered: list[str] = []
+
+    def render(self, template: str, **values: Any) -> str:
+        key = memo_key(template, values)
+        if key is not None and key in self.known:
+            text = self.known[key]
+        else:
+            self.rendered.append(template)
+            text = environment().get_template(template).render(**values)
+        if key is not None:
+            self.used[key] = text
+        return text
+
+    # -- what each template shows ---------------------------------------------------------
+    def checkin(self) -> str:
+        alliance = self.alliance
+        assert alliance.checkins is not None
+        return self.render(
+            "checkin.txt.j2", title=alliance.title, goal=alliance.goal,
+            video=alliance.checkins.video, questions=alliance.checkins.questions,
+            communication=alliance.communication,
+            measures=[{k: m[k] for k in ("name", "baseline", "target", "unit", "by")}
+                      for m in self.context.values()["measures"]])
+
+    def commitment(self, commitment: Commitment, due: date,
+                   dues: Mapping[str, date | None]) -> str:
+        alliance = self.alliance
+        return self.render(
+            "commitment.txt.j2", what=commitment.what, due=due, hard=commitment.due is not None,
+            owner=alliance.member(commitment.owner).name if commitment.owner else "",
+            after=alliance.commitment(commitment.after).what if commitment.after else "",
+            takes=commitment.takes, notes=commitment.notes,
+            waiting=[{"what": c.what, "due": dues.get(c.id)}
+                     for c in alliance.dependents.get(commitment.id, ())],
+            title=alliance.title, goal=alliance.goal.statement)
+
+    def review(self) -> str:
+        alliance = self.alliance
+        assert alliance.review is not None
+        values = self.context.values()
+        checkins = alliance.checkins
+        return self.render(
+            "review.txt.j2", title=alliance.title, goal=alliance.goal.statement,
+            video=alliance.review.video or (checkins.video if checkins else ""),
+            questions=values["review"]["questions"], deadline=values["deadline"])
+
+    def celebration(self, done: list[dict[str, Any]] | None = None,
+                    results: list[dict[str, Any]] | None = None) -> str:
+        alliance = self.alliance
+        assert alliance.celebration is not None
+        celebration = alliance.celebration
+        return self.render(
+            "celebration.txt.j2", title=alliance.title, goal=alliance.goal,
+            how=celebration.how, where=celebration.where, video=celebration.video,
+            done=done or [], results=results or [])
+
+    def kickoff(self, events: list[dict[str, str]], sender: Any) -> tuple[str, str]:
+        """The kickoff's text and HTML: the whole agreement, so every value it shows."""
+        values = {**self.context.values(), "events": events, "sender": sender}
+        return (self.render("kickoff.txt.j2", **values),
+                self.render("kickoff.html.j2", **values))
+
+
+class _Opaque(Exception):
+    """A value whose repr may not say all of it: the text is rendered, not looked up."""
+
+
+_PLAIN = (str, int, float, bool, type(None), date, datetime, time, timedelta)
+
+
+def memo_key(template: str, values: Mapping[str, Any]) -> str | None:
+    """A digest of a template name and the values it is rendered with, or None when a value
+    is of a kind whose repr might leave something out (it is then always rendered).
+
+    Plain values, lists, tuples and dicts of them are spelled out; our own dataclasses by
+    their generated repr, which lists every field (tests/test_perf.py holds them to that).
+    """
+    import hashlib
+
+    parts: list[str] = [template]
+
+    def add(value: Any) -> None:
+        if isinstance(value, _PLAIN):
+            parts.append(repr(value))
+        elif type(value) in (list, tuple):  # not subclasses: a named tuple has names
+            parts.append("[" if type(value) is list else "(")
+            for item in value:
+                add(item)
+            parts.append("]")
+        elif type(value) is dict:
+            parts.append("{")
+            for name, item in value.items():
+                add(name)
+                add(item)
+            parts.append("}")
+        elif (hasattr(type(value), "__dataclass_fields__")
+              and type(value).__module__.startswith(_OURS)):
+            parts.append(repr(value))
+        else:
+            raise _Opaque
+
+    try:
+        add(values)
+    except _Opaque:
+        return None
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+_OURS = __name__.rsplit(".", 2)[0] + "."  # "designed_alliance."
 
 
 def long_date(day: date | datetime) -> str:
@@ -287,19 +415,18 @@ def _checkin_moments(alliance: Alliance, at: Any) -> list[datetime]:
     return found or [start]
 
 
-def kickoff(alliance: Alliance, events: list, sender: Any) -> Any:
+def kickoff(alliance: Alliance, events: list, sender: Any, words: Words | None = None
+            ) -> Any:
     """The kickoff email: the whole agreement and what is on everyone's calendar."""
     from .items import Message, Person
 
-    context = Context(alliance)
     listed = [{"title": e.title, "when": e.summary.get("when", "")} for e in events]
     to = tuple(Person(m.name, m.email) for m in alliance.members)
+    text, html = (words or Words(alliance)).kickoff(listed, sender)
     return Message(
         alliance_id=alliance.id, key="kickoff",
         subject=f"Our designed alliance: {alliance.title}",
-        text=render("kickoff.txt.j2", context, events=listed, sender=sender),
-        html=render("kickoff.html.j2", context, events=listed, sender=sender),
-        sender=sender, to=to,
+        text=text, html=html, sender=sender, to=to,
     )
 
 

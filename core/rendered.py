@@ -1,4 +1,4 @@
-"""What `desired` rendered, kept in state so an unchanged re-run renders nothing.
+"""What `desired` rendered, kept in state so a re-run renders only what changed.
 
 Rendering (the schedule's descriptions, the kickoff in text and HTML) is a pure function of
 the alliance, the journal, the user configuration, the templates, the code and the time-zone
@@ -7,6 +7,12 @@ alliance under that digest (`State.rendered`), and a run whose digest matches de
 instead of loading jinja2 and rendering again. Only the rendering is skipped: the plan is
 made from these items exactly as from fresh ones, so drift checks, pending messages (a
 kickoff still unsent) and healing see what they always saw.
+
+When the digest differs (the file was edited), each text is still looked up by its own
+template and values (compose.Words, `renders` below): a text whose values did not change
+is reused, so one edited commitment renders that commitment, those waiting on it and the
+kickoff, not the whole schedule. Those texts are used only under the same `code_stamp`
+(the same code, templates and libraries); the values they were keyed by are complete.
 
 The items are stored as zlib-compressed JSON, not pickled: the state file is data, and a
 damaged or foreign row is simply not used (the run renders).
@@ -28,16 +34,36 @@ from .items import Event, Message, Person
 from .journal import Journal
 from .model import Alliance
 
-FORMAT = 1  # bump when the encoding below changes: older rows are then simply not used
+FORMAT = 2  # bump when the encoding below changes: older rows are then simply not used
 _CODE = Path(__file__).resolve().parent  # designed_alliance.core
 _LIBRARIES = ("jinja2", "dateutil", "markupsafe")  # what rendering runs on besides our code
 
 
-def inputs_digest(alliance: Alliance, config: Config, journal: Journal | None) -> str:
+def inputs_digest(alliance: Alliance, config: Config, journal: Journal | None, *,
+                  code: str | None = None) -> str:
     """A digest of everything rendering reads. The model objects are hashed by their repr
     (frozen dataclasses: every field, in file order) — what was loaded, not the file read
-    again, which might have changed since. Code, templates and libraries by size and
-    modification time: an upgrade or an edit of any of them renders again."""
+    again, which might have changed since. Code, templates and libraries through
+    `code_stamp` (pass it when already computed)."""
+    digest = hashlib.sha256()
+
+    def add(*parts: object) -> None:
+        for part in parts:
+            digest.update(repr(part).encode())
+            digest.update(b"\0")
+
+    add(code if code is not None else code_stamp(), alliance, journal, config.defaults,
+        config.sections)
+    for zone in sorted({alliance.timezone, *(m.timezone for m in alliance.members
+                                             if m.timezone)}):
+        add(zone, *zone_stamp(zone))
+    return digest.hexdigest()
+
+
+def code_stamp() -> str:
+    """A digest of what turns values into text: our code, the templates and the libraries
+    rendering runs on, by size and modification time, so an upgrade or an edit of any of
+    them renders again."""
     from designed_alliance import __version__
 
     digest = hashlib.sha256()
@@ -47,7 +73,7 @@ def inputs_digest(alliance: Alliance, config: Config, journal: Journal | None) -
             digest.update(repr(part).encode())
             digest.update(b"\0")
 
-    add(FORMAT, __version__, alliance, journal, config.defaults, config.sections)
+    add(FORMAT, __version__)
     templates = _templates_folder()
     for folder, pattern in ((_CODE, "*.py"), (templates, "*.j2")):
         if folder is None:
@@ -57,9 +83,6 @@ def inputs_digest(alliance: Alliance, config: Config, journal: Journal | None) -
     for name in _LIBRARIES:
         spec = importlib.util.find_spec(name)  # finds without importing
         add(name, *(file_stamp(Path(spec.origin)) if spec and spec.origin else ()))
-    for zone in sorted({alliance.timezone, *(m.timezone for m in alliance.members
-                                             if m.timezone)}):
-        add(zone, *zone_stamp(zone))
     return digest.hexdigest()
 
 
@@ -131,10 +154,26 @@ def _message(message: Message) -> dict[str, Any]:
 
 
 def encode(events: tuple[Event, ...], messages: tuple[Message, ...],
-           reasons: dict[str, str]) -> bytes:
+           reasons: dict[str, str], *, code: str = "",
+           renders: dict[str, str] | None = None) -> bytes:
+    """The items, and the texts they were rendered from by key (compose.Words) under the
+    code that rendered them."""
     document = {"format": FORMAT, "events": [_event(e) for e in events],
-                "messages": [_message(m) for m in messages], "reasons": reasons}
+                "messages": [_message(m) for m in messages], "reasons": reasons,
+                "code": code, "renders": renders or {}}
     return zlib.compress(json.dumps(document, ensure_ascii=False).encode(), 6)
+
+
+def decode_renders(blob: bytes, code: str) -> dict[str, str]:
+    """The texts `encode` kept, when they were rendered by the same code; else none."""
+    try:
+        document = json.loads(zlib.decompress(blob))
+        if document.get("format") != FORMAT or document.get("code") != code or not code:
+            return {}
+        renders = document["renders"]
+        return {k: v for k, v in renders.items() if isinstance(k, str) and isinstance(v, str)}
+    except (ValueError, TypeError, KeyError, AttributeError, zlib.error):
+        return {}
 
 
 def decode(blob: bytes

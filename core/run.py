@@ -40,6 +40,9 @@ class Desired:
     reasons: dict[str, str] = field(default_factory=dict)  # key → why it moved (journal)
     inputs: str = ""  # digest of what it was rendered from (core/rendered.py); "" unknown
     from_state: bool = False  # decoded from the state's last rendering, not rendered now
+    code: str = ""  # rendered.code_stamp() of the code that rendered it; "" unknown
+    renders: dict[str, str] = field(default_factory=dict)  # compose.Words.used
+    rendered: tuple[str, ...] = ()  # the templates jinja2 really ran for it
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -51,21 +54,29 @@ def desired(alliance: Alliance, config: Config, journal: Journal | None = None, 
     """What should exist: the events (following the journal, when given) and the kickoff.
 
     With `state`, what the last run rendered from the same inputs is used instead of
-    rendering again (see core/rendered.py; `remember` keeps it)."""
-    inputs = ""
+    rendering again, and after an edit each text whose values did not change is reused
+    (see core/rendered.py; `remember` keeps them)."""
+    inputs = code = ""
+    known: dict[str, str] = {}
     if state is not None:
         from . import rendered
 
-        inputs = rendered.inputs_digest(alliance, config, journal)
-        blob = state.rendered(alliance.id, inputs)
-        found = rendered.decode(blob) if blob is not None else None
-        if found is not None:
-            return Desired(*found, inputs=inputs, from_state=True)
-    events = schedule(alliance, config.defaults.organizer, journal)
+        code = rendered.code_stamp()
+        inputs = rendered.inputs_digest(alliance, config, journal, code=code)
+        last = state.last_rendered(alliance.id)
+        if last is not None and last[0] == inputs:
+            found = rendered.decode(last[1])
+            if found is not None:
+                return Desired(*found, inputs=inputs, from_state=True)
+        if last is not None:
+            known = rendered.decode_renders(last[1], code)
+    words = compose.Words(alliance, known)
+    events = schedule(alliance, config.defaults.organizer, journal, words)
     sender = organizer_for(alliance, config.defaults.organizer)
     reasons = why_moved(alliance, journal) if journal is not None else {}
-    return Desired(tuple(events), (compose.kickoff(alliance, events, sender),), reasons,
-                   inputs=inputs)
+    kickoff = compose.kickoff(alliance, events, sender, words)
+    return Desired(tuple(events), (kickoff,), reasons, inputs=inputs, code=code,
+                   renders=words.used, rendered=tuple(words.rendered))
 
 
 def remember(alliance: Alliance, want: Desired, state: State) -> None:
@@ -74,7 +85,8 @@ def remember(alliance: Alliance, want: Desired, state: State) -> None:
         from . import rendered
 
         state.put_rendered(alliance.id, want.inputs,
-                           rendered.encode(want.events, want.messages, want.reasons))
+                           rendered.encode(want.events, want.messages, want.reasons,
+                                           code=want.code, renders=want.renders))
 
 
 def why_moved(alliance: Alliance, journal: Journal) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from . import colors, compose
@@ -103,18 +103,20 @@ def first_occurrence(rule: str, start: datetime, not_after: datetime) -> datetim
 
 
 def schedule(alliance: Alliance, organizer: str | None = None,
-             journal: Journal | None = None) -> list[Event]:
+             journal: Journal | None = None, words: compose.Words | None = None
+             ) -> list[Event]:
     """All calendar events of an alliance, in a stable order.
 
     With the progress `journal`, deadlines follow what happened: done dates move what waits
     on them, re-dated commitments take their new date, dropped ones leave the calendar.
+    The descriptions come from `words` (a new one when not given).
     """
     host = organizer_for(alliance, organizer)
     zone = ZoneInfo(alliance.timezone)
     end_of_deadline = datetime.combine(alliance.deadline, time(23, 59, 59))
     until = until_utc(alliance)
     events: list[Event] = []
-    context = compose.Context(alliance)
+    words = words or compose.Words(alliance)
 
     checkin_start: datetime | None = None
     if alliance.checkins is not None:
@@ -130,7 +132,7 @@ def schedule(alliance: Alliance, organizer: str | None = None,
                 title=f"{alliance.title}: check-in",
                 start=start, end=start + checkins.duration, timezone=alliance.timezone,
                 rrule=full_rule, location=checkins.where,
-                description=compose.render("checkin.txt.j2", context),
+                description=words.checkin(),
                 organizer=host, attendees=attendees_for(alliance), alarms_minutes=(10,),
                 categories=("Designed alliance",),
                 when=compose.describe_series(start, checkins.duration, full_rule,
@@ -140,7 +142,7 @@ def schedule(alliance: Alliance, organizer: str | None = None,
             ))
 
     if alliance.review is not None:
-        events.extend(_review_event(alliance, host, context, checkin_start, until))
+        events.extend(_review_event(alliance, host, words, checkin_start, until))
 
     done, moved = (journal.done_dates(), journal.redated_dues()) if journal else ({}, {})
     dues = due_dates(alliance.commitments, done, moved)
@@ -154,8 +156,7 @@ def schedule(alliance: Alliance, organizer: str | None = None,
         events.append(Event(
             alliance_id=alliance.id, key=f"commitment:{commitment.id}", title=title,
             start=due, end=due + timedelta(days=1), timezone=alliance.timezone,
-            description=compose.render("commitment.txt.j2", context, commitment=commitment,
-                                       due=due, dues=dues),
+            description=words.commitment(commitment, due, dues),
             organizer=host,
             attendees=attendees_for(alliance, {commitment.owner} if commitment.owner else None),
             alarms_minutes=(24 * 60,), categories=("Designed alliance", "Deadline"),
@@ -182,9 +183,8 @@ def schedule(alliance: Alliance, organizer: str | None = None,
             alliance_id=alliance.id, key="celebration", title=title,
             start=start_value, end=end_value, timezone=alliance.timezone,
             location=celebration.where,
-            description=compose.render(
-                "celebration.txt.j2", context,
-                **(achievements(alliance, journal) if journal is not None else {})),
+            description=words.celebration(**_shown(achievements(alliance, journal))
+                                          if journal is not None else {}),
             organizer=host, attendees=attendees_for(alliance), alarms_minutes=(60,),
             categories=("Designed alliance",),
             when=when,
@@ -192,6 +192,11 @@ def schedule(alliance: Alliance, organizer: str | None = None,
             color=celebration.color or colors.DEFAULTS[colors.CELEBRATION],
         ))
     return events
+
+
+def _shown(achieved: dict[str, Any]) -> dict[str, Any]:
+    """What the celebration's invite shows of the achievements (the mail shows more)."""
+    return {"done": achieved["done"], "results": achieved["results"]}
 
 
 def _overlaps(a: time, a_len: timedelta, b: time, b_len: timedelta) -> bool:
@@ -345,7 +350,7 @@ def _review_days(alliance: Alliance) -> tuple[date, str, bool] | None:
     return day, ";".join(parts), on_checkin_day
 
 
-def _review_event(alliance: Alliance, host: Person, context: compose.Context,
+def _review_event(alliance: Alliance, host: Person, words: compose.Words,
                   checkin_start: datetime | None, until: str) -> list[Event]:
     review = alliance.review
     assert review is not None
@@ -362,7 +367,7 @@ def _review_event(alliance: Alliance, host: Person, context: compose.Context,
         alliance_id=alliance.id, key="review", title=title,
         start=local, end=local + review.duration, timezone=alliance.timezone, rrule=rule,
         location=checkins.where if checkins else "",
-        description=compose.render("review.txt.j2", context),
+        description=words.review(),
         organizer=host, attendees=attendees_for(alliance), alarms_minutes=(10,),
         categories=("Designed alliance",),
         when=compose.describe_series(local, review.duration, rule, alliance.timezone),

@@ -487,15 +487,20 @@ class State:
     # -- rendered items: an unchanged re-run renders nothing (see core/rendered.py) ----------
     def rendered(self, alliance_id: str, inputs: str) -> bytes | None:
         """The items last rendered for this alliance, if they were rendered from `inputs`."""
+        last = self.last_rendered(alliance_id)
+        return last[1] if last is not None and last[0] == inputs else None
+
+    def last_rendered(self, alliance_id: str) -> tuple[str, bytes] | None:
+        """(inputs digest, items) of this alliance's last rendering, whatever its inputs."""
         conn = self._connect(create=False)
         if conn is None or not self._has_table(conn, "rendered"):
             return None
         try:
-            row = conn.execute("SELECT items FROM rendered WHERE alliance_id = ? AND "
-                               "inputs = ?", (alliance_id, inputs)).fetchone()
+            row = conn.execute("SELECT inputs, items FROM rendered WHERE alliance_id = ?",
+                               (alliance_id,)).fetchone()
         except sqlite3.Error as exc:
             raise self._error(exc) from None
-        return bytes(row[0]) if row else None
+        return (str(row[0]), bytes(row[1])) if row else None
 
     def put_rendered(self, alliance_id: str, inputs: str, items: bytes) -> None:
         """Keep these items as the alliance's last rendering (one row per alliance)."""

@@ -215,7 +215,7 @@ def test_an_unchanged_rerun_renders_nothing_and_loads_neither_jinja2_nor_icalend
         raise AssertionError("rendered on an unchanged re-run")
 
     with monkeypatch.context() as patched:
-        patched.setattr(compose, "render", no_rendering)
+        patched.setattr(compose, "environment", no_rendering)  # every template goes through it
         again = cli("setup", example("team-project"), "--out", out, "--json")
     assert again.exit_code == 0, again.output
     plan = json.loads(again.output)["plan"]
