@@ -16,7 +16,9 @@ How it measures, so the ratios are honest on a shared machine:
 
 Rows:
 - startup: `alliance --version`, `alliance --help`
-- setup of the team example (fresh, then unchanged re-run), `check` of it
+- setup of the team example (fresh, unchanged re-run, after one edit), `check` of it
+- setup of 1,000 commitments after one of them was edited (the state and output of the
+  unedited file copied for each run, outside the measured process)
 - `khal new` of one weekly event into a local vdir, for a side-by-side figure: the full bench
   installs khal (PyPI) into a venv of its own under the cache folder when it is missing;
   --quick only uses a khal that is already there (it is not a project dependency)
@@ -54,6 +56,16 @@ EXAMPLE = ROOT / "examples" / "team-project.toml"
 # Every example a new user may copy (the journals beside them are not alliance files).
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml")
                   if not p.name.endswith(".progress.toml"))
+# What a fresh setup cannot go below: only importing what it must use, doing nothing. The
+# first is the libraries the project chose for the CLI, the texts and the kickoff draft;
+# the second adds what any setup reads and writes with (TOML, state, digests, zones, rules).
+FLOORS = [
+    ("floor 1: import click, jinja2, email",
+     "import click, jinja2, email.message, email.policy"),
+    ("floor 2: and tomllib, sqlite3, hashlib, dateutil",
+     "import click, jinja2, email.message, email.policy, tomllib, sqlite3, hashlib, "
+     "zoneinfo, dateutil.rrule"),
+]
 # setup(1,000) / setup(100) above this fails --quick: linear would be ≈ 5–6 once startup is
 # counted, the cubic code this guards against was ≈ 56.
 GROWTH_GUARD = 10.0
@@ -144,9 +156,11 @@ class Bench:
         path.write_text(text)
         return path
 
-    def command(self, name: str, args: list[str], goal: float | None = None) -> Figure:
-        return compare(name, lambda i: ([*ALLIANCE, *args], self.env), self.env, self.runs,
-                       goal)
+    def command(self, name: str, args: list[str], goal: float | None = None, *,
+                python: bool = False) -> Figure:
+        """`alliance ARGS` (or `python ARGS` with `python`)."""
+        cmd = [PYTHON, *args] if python else [*ALLIANCE, *args]
+        return compare(name, lambda i: (cmd, self.env), self.env, self.runs, goal)
 
     def setup_fresh(self, name: str, file: Path, goal: float | None = None,
                     extra_env: dict[str, str] | None = None) -> Figure:
@@ -163,6 +177,22 @@ class Bench:
         cmd = [*ALLIANCE, "setup", str(file), "--yes", "--out", str(folder / "out")]
         run_once(cmd, env)
         return compare(name, lambda i: (cmd, env), self.env, self.runs)
+
+    def setup_after_edit(self, name: str, before: Path, after: Path) -> Figure:
+        """`after` set up over the state and output `before` left: each run gets its own
+        copy of both, made here, outside the measured process."""
+        prepared = self._fresh()
+        cmd = [*ALLIANCE, "setup", str(before), "--yes", "--out", str(prepared / "out")]
+        run_once(cmd, dict(self.env, XDG_STATE_HOME=str(prepared / "state")))
+
+        def subject(i: int) -> tuple[list[str], dict[str, str]]:
+            folder = self._fresh()
+            for part in ("state", "out"):
+                shutil.copytree(prepared / part, folder / part)
+            env = dict(self.env, XDG_STATE_HOME=str(folder / "state"))
+            return [*ALLIANCE, "setup", str(after), "--yes", "--out", str(folder / "out")], env
+
+        return compare(name, subject, self.env, self.runs)
 
     def khal_new(self, install: bool) -> Figure | None:
         khal = find_khal()
@@ -181,6 +211,15 @@ class Bench:
                     "2027-04-30", "2027-02-01", "09:30", "10:00", "Check-in"], env
 
         return compare("khal new (one weekly event, local vdir)", subject, self.env, self.runs)
+
+
+def khal_notes(fresh: Figure, floors: list[Figure], khal: Figure) -> list[str]:
+    notes = [f"setup of the team example / one khal new: CPU {fresh.cpu / khal.cpu:.2f}, "
+             f"wall {fresh.wall / khal.wall:.2f} (goal ≤ 0.5)"]
+    for floor in floors:
+        notes.append(f"{floor.name.split(':')[0]} / one khal new: CPU "
+                     f"{floor.cpu / khal.cpu:.2f} (a setup cannot cost less)")
+    return notes
 
 
 def tree_at(rev: str, root: Path) -> Path:
@@ -377,12 +416,12 @@ def main() -> None:
                 for path in EXAMPLES:
                     figures.append(bench.setup_fresh(f"  the same as of {args.before[:10]}, "
                                                      f"{path.stem}", path, extra_env=old))
+            floors = [bench.command(name, ["-c", code], python=True) for name, code in FLOORS]
+            figures += floors
             khal = bench.khal_new(install=False)
             if khal is not None:
                 figures.append(khal)
-                notes.append(f"setup of the team example / one khal new: CPU "
-                             f"{fresh.cpu / khal.cpu:.2f}, wall {fresh.wall / khal.wall:.2f} "
-                             "(goal ≤ 0.5)")
+                notes += khal_notes(fresh, floors, khal)
             print(table(figures))
             print()
             for note in notes:
@@ -391,15 +430,19 @@ def main() -> None:
         if not args.quick:
             figures.append(bench.setup_rerun("setup, team example (unchanged re-run)",
                                              EXAMPLE))
+            edited = bench.file("team-edited.toml", EXAMPLE.read_text().replace(
+                '"Build onboarding and main screens"', '"Build the onboarding"'))
+            figures.append(bench.setup_after_edit(
+                "setup, team example (one commitment edited)", EXAMPLE, edited))
             figures.append(bench.command("check, team example", ["check", str(EXAMPLE)]))
         # The full bench installs khal (once, into its own venv); --quick (CI) uses it only
         # when it is already there.
+        floors = [bench.command(name, ["-c", code], python=True) for name, code in FLOORS]
+        figures += floors
         khal = bench.khal_new(install=not args.quick)
         if khal is not None:
             figures.append(khal)
-            notes.append(f"setup of the team example / one khal new: CPU "
-                         f"{fresh.cpu / khal.cpu:.2f}, wall {fresh.wall / khal.wall:.2f} "
-                         "(goal ≤ 0.5)")
+            notes += khal_notes(fresh, floors, khal)
         else:
             notes.append("khal is not installed here: its row is skipped (the full bench "
                          f"installs it into {khal_venv()})")
@@ -408,6 +451,17 @@ def main() -> None:
                             {1000: 40})
         figures += swept
         notes.append(note)
+        if not args.quick:
+            text = alliance_text(1000, 3)
+            one_edit = text.replace('"Deliverable number 500"', '"Deliverable 500, edited"')
+            edit = bench.setup_after_edit(
+                "setup, 1000 commitments, one of them edited",
+                bench.file("commitments-1000-before.toml", text),
+                bench.file("commitments-1000-edited.toml", one_edit))
+            figures.append(edit)
+            notes.append(f"after one edit / fresh, 1000 commitments: CPU "
+                         f"{edit.cpu / swept[-1].cpu:.2f} (renders that commitment, the one "
+                         "waiting on it and the kickoff)")
         growth = swept[-1].cpu / swept[-2].cpu
         notes.append(f"setup(1000)/setup(100) CPU: {growth:.1f} (goal ≤ 6; --quick fails "
                      f"above {GROWTH_GUARD:g}); peak RSS of setup(1000): "
