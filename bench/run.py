@@ -179,18 +179,21 @@ class Bench:
         return compare(name, lambda i: (cmd, env), self.env, self.runs)
 
     def setup_after_edit(self, name: str, before: Path, after: Path) -> Figure:
-        """`after` set up over the state and output `before` left: each run gets its own
-        copy of both, made here, outside the measured process."""
-        prepared = self._fresh()
-        cmd = [*ALLIANCE, "setup", str(before), "--yes", "--out", str(prepared / "out")]
-        run_once(cmd, dict(self.env, XDG_STATE_HOME=str(prepared / "state")))
+        """`after` set up over the state and output `before` left. State records the output
+        folder by its path, so every run restores both to the same place (copied here,
+        outside the measured process) instead of a new folder: a new one would be a new
+        target, and the run a fresh setup."""
+        home = self._fresh()
+        pristine, work = home / "pristine", home / "work"
+        cmd = [*ALLIANCE, "setup", str(before), "--yes", "--out", str(work / "out")]
+        env = dict(self.env, XDG_STATE_HOME=str(work / "state"))
+        run_once(cmd, env)
+        shutil.copytree(work, pristine)
 
         def subject(i: int) -> tuple[list[str], dict[str, str]]:
-            folder = self._fresh()
-            for part in ("state", "out"):
-                shutil.copytree(prepared / part, folder / part)
-            env = dict(self.env, XDG_STATE_HOME=str(folder / "state"))
-            return [*ALLIANCE, "setup", str(after), "--yes", "--out", str(folder / "out")], env
+            shutil.rmtree(work)
+            shutil.copytree(pristine, work)
+            return [*ALLIANCE, "setup", str(after), "--yes", "--out", str(work / "out")], env
 
         return compare(name, subject, self.env, self.runs)
 

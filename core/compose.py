@@ -168,6 +168,7 @@ class _Opaque(Exception):
 
 
 _PLAIN = (str, int, float, bool, type(None), date, datetime, time, timedelta)
+_EXACTLY_PLAIN = frozenset(_PLAIN)
 
 
 def memo_key(template: str, values: Mapping[str, Any]) -> str | None:
@@ -175,28 +176,39 @@ def memo_key(template: str, values: Mapping[str, Any]) -> str | None:
     is of a kind whose repr might leave something out (it is then always rendered).
 
     Plain values, lists, tuples and dicts of them are spelled out; our own dataclasses by
-    their generated repr, which lists every field (tests/test_perf.py holds them to that).
+    their generated repr, which lists every field (tests/test_render_memo.py holds them to
+    that). Parts are joined by NUL, which no repr contains.
     """
     import hashlib
 
     parts: list[str] = [template]
+    plain = _EXACTLY_PLAIN
 
     def add(value: Any) -> None:
-        if isinstance(value, _PLAIN):
+        kind = type(value)
+        if kind in plain or isinstance(value, _PLAIN):
             parts.append(repr(value))
-        elif type(value) in (list, tuple):  # not subclasses: a named tuple has names
-            parts.append("[" if type(value) is list else "(")
+        elif kind is list or kind is tuple:  # not subclasses: a named tuple has names
+            if all(type(item) in plain for item in value):
+                parts.append(repr(value))  # the common case at C speed: a list of strings
+                return
+            parts.append("[" if kind is list else "(")
             for item in value:
                 add(item)
             parts.append("]")
-        elif type(value) is dict:
+        elif kind is dict:
+            if all(type(name) is str for name in value) and all(
+                    type(item) in plain or (type(item) is list and all(
+                        type(inner) in plain for inner in item))
+                    for item in value.values()):
+                parts.append(repr(value))  # one commitment's or measure's words
+                return
             parts.append("{")
             for name, item in value.items():
                 add(name)
                 add(item)
             parts.append("}")
-        elif (hasattr(type(value), "__dataclass_fields__")
-              and type(value).__module__.startswith(_OURS)):
+        elif hasattr(kind, "__dataclass_fields__") and kind.__module__.startswith(_OURS):
             parts.append(repr(value))
         else:
             raise _Opaque
