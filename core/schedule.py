@@ -165,8 +165,6 @@ def schedule(alliance: Alliance, organizer: str | None = None,
         ))
 
     if alliance.celebration is not None:
-        from .celebrate import achievements
-
         celebration = alliance.celebration
         day = alliance.celebration_date
         assert day is not None
@@ -183,8 +181,7 @@ def schedule(alliance: Alliance, organizer: str | None = None,
             alliance_id=alliance.id, key="celebration", title=title,
             start=start_value, end=end_value, timezone=alliance.timezone,
             location=celebration.where,
-            description=words.celebration(**_shown(achievements(alliance, journal))
-                                          if journal is not None else {}),
+            description=words.celebration(**_achieved(alliance, journal)),
             organizer=host, attendees=attendees_for(alliance), alarms_minutes=(60,),
             categories=("Designed alliance",),
             when=when,
@@ -194,8 +191,13 @@ def schedule(alliance: Alliance, organizer: str | None = None,
     return events
 
 
-def _shown(achieved: dict[str, Any]) -> dict[str, Any]:
+def _achieved(alliance: Alliance, journal: Journal | None) -> dict[str, Any]:
     """What the celebration's invite shows of the achievements (the mail shows more)."""
+    if journal is None or not (journal.readings or journal.done):
+        return {}  # nothing achieved yet: both lists would be empty
+    from .celebrate import achievements  # and charts: only once something is logged
+
+    achieved = achievements(alliance, journal)
     return {"done": achieved["done"], "results": achieved["results"]}
 
 

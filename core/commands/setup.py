@@ -42,7 +42,6 @@ from ..run import check_remote as check_remote_drift
 from ..schedule import organizer_for
 from ..state import State
 from ..target import Options, Target
-from .check import alliance_files
 
 PAST = {"create": "created", "update": "updated", "cancel": "cancelled", "failed": "failed"}
 
@@ -134,6 +133,8 @@ class Batch:
 def _each(folder: Path, as_json: bool, step: Callable[[Path], Outcome],
           changed: str = "changed") -> int:
     """Run `step` for every alliance file in `folder`; one line per bad or failed file."""
+    from .check import alliance_files  # `check` and its findings only for a folder
+
     files = alliance_files(folder)
     if not files:
         raise BadInput("has no alliance files (*.toml)", file=folder,
