@@ -149,17 +149,24 @@ def build_bytes(message: Message, invites: Sequence[Invite] = (), *, draft: bool
     (names, subject, Message-ID, date: see `mime`), else by `_generated_bytes`."""
     for invite in invites:
         _check_method(invite)  # the error build() raises, before anything is written
-    written = mime.write(
+    written = _fast_bytes(message, invites, draft=draft, message_id=message_id, date=date)
+    if written is not None:
+        return written
+    return _generated_bytes(message, invites, draft=draft, message_id=message_id, date=date)
+
+
+def _fast_bytes(message: Message, invites: Sequence[Invite] = (), *, draft: bool = True,
+                message_id: str | None = None, date: datetime | None = None,
+                boundaries: tuple[str, str] | None = None) -> bytes | None:
+    """What `mime.write` writes for `build(...)`'s arguments (None: no rule for them)."""
+    return mime.write(
         (message.sender.name, message.sender.email),
         [(p.name, p.email) for p in message.to], message.subject, message.text,
         message.html, [(i.filename, i.method, i.data) for i in invites], draft=draft,
         message_id=message_id or message.message_id,
         reply_to=(None if message.key == "kickoff"
                   else item_message_id(message.alliance_id, "kickoff")),
-        date=date or datetime.now(UTC))
-    if written is not None:
-        return written
-    return _generated_bytes(message, invites, draft=draft, message_id=message_id, date=date)
+        date=date or datetime.now(UTC), boundaries=boundaries)
 
 
 def _generated_bytes(message: Message, invites: Sequence[Invite] = (), *, draft: bool = True,

@@ -383,7 +383,7 @@ def format_date(when: datetime) -> str | None:
 # ---------------------------------------------------------------------------------------
 # Bodies
 
-_QP_BODY = ["=%02X" % c for c in range(256)]
+_QP_BODY = [f"={c:02X}" for c in range(256)]
 for _c in (b" !\"#$%&'()*+,-./0123456789:;<>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
            b"abcdefghijklmnopqrstuvwxyz{|}~\t\r\n"):
     _QP_BODY[_c] = chr(_c)
@@ -416,11 +416,11 @@ def _qp_body(body: str, maxlinelen: int = MAXLEN, eol: str = "\n") -> str:
         if line and line[-1] in " \t":
             room = start - laststart
             if room >= 3:
-                q = "=%02X" % ord(line[-1])  # quoprimime.quote
+                q = f"={ord(line[-1]):02X}"  # quoprimime.quote
             elif room == 2:
                 q = line[-1] + soft_break
             else:
-                q = soft_break + "=%02X" % ord(line[-1])
+                q = soft_break + f"={ord(line[-1]):02X}"
             encoded.append(line[start:-1] + q)
         else:
             encoded.append(line[start:])
@@ -474,7 +474,7 @@ def _crlf_bytes(payload: bytes) -> bytes:
 def make_boundary() -> str:
     """The email package's shape: 15 "=", 19 digits, "==" (the lengths the folding of
     `Content-Type: multipart/…; boundary=…` depends on)."""
-    return "=" * 15 + "%019d" % secrets.randbelow(sys.maxsize) + "=="
+    return "=" * 15 + f"{secrets.randbelow(sys.maxsize):019d}" + "=="
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,60}")
@@ -536,7 +536,8 @@ def write(sender: tuple[str, str], to: Sequence[tuple[str, str]], subject: str, 
     headers = [address_header("From", [sender]), address_header("To", to)]
     if subject.isascii():
         headers.append(unstructured_header("Subject", subject))
-    elif len(subject.splitlines()) == 1 and "\r" not in subject and "\n" not in subject:
+    elif len(subject.splitlines()) == 1 and "=?" not in subject:
+        # MailPolicy folds the header's text, which the parser has decoded "=?…?=" in
         headers.append(encoded_words("Subject", subject))
     else:
         return None
@@ -552,7 +553,7 @@ def write(sender: tuple[str, str], to: Sequence[tuple[str, str]], subject: str, 
         return None
     alternatives = [_text_part(text, "plain", False), _text_part(html, "html", True)]
     attachments: list[bytes] = []
-    for number, (filename, method, data) in enumerate(invites):
+    for filename, method, data in invites:
         part = _invite_part(filename, method, data, attached=len(invites) > 1)
         if part is None:
             return None
