@@ -112,7 +112,7 @@ def _fws() -> _List:
     return _node("cfws", _Term(" ", "fws"))
 
 
-_B64_WORD = re.compile(r"=\?utf-8\?([qb])\?([^?]*)\?=")
+_OUR_WORD = re.compile(r"=\?utf-8\?([qb])\?([^?]*)\?=")
 
 
 def _ew_encode(text: str) -> str:
@@ -130,7 +130,7 @@ _Q_HEADER = ["_" if b == 32 else chr(b) if b in _Q_SAFE else f"={b:02X}" for b i
 
 
 def _ew_decode(word: str) -> str:
-    match = _B64_WORD.fullmatch(word)
+    match = _OUR_WORD.fullmatch(word)
     assert match, word  # only ever one of ours (see _joined)
     if match.group(1) == "b":
         return base64.b64decode(match.group(2)).decode("utf-8")
@@ -146,7 +146,7 @@ class _Unfoldable(Exception):
 def _joined(tail: str) -> str:
     """`str(get_unstructured(tail))` for what `_fold_as_ew` combines: one of our encoded
     words at the start, then plain ASCII (names with "=?" never come here)."""
-    match = _B64_WORD.match(tail)
+    match = _OUR_WORD.match(tail)
     if match is None or "=?" in tail[match.end():]:
         raise _Unfoldable(tail)
     return _ew_decode(match.group(0)) + tail[match.end():]

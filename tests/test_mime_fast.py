@@ -240,6 +240,20 @@ def test_odd_invites_and_dates_are_written_by_the_package() -> None:
                    ) is not None
 
 
+@pytest.mark.parametrize("text,cte", [
+    ("short lines\nof ASCII", "7bit"), ("café, short lines", "8bit"),
+    ("x" * 100 + "\n" + "ascii " * 30, "quoted-printable"),
+    ("\n".join(["a long line of ASCII with a café — " * 3] * 12), "quoted-printable"),
+    ("東京" * 30 + "\n" + "🎉" * 30, "base64"), ("", "7bit")])
+def test_each_transfer_encoding_is_chosen_as_the_package_chooses_it(text: str, cte: str
+                                                                    ) -> None:
+    fast = compare(msg(text=text, html=text), [])
+    assert fast is not None
+    plain, html = parse(fast).get_payload()
+    assert plain["Content-Transfer-Encoding"] == html["Content-Transfer-Encoding"] == cte
+    assert plain.get_content().splitlines() == (text.splitlines() or [""])
+
+
 def test_a_boundary_found_in_a_part_is_never_used() -> None:
     taken = "=" * 15 + "1" * 19 + "=="
     message = msg(text=f"a line\n--{taken}\nand more")
