@@ -24,12 +24,16 @@ from designed_alliance.core.config import Config
 from designed_alliance.core.items import Message, Person
 from designed_alliance.core.load import load
 from designed_alliance.core.run import desired
-from designed_alliance.integrations import mail
+from designed_alliance.integrations import mail, mime
 
 from .conftest import alliance_examples
 from .conftest import example as example_path
 
 WHEN = datetime(2026, 12, 1, 15, 4, 5, tzinfo=UTC)
+#: whether this Python's email package is one the rules were written for: elsewhere every
+#: mail goes the package's way, and only the byte-for-byte equality is asserted
+FAST = mime._SAME_EMAIL
+rules = pytest.mark.skipif(not FAST, reason="no rules for this Python's email package")
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -65,6 +69,12 @@ def compare(message: Message, invites: list[mail.Invite], *, draft: bool = True,
     return fast
 
 
+def lines(text: str) -> list[bytes]:
+    """The lines as the package splits a text it encodes: at CR, LF and CRLF only (str's
+    splitlines would split at VT, FF, NEL, … too)."""
+    return text.encode("utf-8").splitlines()
+
+
 def assert_reads_back(raw: bytes, message: Message, invites: list[mail.Invite], *,
                       draft: bool) -> None:
     """What the fast writer wrote, as `email` (policy default) reads it: the inputs."""
@@ -88,7 +98,7 @@ def assert_reads_back(raw: bytes, message: Message, invites: list[mail.Invite], 
     for part, wanted in zip(texts, [message.text, message.html], strict=False):
         # The same lines (a base64 or quoted-printable body carries CRLF line ends, and
         # the package ends the last line, so an empty text is one empty line).
-        assert part.get_content().splitlines() == (wanted.splitlines() or [""])
+        assert lines(part.get_content()) == (lines(wanted) or [b""])
     calendars = [p for p in parsed.walk() if p.get_content_type() == "text/calendar"]
     assert [p.get_content().encode() for p in calendars] == [i.data for i in invites]
     assert [p.get_param("method") for p in calendars] == [i.method for i in invites]
@@ -115,7 +125,9 @@ def test_every_examples_kickoff_is_written_as_the_package_writes_it(path: Path,
     for message in messages:
         for count in sorted({0, 1, 2, 3, len(invites)}):
             fast = compare(message, invites[:count], draft=draft)
-            assert fast is not None, (message.key, count)  # the fast way, not the fallback
+            assert fast is not None or not FAST, (message.key, count)  # not the fallback
+            if fast is None:
+                continue
             assert_reads_back(fast, message, invites[:count], draft=draft)
 
 
@@ -152,7 +164,9 @@ def test_every_examples_change_summary_is_written_as_the_package_writes_it(
     for message, announced in written:  # the summary, and what else the edit brought
         for draft in (True, False):
             fast = compare(message, announced, draft=draft)
-            assert fast is not None, message.key
+            assert fast is not None or not FAST, message.key
+            if fast is None:
+                continue
             assert_reads_back(fast, message, announced, draft=draft)
     on_disk = parse(next(out.glob("changes-*.eml")).read_bytes())
     assert on_disk["Message-ID"] == summary.message_id
@@ -190,7 +204,9 @@ def test_names_that_need_encoded_words_are_folded_as_the_package_folds_them(name
     to = (person(name), Person("Mei Chen", "mei.chen@example.org"), person(name, "q@x.org"))
     message = msg(sender=person(name, "s@example.org"), to=to)
     fast = compare(message, [invite()])
-    assert fast is not None, name
+    assert fast is not None or not FAST, name
+    if fast is None:
+        return
     if len(name) <= 40:
         # Longer ones: the package splits an encoded word inside a word when it folds
         # a name, and its own parser then reads a space there ("Rodríg uez") — the same
@@ -228,6 +244,7 @@ def test_what_the_fast_writer_has_no_rule_for_is_written_by_the_package(name: st
     assert compare(FALLBACKS[name], [invite(), invite(name="review.ics")]) is None
 
 
+@rules
 def test_odd_invites_and_dates_are_written_by_the_package() -> None:
     long_name = "c00003-with-a-long-identifier-so-the-file-name-header-folds.ics"
     assert compare(msg(), [invite(), invite(name=long_name)]) is None
@@ -245,15 +262,17 @@ def test_odd_invites_and_dates_are_written_by_the_package() -> None:
     ("x" * 100 + "\n" + "ascii " * 30, "quoted-printable"),
     ("\n".join(["a long line of ASCII with a café — " * 3] * 12), "quoted-printable"),
     ("東京" * 30 + "\n" + "🎉" * 30, "base64"), ("", "7bit")])
+@rules
 def test_each_transfer_encoding_is_chosen_as_the_package_chooses_it(text: str, cte: str
                                                                     ) -> None:
     fast = compare(msg(text=text, html=text), [])
     assert fast is not None
     plain, html = parse(fast).get_payload()
     assert plain["Content-Transfer-Encoding"] == html["Content-Transfer-Encoding"] == cte
-    assert plain.get_content().splitlines() == (text.splitlines() or [""])
+    assert lines(plain.get_content()) == (lines(text) or [b""])
 
 
+@rules
 def test_a_boundary_found_in_a_part_is_never_used() -> None:
     taken = "=" * 15 + "1" * 19 + "=="
     message = msg(text=f"a line\n--{taken}\nand more")
@@ -312,14 +331,15 @@ def test_awkward_inputs_are_written_as_the_package_writes_them(
         parsed = parse(fast)
         assert parsed["Subject"] == subject
         texts = [p for p in parsed.walk() if p.get_content_maintype() == "text"]
-        assert [p.get_content().splitlines() for p in texts[:2]] == [
-            text.splitlines() or [""], html.splitlines() or [""]]
+        assert [lines(p.get_content()) for p in texts[:2]] == [
+            lines(text) or [b""], lines(html) or [b""]]
         assert len(texts) == 2 + count
         # Not the names: equal bytes read back alike, and some folds of the package's
         # own misread (a comma written as "=?utf-8?q?=2C?=" after a folded encoded word,
         # a long name split inside a word); test_names_… reads back the names that fit.
 
 
+@rules
 def test_simple_names_and_bodies_always_take_the_fast_way() -> None:
     # The class the rules are for: a fallback here would be a silent loss of issue 15.
     for text in ["", "one line", "x" * 200 + "\n" + "é" * 100, "From here\n.\n" * 20]:
@@ -333,6 +353,7 @@ PROBE = ("import sys\nsys.argv = ['alliance', *sys.argv[1:]]\n"
          "print('MODULES', ' '.join(sorted(sys.modules)))\n")
 
 
+@rules
 def test_a_fresh_setup_of_the_team_example_loads_no_email_module(tmp_path: Path) -> None:
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"),
                XDG_CACHE_HOME=str(tmp_path / "cache"))
