@@ -7,23 +7,24 @@ text/calendar part says `charset=utf-8` (RFC 6047 §2.4): without it a client ma
 
 from __future__ import annotations
 
-import base64
 import binascii
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
-from email.message import EmailMessage, MIMEPart
-from email.policy import EmailPolicy
-from email.utils import format_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from designed_alliance.core.items import Event, Message, Person, slug
 from designed_alliance.core.items import message_id as item_message_id
 from designed_alliance.core.plan import Action, Change
 
-from . import ical
+from . import ical, mime
+
+if TYPE_CHECKING:  # the email package is imported by the functions that use it
+    from email.headerregistry import Address
+    from email.message import EmailMessage
+    from email.policy import EmailPolicy
 
 
 @dataclass(frozen=True)
@@ -38,51 +39,46 @@ class Invite:
 # Headers folded here instead of by `email`: its folder drops the space between two
 # encoded words when a fold falls between them ("— “quotes”" came back as "—“quotes”").
 _OWN_FOLDING = frozenset({"subject"})
-_LINE = 76  # RFC 2047 §2: a line with encoded words is at most 76 characters
+_encoded_words = mime.encoded_words
 
 
-def _encoded_words(name: str, text: str, linesep: str) -> str:
-    """`Name: =?utf-8?b?…?=` folded onto lines of at most 76 characters.
+@functools.cache
+def policy() -> EmailPolicy:
+    """`email.policy.SMTP` (CRLF), with non-ASCII subjects folded without losing spaces.
 
-    Every space travels inside an encoded word, never between two, so a reader that joins
-    adjacent encoded words (as RFC 2047 §6.2 says to) gets the text back exactly.
-    """
-    lines: list[str] = []
-    prefix_len = len(name) + 2  # "Subject: "
-    chunk = b""
-    for char in text:
-        data = char.encode("utf-8")
-        # base64 of n bytes is 4·⌈n/3⌉ characters; "=?utf-8?b?" + "?=" is 12 more.
-        if chunk and prefix_len + 12 + 4 * -(-(len(chunk) + len(data)) // 3) > _LINE:
-            lines.append(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=")
-            chunk, prefix_len = b"", 1  # continuation lines start with one space
-        chunk += data
-    if chunk:
-        lines.append(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=")
-    return f"{name}: " + f"{linesep} ".join(lines) + linesep
+    Made on first use: importing the email package is most of what writing a kickoff
+    .eml used to cost, and `build_bytes` (the eml target) no longer needs it."""
+    from email.policy import EmailPolicy
+
+    class MailPolicy(EmailPolicy):
+        def _fold(self, name: str, value: Any, refold_binary: bool = False) -> str:
+            text = str(value)
+            if name.lower() in _OWN_FOLDING and not self.utf8 and not text.isascii():
+                return _encoded_words(name, text, self.linesep)
+            return super()._fold(name, value, refold_binary)  # type: ignore[misc]
+
+    return MailPolicy(linesep="\r\n")
 
 
-class MailPolicy(EmailPolicy):
-    """`email.policy.SMTP` (CRLF), with non-ASCII subjects folded without losing spaces."""
-
-    def _fold(self, name: str, value: Any, refold_binary: bool = False) -> str:
-        text = str(value)
-        if name.lower() in _OWN_FOLDING and not self.utf8 and not text.isascii():
-            return _encoded_words(name, text, self.linesep)
-        return super()._fold(name, value, refold_binary)  # type: ignore[misc]
-
-
-POLICY = MailPolicy(linesep="\r\n")
+def __getattr__(name: str) -> Any:
+    if name == "POLICY":  # the name this policy had when it was made at import time
+        return policy()
+    raise AttributeError(name)
 
 
 def _address(person: Person) -> Address:
+    from email.headerregistry import Address
+
     local, _, domain = person.email.partition("@")
     return Address(display_name=person.name, username=local, domain=domain)
 
 
 def _headers(message: Message, *, draft: bool, message_id: str | None,
              date: datetime | None) -> EmailMessage:
-    mail = EmailMessage(policy=POLICY)
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    mail = EmailMessage(policy=policy())
     mail["From"] = _address(message.sender)
     mail["To"] = [_address(p) for p in message.to]
     mail["Subject"] = message.subject
@@ -105,8 +101,10 @@ def _calendar_part(invite: Invite) -> EmailMessage:
 
     base64, so the iCalendar object's CRLF line ends and folding arrive byte for byte.
     """
+    from email.message import MIMEPart
+
     # A part, not a message: no MIME-Version of its own (the type stubs know only one class).
-    part: Any = MIMEPart(policy=POLICY)
+    part: Any = MIMEPart(policy=policy())
     part.set_content(invite.data, maintype="text", subtype="calendar", disposition=None,
                      params={"method": invite.method, "charset": "utf-8"})
     return part
@@ -146,11 +144,38 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,60}")
 
 def build_bytes(message: Message, invites: Sequence[Invite] = (), *, draft: bool = True,
                 message_id: str | None = None, date: datetime | None = None) -> bytes:
-    """`bytes(build(...))`, byte for byte (but for the random boundaries), made faster for a
-    mail with many invites: the text, the HTML and the first two invites go through the
-    email package, and the other invite parts are written out directly before the closing
-    boundary. Flattening a kickoff of 1,000 invites through the email generator cost a
-    second: it parses every part's Content-Type again to write it."""
+    """`bytes(build(...))`, byte for byte (but for the random boundaries), written by
+    `mime.write` without the email package when it has a rule for every header and part
+    (names, subject, Message-ID, date: see `mime`), else by `_generated_bytes`."""
+    for invite in invites:
+        _check_method(invite)  # the error build() raises, before anything is written
+    written = _fast_bytes(message, invites, draft=draft, message_id=message_id, date=date)
+    if written is not None:
+        return written
+    return _generated_bytes(message, invites, draft=draft, message_id=message_id, date=date)
+
+
+def _fast_bytes(message: Message, invites: Sequence[Invite] = (), *, draft: bool = True,
+                message_id: str | None = None, date: datetime | None = None,
+                boundaries: tuple[str, str] | None = None) -> bytes | None:
+    """What `mime.write` writes for `build(...)`'s arguments (None: no rule for them)."""
+    return mime.write(
+        (message.sender.name, message.sender.email),
+        [(p.name, p.email) for p in message.to], message.subject, message.text,
+        message.html, [(i.filename, i.method, i.data) for i in invites], draft=draft,
+        message_id=message_id or message.message_id,
+        reply_to=(None if message.key == "kickoff"
+                  else item_message_id(message.alliance_id, "kickoff")),
+        date=date or datetime.now(UTC), boundaries=boundaries)
+
+
+def _generated_bytes(message: Message, invites: Sequence[Invite] = (), *, draft: bool = True,
+                     message_id: str | None = None, date: datetime | None = None) -> bytes:
+    """`bytes(build(...))`, made faster for a mail with many invites: the text, the HTML
+    and the first two invites go through the email package, and the other invite parts
+    are written out directly before the closing boundary. Flattening a kickoff of 1,000
+    invites through the email generator cost a second: it parses every part's
+    Content-Type again to write it."""
     if len(invites) <= 2:
         return bytes(build(message, invites, draft=draft, message_id=message_id, date=date))
     mail = build(message, invites[:2], draft=draft, message_id=message_id, date=date)
@@ -176,17 +201,19 @@ def _attachment_bytes(invite: Invite) -> bytes:
                ("Content-Type", f'text/calendar; method="{invite.method}"; charset="utf-8"'),
                ("MIME-Version", "1.0")]
     if not (_PLAIN_NAME.fullmatch(invite.filename) and invite.method.isalpha()) or any(
-            len(name) + 2 + len(value) > (POLICY.max_line_length or 78)
+            len(name) + 2 + len(value) > (policy().max_line_length or 78)
             for name, value in headers):
         # A name the policy would fold or encode: the generator writes this one part.
         part = _attachment(invite) if _PLAIN_NAME.fullmatch(invite.filename) else None
         if part is None:
-            part = EmailMessage(policy=POLICY)
+            from email.message import EmailMessage
+
+            part = EmailMessage(policy=policy())
             part.set_content(invite.data, maintype="text", subtype="calendar",
                              disposition="attachment", filename=invite.filename,
                              params={"method": invite.method, "charset": "utf-8"})
         return bytes(part)
-    step = (POLICY.max_line_length or 78) // 4 * 3
+    step = (policy().max_line_length or 78) // 4 * 3
     data = invite.data
     body = b"\r\n".join(binascii.b2a_base64(data[i:i + step], newline=False)
                          for i in range(0, len(data), step))
@@ -197,13 +224,15 @@ def _attachment_bytes(invite: Invite) -> bytes:
 def _attachment(invite: Invite) -> EmailMessage:
     """An invite attachment as `EmailMessage.add_attachment` writes it (the same headers in
     the same order, base64 in lines of 76), for a file name that needs no encoding."""
-    part = EmailMessage(policy=POLICY)
+    from email.message import EmailMessage
+
+    part = EmailMessage(policy=policy())
     part.set_raw("Content-Transfer-Encoding", "base64")
     part.set_raw("Content-Disposition", f'attachment; filename="{invite.filename}"')
     part.set_raw("Content-Type",
                  f'text/calendar; method="{invite.method}"; charset="utf-8"')
     part.set_raw("MIME-Version", "1.0")
-    step = (POLICY.max_line_length or 78) // 4 * 3  # as email.contentmanager encodes base64
+    step = (policy().max_line_length or 78) // 4 * 3  # as email.contentmanager encodes base64
     data = invite.data
     part.set_payload("".join(binascii.b2a_base64(data[i:i + step]).decode("ascii")
                              for i in range(0, len(data), step)))
