@@ -39,6 +39,9 @@ class Invite:
 # Headers folded here instead of by `email`: its folder drops the space between two
 # encoded words when a fold falls between them ("— “quotes”" came back as "—“quotes”").
 _OWN_FOLDING = frozenset({"subject"})
+# And these by mime.address_header: its folder also cuts a name inside a word, or encodes
+# the comma between two addresses so that a reader merges them (see mime).
+_ADDRESSES = frozenset({"from", "to"})
 _encoded_words = mime.encoded_words
 
 
@@ -55,6 +58,12 @@ def policy() -> EmailPolicy:
             text = str(value)
             if name.lower() in _OWN_FOLDING and not self.utf8 and not text.isascii():
                 return _encoded_words(name, text, self.linesep)
+            if name.lower() in _ADDRESSES and not self.utf8 and hasattr(value, "addresses"):
+                folded = mime.address_header(
+                    name, [(a.display_name, a.addr_spec) for a in value.addresses],
+                    self.linesep)
+                if folded is not None:
+                    return folded
             return super()._fold(name, value, refold_binary)  # type: ignore[misc]
 
     return MailPolicy(linesep="\r\n")

@@ -272,68 +272,115 @@ def _header(name: str, value: _List) -> str:
     return _refold(_node("header", label, _fws(), value))
 
 
-# Names in the one form whose parse tree is built here: words of atext or non-ASCII
-# letters, one space apart. Anything else (quotes, commas, dots, backslashes, tabs, runs
-# of spaces, control characters, other spaces, "=?") is written by `email`.
+# Address headers are folded by our own rules, on both paths (mail.MailPolicy folds From
+# and To with `address_header` too): Python 3.11's folder cuts an encoded display name in
+# the middle of a word ("Łuk asz") or writes the comma between two addresses as an encoded
+# word, so a reader merges two recipients into one — one team in 16 with non-ASCII names
+# lost a member from the To: line that way. Here a fold falls only between the tokens of
+# an address: plain words, encoded words, the <address>.
 _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
-_WORD = re.compile(rf"(?:[{_ATEXT}]|[^\x00-\x7f\s\x80-\x9f\ud800-\udfff])+")
+_ATOM = re.compile(rf"[{_ATEXT}]+")
 _DOT_ATOM = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*")
+_QUOTABLE = re.compile(r"[\x20-\x7e]+")  # printable ASCII: a quoted-string holds it
+_Q_PHRASE = frozenset(b"!*+-/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# Characters of one encoded word: "From: " and it fit on a line (RFC 2047 §2 allows 75).
+_EW_MAX = 72
 
 
-def _words(name: str) -> list[str] | None:
-    words = name.split(" ")
-    if "=?" in name or not all(_WORD.fullmatch(w) for w in words):
-        return None
+def _phrase_words(text: str) -> list[str]:
+    """`text` as RFC 2047 "Q" encoded words for a phrase (§5(3): only letters, digits and
+    !*+-/ as they are), each at most _EW_MAX long and cut between characters. Spaces are
+    inside them (as "_"): a reader drops the white space between two encoded words
+    (§6.2), so one name cut in two still reads back whole. (Python's own parser keeps a
+    space there: it reads such a name, longer than one encoded word, with one space
+    doubled — never a word cut or two names merged.)"""
+    words: list[str] = []
+    chunk = ""
+    for char in text:
+        piece = "".join(chr(b) if b in _Q_PHRASE else "_" if b == 32 else f"={b:02X}"
+                        for b in char.encode("utf-8"))
+        if chunk and len(chunk) + len(piece) + 12 > _EW_MAX:  # "=?utf-8?q?" + "?="
+            words.append(f"=?utf-8?q?{chunk}?=")
+            chunk = ""
+        chunk += piece
+    if chunk:
+        words.append(f"=?utf-8?q?{chunk}?=")
     return words
 
 
-def _dot_atom(text: str) -> _List:
-    pieces: list[_Term | _List] = []
-    for number, atom in enumerate(text.split(".")):
-        if number:
-            pieces.append(_Term(".", "dot"))
-        pieces.append(_Term(atom, "atext"))
-    return _node("dot-atom", _node("dot-atom-text", *pieces))
-
-
-def _address(name: str, email: str, first: bool) -> _List | None:
-    """The parse tree `get_address_list` makes of `Name <local@domain>` (after ", " when
-    it is not the first address)."""
-    words = _words(name)
-    local, at, domain = email.partition("@")
-    if (words is None or not at or not _DOT_ATOM.fullmatch(local)
-            or not _DOT_ATOM.fullmatch(domain)):
+def _display_words(display: str) -> list[str] | None:
+    """A name with non-ASCII letters as the package writes it when it fits: plain words
+    as they are, each run of the others (with the spaces between them) as encoded words,
+    so no two encoded words meet where a reader would drop a space. None for spaces at
+    either end or doubled, which the package keeps."""
+    words = display.split(" ")
+    if "" in words:
         return None
-    atoms: list[_Term | _List] = []
-    for number, word in enumerate(words):
-        pieces: list[_Term | _List] = [] if number or first else [_fws()]
-        atoms.append(_node("atom", *pieces, _Term(word, "atext"), _fws()))
-    spec = _node("addr-spec", _node("local-part", _dot_atom(local), ew_never=True),
-                 _Term("@", "address-at-symbol"),
-                 _node("domain", _dot_atom(domain), ew_never=True), ew_never=True)
-    angle = _node("angle-addr", _Term("<", "angle-addr-start"), spec,
-                  _Term(">", "angle-addr-end"))
-    display = _node("display-name", *atoms, ew_combine=False)
-    return _node("address", _node("mailbox", _node("name-addr", display, angle)))
+    tokens: list[str] = []
+    run: list[str] = []
+    for word in [*words, None]:
+        if word is not None and not _ATOM.fullmatch(word):
+            run.append(word)
+            continue
+        if run:
+            tokens += _phrase_words(" ".join(run))
+            run = []
+        if word is not None:
+            tokens.append(word)
+    return tokens
 
 
-def address_header(name: str, people: Sequence[tuple[str, str]]) -> str | None:
-    """`Name: a, b, …` as an AddressHeader of `Address(display_name, user, domain)`s
-    folds it, or None for a name or address outside the forms above."""
+def _mailbox(display: str, email: str) -> list[str] | None:
+    """The tokens of one `Name <local@domain>`, or None for what these rules leave to the
+    email package (an address that is not a plain dot-atom, a name with control
+    characters or "=?", which a reader would decode)."""
+    local, at, domain = email.partition("@")
+    if not at or not _DOT_ATOM.fullmatch(local) or not _DOT_ATOM.fullmatch(domain):
+        return None
+    if not display:
+        return [email]
+    if "=?" in display or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in display):
+        return None
+    if all(_ATOM.fullmatch(word) for word in display.split(" ")):
+        words = display.split(" ")
+    elif _QUOTABLE.fullmatch(display):
+        quoted = display.replace("\\", "\\\\").replace('"', '\\"')
+        words = [f'"{quoted}"']
+        if len(words[0]) > _EW_MAX:
+            return None  # a quoted-string cannot be folded inside
+    else:
+        try:
+            display.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: the package's error, from the package
+            return None
+        found = _display_words(display)
+        if found is None:
+            return None
+        words = found
+    return [*words, f"<{email}>"]
+
+
+def address_header(name: str, people: Sequence[tuple[str, str]],
+                   linesep: str = LINESEP) -> str | None:
+    """`Name: a, b, …` for (display name, address) pairs, folded at 78 characters only
+    between tokens: the words of a plain name, the encoded words of another, an address.
+    None when a name or address is outside the forms `_mailbox` writes."""
     if not people:
         return None
-    items: list[_Term | _List] = []
+    tokens: list[str] = []
     for number, (display, email) in enumerate(people):
-        address = _address(display, email, first=not number)
-        if address is None:
+        mailbox = _mailbox(display, email)
+        if mailbox is None:
             return None
         if number:
-            items.append(_Term(",", "list-separator"))
-        items.append(address)
-    try:
-        return _header(name, _node("address-list", *items))
-    except _Unfoldable:
-        return None
+            tokens[-1] += ","
+        tokens += mailbox
+    lines = [f"{name}:"]
+    for token in tokens:
+        if len(lines[-1]) + 1 + len(token) > MAXLEN and lines[-1].strip() != f"{name}:":
+            lines.append("")
+        lines[-1] += " " + token
+    return linesep.join(lines) + linesep
 
 
 _PRINTABLE = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")

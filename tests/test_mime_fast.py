@@ -75,15 +75,34 @@ def lines(text: str) -> list[bytes]:
     return text.encode("utf-8").splitlines()
 
 
+def rfc2047_addresses(raw: bytes, header: str) -> list[tuple[str, str]]:
+    """(name, address) pairs of an address header as RFC 2047 readers (mail clients) read
+    it: white space between two encoded words dropped (§6.2), by email.header."""
+    from email.header import decode_header, make_header
+    from email.utils import getaddresses
+
+    value = email.message_from_bytes(raw)[header].replace("\r\n", "")
+    return [(str(make_header(decode_header(name))), address)
+            for name, address in getaddresses([value])]
+
+
+def assert_addresses(raw: bytes, message: Message) -> None:
+    """From and To read back as they were: exactly by an RFC 2047 reader; by `email`'s own
+    parser too, but for a space it doubles where a name needed two encoded words."""
+    people = {"From": [message.sender], "To": list(message.to)}
+    parsed = parse(raw)
+    for header, wanted in people.items():
+        assert rfc2047_addresses(raw, header) == [(p.name, p.email) for p in wanted]
+        assert [(" ".join(a.display_name.split()), a.addr_spec)
+                for a in parsed[header].addresses] == [(" ".join(p.name.split()), p.email)
+                                                       for p in wanted]
+
+
 def assert_reads_back(raw: bytes, message: Message, invites: list[mail.Invite], *,
                       draft: bool) -> None:
     """What the fast writer wrote, as `email` (policy default) reads it: the inputs."""
     parsed = parse(raw)
-    (sender,) = parsed["From"].addresses
-    assert (sender.display_name, sender.addr_spec) == (message.sender.name,
-                                                       message.sender.email)
-    assert [(a.display_name, a.addr_spec) for a in parsed["To"].addresses] == [
-        (p.name, p.email) for p in message.to]
+    assert_addresses(raw, message)
     assert parsed["Subject"] == message.subject
     assert parsed["Message-ID"] == message.message_id
     assert parsed["Date"].datetime == WHEN
@@ -205,27 +224,58 @@ def test_names_that_need_encoded_words_are_folded_as_the_package_folds_them(name
     message = msg(sender=person(name, "s@example.org"), to=to)
     fast = compare(message, [invite()])
     assert fast is not None or not FAST, name
-    if fast is None:
-        return
-    if len(name) <= 40:
-        # Longer ones: the package splits an encoded word inside a word when it folds
-        # a name, and its own parser then reads a space there ("Rodríg uez") — the same
-        # bytes either way (asserted above); the defect is the package's, and is old.
-        assert_reads_back(fast, message, [invite()], draft=True)
+    if fast is not None:
+        assert_reads_back(fast, message, [invite()], draft=True)  # long ones too
+
+
+# Names the package would quote or encode: our address folding writes them (both paths).
+QUOTED_OR_ENCODED = ['Pat "the boss" Lee', "Lee, Pat", "Pat O. Lee", "Pat \\ Lee", "Pat (QA)",
+                     "Pat  Lee", " Pat", "Pat\xa0Lee", "", "Ann-Marie d'Arc"]
+
+
+@rules
+@pytest.mark.parametrize("name", QUOTED_OR_ENCODED)
+def test_names_that_need_quotes_or_encoding_read_back_as_they_were(name: str) -> None:
+    message = msg(sender=person("Ana Ruiz", "ana@example.com"),
+                  to=(person(name), Person("Mei Chen", "mei.chen@example.org")))
+    fast = compare(message, [invite()])
+    assert fast is not None, name
+    assert_reads_back(fast, message, [invite()], draft=True)
+
+
+FIRST = ["María", "José", "Zoë", "Łukasz", "Tomás", "Mei", "Lena", "Ana", "Jürgen", "Søren",
+         "Chloé", "Nguyễn", "Ahmed", "Priya", "Bartholomew"]
+LAST = ["Rodríguez García", "Ångström", "Żółć", "Ferreira", "Chen", "Vogel", "Müller",
+        "Kierkegaard", "Dubois", "Văn Anh", "Hassan", "Patel", "de la Cruz Fernández"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(FIRST), st.sampled_from(LAST)), min_size=1,
+                max_size=9))
+@example([("Chloé", "Żółć"), ("Lena", "Chen"), ("Nguyễn", "Patel"), ("Jürgen", "Hassan"),
+          ("Zoë", "Müller")])
+def test_every_member_of_a_team_is_on_the_to_line_read_back(names: list[tuple[str, str]]
+                                                            ) -> None:
+    """Python 3.11's own folding wrote the comma before Jürgen as an encoded word here, and
+    a reader merged him into the address before: one team in 16 like these lost someone.
+    Both ways of writing a mail (the package's, for smtp and drafts, and the fast one)
+    fold the To: line with mime.address_header now."""
+    to = tuple(Person(f"{first} {last}", f"m{i}@example.org")
+               for i, (first, last) in enumerate(names))
+    message = msg(sender=Person("Ferreira Tomás Żółć Bartholomew María Łukasz",
+                                "s@example.org"), to=to)
+    for raw in (bytes(mail.build(message, [invite()], date=WHEN)),
+                mail.build_bytes(message, [invite()], date=WHEN)):
+        assert_addresses(raw, message)
+        assert [(a.display_name, a.addr_spec) for a in parse(raw)["To"].addresses] == [
+            (p.name, p.email) for p in to]  # short names: one encoded word each
+        assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n"))
 
 
 # Every input class the fast writer leaves to the email package (the report lists them).
 FALLBACKS = {
-    "name-with-quotes": msg(to=(person('Pat "the boss" Lee'),)),
-    "name-with-comma": msg(to=(person("Lee, Pat"),)),
-    "name-with-dot": msg(to=(person("Pat O. Lee"),)),
-    "name-with-backslash": msg(to=(person("Pat \\ Lee"),)),
-    "name-with-parentheses": msg(to=(person("Pat (QA)"),)),
-    "name-with-two-spaces": msg(to=(person("Pat  Lee"),)),
     "name-with-tab": msg(to=(person("Pat\tLee"),)),
-    "name-with-no-break-space": msg(to=(person("Pat\xa0Lee"),)),
     "name-with-encoded-word": msg(to=(person("=?utf-8?q?x?="),)),
-    "empty-name": msg(to=(person(""),)),
     "no-recipient": msg(to=()),
     "quoted-local-part": msg(to=(person("Pat", "pat..lee@example.org"),)),
     "non-ascii-address": msg(to=(person("Pat", "pät@example.org"),)),
