@@ -69,12 +69,6 @@ def policy() -> EmailPolicy:
     return MailPolicy(linesep="\r\n")
 
 
-def __getattr__(name: str) -> Any:
-    if name == "POLICY":  # the name this policy had when it was made at import time
-        return policy()
-    raise AttributeError(name)
-
-
 def _address(person: Person) -> Address:
     from email.headerregistry import Address
 

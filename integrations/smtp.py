@@ -199,7 +199,7 @@ class SmtpTarget(Target):
         `copy(accepted)` keeps the sent copy."""
         message_id = str(message["Message-ID"])
         sender = parseaddr(str(message.get("Sender") or message["From"]))[1]
-        data = bytes(message)  # CRLF line ends (mail.POLICY); Bcc never set by us
+        data = bytes(message)  # CRLF line ends (mail.policy()); Bcc never set by us
         refused: dict[str, str] = {}
         where = f"{self.host}:{self.port}"
 
