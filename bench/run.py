@@ -61,7 +61,7 @@ EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml")
 # any setup reads and writes with (TOML, state, digests, zones, rules, the user folders).
 FLOORS = [
     ("floor 1: import click, jinja2", "import click, jinja2"),
-    ("floor 2: and tomllib, sqlite3, hashlib, dateutil",
+    ("floor 2: + tomllib, sqlite3, zoneinfo, …",
      "import click, jinja2, tomllib, sqlite3, hashlib, zoneinfo, dateutil.rrule, "
      "platformdirs"),
 ]
