@@ -384,9 +384,10 @@ def test_awkward_inputs_are_written_as_the_package_writes_them(
         assert [lines(p.get_content()) for p in texts[:2]] == [
             lines(text) or [b""], lines(html) or [b""]]
         assert len(texts) == 2 + count
-        # Not the names: equal bytes read back alike, and some folds of the package's
-        # own misread (a comma written as "=?utf-8?q?=2C?=" after a folded encoded word,
-        # a long name split inside a word); test_names_… reads back the names that fit.
+        # The names: read back as names people have by the tests above. For any text
+        # at all, Python's readers themselves add a space at some encoded-word boundaries
+        # (NBSPs next to 4-byte characters), so here only the addresses are compared.
+        assert [a.addr_spec for a in parsed["To"].addresses] == [p.email for p in message.to]
 
 
 @rules
