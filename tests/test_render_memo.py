@@ -21,7 +21,7 @@ from designed_alliance.core import compose, config, items, journal, model, rende
 from designed_alliance.core.config import Config, Defaults
 from designed_alliance.core.journal import load_journal
 from designed_alliance.core.load import loads
-from designed_alliance.core.run import desired, remember
+from designed_alliance.core.run import Desired, desired, remember
 from designed_alliance.core.state import State
 
 from .conftest import example
@@ -54,17 +54,13 @@ EDITS = [
 ]
 
 
-def render_twice(before: str, after: str, tmp_path: Path, cfg: Config | None = None,
-                 journal_of: Path | None = None) -> tuple[object, object]:
+def render_twice(before: str, after: str, tmp_path: Path) -> tuple[Desired, Desired]:
     """(the re-run's Desired, a fresh Desired) for `after`, with `before` set up first."""
-    cfg = cfg or Config()
     state = State(tmp_path / "state.sqlite")
     first = loads(before, "team.toml")
-    jrn = load_journal(loads(before, str(journal_of))) if journal_of else None
-    remember(first, desired(first, cfg, jrn, state=state), state)
+    remember(first, desired(first, Config(), None, state=state), state)
     second = loads(after, "team.toml")
-    jrn = load_journal(loads(after, str(journal_of))) if journal_of else None
-    return desired(second, cfg, jrn, state=state), desired(second, cfg, jrn)
+    return desired(second, Config(), None, state=state), desired(second, Config(), None)
 
 
 @pytest.mark.parametrize(("old", "new", "again"), [e[1:] for e in EDITS],
@@ -73,8 +69,8 @@ def test_an_edit_renders_only_the_texts_that_show_it(old: str, new: str, again: 
                                                      tmp_path: Path) -> None:
     assert old in TEAM
     rerun, fresh = render_twice(TEAM, TEAM.replace(old, new, 1), tmp_path)
-    assert rerun.events == fresh.events and rerun.messages == fresh.messages  # type: ignore[attr-defined]
-    assert sorted(rerun.rendered) == sorted(  # type: ignore[attr-defined]
+    assert rerun.events == fresh.events and rerun.messages == fresh.messages
+    assert sorted(rerun.rendered) == sorted(
         [*again, "kickoff.txt.j2", "kickoff.html.j2"])
 
 
@@ -132,8 +128,7 @@ def test_texts_are_not_reused_across_code_or_templates(tmp_path: Path,
     assert len(rerun.rendered) == len(rerun.events) + 2  # everything, kickoff in two parts
 
 
-def test_a_damaged_kept_rendering_renders_everything(tmp_path: Path,
-                                                     state_file: Path) -> None:
+def test_a_damaged_kept_rendering_renders_everything(tmp_path: Path) -> None:
     state = State(tmp_path / "state.sqlite")
     alliance = loads(TEAM, "team.toml")
     remember(alliance, desired(alliance, Config(), None, state=state), state)
