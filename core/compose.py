@@ -134,7 +134,7 @@ class Words:
             takes=commitment.takes, notes=commitment.notes,
             waiting=[{"what": c.what, "due": dues.get(c.id)}
                      for c in alliance.dependents.get(commitment.id, ())],
-            title=alliance.title, goal=alliance.goal.statement)
+            title=alliance.title, goal_statement=alliance.goal.statement)
 
     def review(self) -> str:
         alliance = self.alliance
@@ -142,7 +142,7 @@ class Words:
         values = self.context.values()
         checkins = alliance.checkins
         return self.render(
-            "review.txt.j2", title=alliance.title, goal=alliance.goal.statement,
+            "review.txt.j2", title=alliance.title, goal_statement=alliance.goal.statement,
             video=alliance.review.video or (checkins.video if checkins else ""),
             questions=values["review"]["questions"], deadline=values["deadline"])
 
