@@ -283,7 +283,6 @@ _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
 _ATOM = re.compile(rf"[{_ATEXT}]+")
 _DOT_ATOM = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*")
 _QUOTABLE = re.compile(r"[\x20-\x7e]+")  # printable ASCII: a quoted-string holds it
-_Q_PHRASE = frozenset(b"!*+-/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 # Characters of one encoded word: "From: " and it fit on a line (RFC 2047 §2 allows 75).
 _EW_MAX = 72
 
@@ -298,8 +297,7 @@ def _phrase_words(text: str) -> list[str]:
     words: list[str] = []
     chunk = ""
     for char in text:
-        piece = "".join(chr(b) if b in _Q_PHRASE else "_" if b == 32 else f"={b:02X}"
-                        for b in char.encode("utf-8"))
+        piece = "".join(_Q_HEADER[b] for b in char.encode("utf-8"))
         if chunk and len(chunk) + len(piece) + 12 > _EW_MAX:  # "=?utf-8?q?" + "?="
             words.append(f"=?utf-8?q?{chunk}?=")
             chunk = ""
