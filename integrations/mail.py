@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import binascii
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -130,7 +129,7 @@ def build(message: Message, invites: Sequence[Invite] = (), *, draft: bool = Tru
         return mail
     for number, invite in enumerate(invites):
         _check_method(invite)
-        if number and _PLAIN_NAME.fullmatch(invite.filename) and invite.method.isalpha():
+        if number and mime.PLAIN_NAME.fullmatch(invite.filename) and invite.method.isalpha():
             # The same part add_attachment makes, header for header, without parsing each
             # header it sets again: a kickoff of 1,000 invites spent a second on that alone.
             mail.attach(_attachment(invite))
@@ -141,8 +140,6 @@ def build(message: Message, invites: Sequence[Invite] = (), *, draft: bool = Tru
                             params={"method": invite.method, "charset": "utf-8"})
     return mail
 
-
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,60}")
 
 
 def build_bytes(message: Message, invites: Sequence[Invite] = (), *, draft: bool = True,
@@ -198,30 +195,21 @@ def _generated_bytes(message: Message, invites: Sequence[Invite] = (), *, draft:
 
 
 def _attachment_bytes(invite: Invite) -> bytes:
-    """One invite part as the generator writes `_attachment(invite)` inside a multipart."""
-    headers = [("Content-Transfer-Encoding", "base64"),
-               ("Content-Disposition", f'attachment; filename="{invite.filename}"'),
-               ("Content-Type", f'text/calendar; method="{invite.method}"; charset="utf-8"'),
-               ("MIME-Version", "1.0")]
-    if not (_PLAIN_NAME.fullmatch(invite.filename) and invite.method.isalpha()) or any(
-            len(name) + 2 + len(value) > (policy().max_line_length or 78)
-            for name, value in headers):
-        # A name the policy would fold or encode: the generator writes this one part.
-        part = _attachment(invite) if _PLAIN_NAME.fullmatch(invite.filename) else None
-        if part is None:
-            from email.message import EmailMessage
+    """One invite part as the generator writes `_attachment(invite)` inside a multipart:
+    by mime's rule, else (a name or method the policy would fold or encode) by the
+    generator, this one part."""
+    written = mime.invite_part(invite.filename, invite.method, invite.data, attached=True)
+    if written is not None:
+        return written
+    part = _attachment(invite) if mime.PLAIN_NAME.fullmatch(invite.filename) else None
+    if part is None:
+        from email.message import EmailMessage
 
-            part = EmailMessage(policy=policy())
-            part.set_content(invite.data, maintype="text", subtype="calendar",
-                             disposition="attachment", filename=invite.filename,
-                             params={"method": invite.method, "charset": "utf-8"})
-        return bytes(part)
-    step = (policy().max_line_length or 78) // 4 * 3
-    data = invite.data
-    body = b"\r\n".join(binascii.b2a_base64(data[i:i + step], newline=False)
-                         for i in range(0, len(data), step))
-    return ("".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
-            + b"\r\n" + body + b"\r\n")
+        part = EmailMessage(policy=policy())
+        part.set_content(invite.data, maintype="text", subtype="calendar",
+                         disposition="attachment", filename=invite.filename,
+                         params={"method": invite.method, "charset": "utf-8"})
+    return bytes(part)
 
 
 def _attachment(invite: Invite) -> EmailMessage:

@@ -525,7 +525,8 @@ def make_boundary() -> str:
     return "=" * 15 + f"{secrets.randbelow(sys.maxsize):019d}" + "=="
 
 
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,60}")
+# A file name no header needs to quote, encode or fold (mail uses it too).
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,60}")
 
 
 def _text_part(text: str, subtype: str, mime_version: bool) -> bytes:
@@ -537,16 +538,17 @@ def _text_part(text: str, subtype: str, mime_version: bool) -> bytes:
     return head.encode("ascii") + b"\r\n" + body
 
 
-def _invite_part(filename: str, method: str, data: bytes, attached: bool) -> bytes | None:
+def invite_part(filename: str, method: str, data: bytes, attached: bool) -> bytes | None:
     """An invite part as `MIMEPart.set_content(…, disposition=None)` (inline) or
-    `add_attachment` writes it: set_param moves Content-Type after the other headers."""
+    `add_attachment` writes it: set_param moves Content-Type after the other headers.
+    None for a file name or method the generator would fold or encode."""
     content_type = f'Content-Type: text/calendar; method="{method}"; charset="utf-8"'
     if not method.isalpha() or not method.isascii() or len(content_type) > MAXLEN:
         return None
     head = ["Content-Transfer-Encoding: base64"]
     if attached:
         disposition = f'Content-Disposition: attachment; filename="{filename}"'
-        if not _PLAIN_NAME.fullmatch(filename) or len(disposition) > MAXLEN:
+        if not PLAIN_NAME.fullmatch(filename) or len(disposition) > MAXLEN:
             return None
         head.append(disposition)
     head.append(content_type)
@@ -602,7 +604,7 @@ def write(sender: tuple[str, str], to: Sequence[tuple[str, str]], subject: str, 
     alternatives = [_text_part(text, "plain", False), _text_part(html, "html", True)]
     attachments: list[bytes] = []
     for filename, method, data in invites:
-        part = _invite_part(filename, method, data, attached=len(invites) > 1)
+        part = invite_part(filename, method, data, attached=len(invites) > 1)
         if part is None:
             return None
         (attachments if len(invites) > 1 else alternatives).append(part)
