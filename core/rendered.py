@@ -24,6 +24,7 @@ import hashlib
 import importlib.util
 import json
 import zlib
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -45,19 +46,14 @@ def inputs_digest(alliance: Alliance, config: Config, journal: Journal | None, *
     (frozen dataclasses: every field, in file order) — what was loaded, not the file read
     again, which might have changed since. Code, templates and libraries through
     `code_stamp` (pass it when already computed)."""
-    digest = hashlib.sha256()
+    def parts() -> Iterator[object]:
+        yield from (code if code is not None else code_stamp(), alliance, journal,
+                    config.defaults, config.sections)
+        for zone in sorted({alliance.timezone, *(m.timezone for m in alliance.members
+                                                 if m.timezone)}):
+            yield from (zone, *zone_stamp(zone))
 
-    def add(*parts: object) -> None:
-        for part in parts:
-            digest.update(repr(part).encode())
-            digest.update(b"\0")
-
-    add(code if code is not None else code_stamp(), alliance, journal, config.defaults,
-        config.sections)
-    for zone in sorted({alliance.timezone, *(m.timezone for m in alliance.members
-                                             if m.timezone)}):
-        add(zone, *zone_stamp(zone))
-    return digest.hexdigest()
+    return _digest(parts())
 
 
 def code_stamp() -> str:
@@ -66,23 +62,28 @@ def code_stamp() -> str:
     them renders again."""
     from designed_alliance import __version__
 
+    def parts() -> Iterator[object]:
+        yield from (FORMAT, __version__)
+        templates = _templates_folder()
+        for folder, pattern in ((_CODE, "*.py"), (templates, "*.j2")):
+            if folder is None:
+                continue
+            for path in sorted(folder.glob(pattern)):
+                yield from (path.name, *file_stamp(path))
+        for name in _LIBRARIES:
+            spec = importlib.util.find_spec(name)  # finds without importing
+            yield from (name, *(file_stamp(Path(spec.origin)) if spec and spec.origin
+                                else ()))
+
+    return _digest(parts())
+
+
+def _digest(parts: Iterable[object]) -> str:
+    """sha256 over each part's repr, NUL after each."""
     digest = hashlib.sha256()
-
-    def add(*parts: object) -> None:
-        for part in parts:
-            digest.update(repr(part).encode())
-            digest.update(b"\0")
-
-    add(FORMAT, __version__)
-    templates = _templates_folder()
-    for folder, pattern in ((_CODE, "*.py"), (templates, "*.j2")):
-        if folder is None:
-            continue
-        for path in sorted(folder.glob(pattern)):
-            add(path.name, *file_stamp(path))
-    for name in _LIBRARIES:
-        spec = importlib.util.find_spec(name)  # finds without importing
-        add(name, *(file_stamp(Path(spec.origin)) if spec and spec.origin else ()))
+    for part in parts:
+        digest.update(repr(part).encode())
+        digest.update(b"\0")
     return digest.hexdigest()
 
 
