@@ -7,11 +7,12 @@ nothing a member typed can become markup.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from designed_alliance.core.records import dataclass
 
 from .durations import describe_duration
 from .model import Alliance, Commitment

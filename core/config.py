@@ -7,9 +7,11 @@ default file is fine (everything has a default); a missing `--config` file is an
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+from designed_alliance.core.records import dataclass
 
 from .errors import BadInput
 from .locate import index_lines

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import timedelta
+
+from designed_alliance.core.records import dataclass
 
 _UNITS = {
     "minute": "minutes", "minutes": "minutes", "min": "minutes", "mins": "minutes",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
+
+from designed_alliance.core.records import dataclass
 
 from .colors import default_for as default_color
 

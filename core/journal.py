@@ -51,10 +51,12 @@ import math
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
+
+from designed_alliance.core.records import dataclass
 
 from .errors import BadInput
 from .load import parse_toml

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from designed_alliance.core.records import dataclass
 
 from .items import Event, Message
 from .plan import Action, TargetPlan

@@ -6,10 +6,12 @@ default __doc__ at import, which cost about 2 ms per class on every start of the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, time, timedelta
 from functools import cached_property
 from pathlib import Path
+
+from designed_alliance.core.records import dataclass
 
 from .durations import Cadence
 

@@ -16,8 +16,9 @@ Due dates follow reality: `sequence.due_dates` with the journal's done and re-da
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+
+from designed_alliance.core.records import dataclass
 
 from .journal import Journal, Reading, check_value
 from .model import Alliance, Commitment, Measure, Member

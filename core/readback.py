@@ -10,8 +10,9 @@ agreed by everyone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
+
+from designed_alliance.core.records import dataclass
 
 from .items import Event
 from .model import Alliance

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from designed_alliance.core.records import dataclass
 
 from .reader import Reader
 

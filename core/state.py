@@ -22,9 +22,11 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+from designed_alliance.core.records import dataclass
 
 from .errors import AllianceError
 

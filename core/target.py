@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from designed_alliance.core.records import dataclass
 
 from .errors import AllianceError, BadInput, Refused, RemoteError
 from .items import Event, Item, Message, Person

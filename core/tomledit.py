@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
+
+from designed_alliance.core.records import dataclass
 
 from .errors import AllianceError
 from .locate import _HEADER, _KEY, index_lines

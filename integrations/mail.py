@@ -10,13 +10,13 @@ from __future__ import annotations
 import binascii
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from designed_alliance.core.items import Event, Message, Person, slug
 from designed_alliance.core.items import message_id as item_message_id
 from designed_alliance.core.plan import Action, Change
+from designed_alliance.core.records import dataclass
 
 from . import ical, mime
 

@@ -24,7 +24,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from designed_alliance.core.config import Config
@@ -51,6 +51,7 @@ from designed_alliance.core.messages import (
     unsent_draft,
 )
 from designed_alliance.core.plan import Action, Change, TargetPlan, record_kind
+from designed_alliance.core.records import dataclass
 from designed_alliance.core.state import Record
 from designed_alliance.core.target import (
     Applied,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+from designed_alliance.core.records import dataclass
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 

@@ -13,12 +13,13 @@ each run becomes one observance; an onset no rule describes becomes an observanc
 from __future__ import annotations
 
 import calendar as _calendar
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import icalendar
+
+from designed_alliance.core.records import dataclass
 
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # No zone changes its offset twice within a day (a change and its reversal would be missed);

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from designed_alliance.core import compose, config, items, journal, model, rendered
+from designed_alliance.core import compose, config, items, journal, model, records, rendered
 from designed_alliance.core.config import Config, Defaults
 from designed_alliance.core.journal import load_journal
 from designed_alliance.core.load import loads
@@ -160,6 +160,9 @@ def test_a_value_the_key_cannot_spell_out_is_always_rendered(value: object) -> N
     assert compose.memo_key("a.j2", {"x": value}) is None
 
 
+_RECORD_REPR = inspect.unwrap(records._repr(["x"])).__code__  # the one records makes
+
+
 @pytest.mark.parametrize("module", [model, items, config, journal],
                          ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_our_values_have_a_repr_that_lists_every_field(module: object) -> None:
@@ -171,4 +174,5 @@ def test_our_values_have_a_repr_that_lists_every_field(module: object) -> None:
     for cls in classes:
         assert all(f.repr for f in dataclasses.fields(cls)), cls
         # dataclass leaves a __repr__ of the class's own in place: it must be the generated one
-        assert inspect.unwrap(cls.__repr__).__code__.co_filename == "<string>", cls
+        code = inspect.unwrap(cls.__repr__).__code__
+        assert code is _RECORD_REPR or code.co_filename == "<string>", cls

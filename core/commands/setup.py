@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
 import click
+
+from designed_alliance.core.records import dataclass
 
 from ..config import Config
 from ..errors import AllianceError, BadInput, NeedsForce
