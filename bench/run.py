@@ -58,12 +58,12 @@ EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml")
                   if not p.name.endswith(".progress.toml"))
 # What a fresh setup cannot go below: only importing what it must use, doing nothing. The
 # first is the libraries the project chose for the CLI and the texts; the second adds what
-# any setup reads and writes with (TOML, state, digests, zones, rules, the user folders).
+# any setup reads and writes with (TOML, state, digests, zones, rules, atomic files; the
+# user folders are core/userdirs.py's, platformdirs is not loaded on Linux).
 FLOORS = [
     ("floor 1: import click, jinja2", "import click, jinja2"),
     ("floor 2: + tomllib, sqlite3, zoneinfo, …",
-     "import click, jinja2, tomllib, sqlite3, hashlib, zoneinfo, dateutil.rrule, "
-     "platformdirs"),
+     "import click, jinja2, tomllib, sqlite3, hashlib, zoneinfo, dateutil.rrule, tempfile"),
 ]
 # setup(1,000) / setup(100) above this fails --quick: linear would be ≈ 5–6 once startup is
 # counted, the cubic code this guards against was ≈ 56.

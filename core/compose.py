@@ -69,9 +69,10 @@ def toml_value(value: Any) -> str:
 def _bytecode_cache() -> Any:
     """Compiled templates cached in the user cache dir: compiling is most of a re-run's time."""
     import jinja2
-    from platformdirs import user_cache_path
 
-    folder = user_cache_path("designed-alliance") / "templates"
+    from designed_alliance.core import userdirs
+
+    folder = userdirs.cache() / "templates"
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError:

@@ -1,6 +1,6 @@
 """The user configuration: defaults and per-target sections. Secrets only as references.
 
-Read from `--config PATH`, else `config.toml` in the platformdirs user config dir. A missing
+Read from `--config PATH`, else `config.toml` in the user config dir (core/userdirs.py). A missing
 default file is fine (everything has a default); a missing `--config` file is an error.
 """
 
@@ -25,9 +25,9 @@ def default_path() -> Path:
     override = os.environ.get("ALLIANCE_CONFIG")
     if override:
         return Path(override)
-    from platformdirs import user_config_path
+    from designed_alliance.core import userdirs
 
-    return user_config_path("designed-alliance") / "config.toml"
+    return userdirs.config() / "config.toml"
 
 
 def config_dir(config: Config) -> Path:
@@ -39,6 +39,8 @@ def config_dir(config: Config) -> Path:
 
 @dataclass(frozen=True)
 class Defaults:
+    """The `[defaults]` table: targets, output folder, organizer and who is notified."""
+
     targets: tuple[str, ...] = ("ics", "eml")
     output_dir: Path | None = None
     organizer: str | None = None
@@ -47,6 +49,8 @@ class Defaults:
 
 @dataclass(frozen=True)
 class Config:
+    """The configuration file as read: `[defaults]`, every other section, each key's line."""
+
     path: Path | None = None
     defaults: Defaults = field(default_factory=Defaults)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -20,6 +20,8 @@ VIDEO_SERVICES = ("google-meet", "teams")  # meetings the calendar service makes
 
 @dataclass(frozen=True)
 class Person:
+    """An attendee of an event: name, address and iCalendar ROLE."""
+
     name: str
     email: str
     role: str = "REQ-PARTICIPANT"  # iCalendar ROLE: REQ-PARTICIPANT, OPT-PARTICIPANT, CHAIR

@@ -72,6 +72,8 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 # -- the entries ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Reading:
+    """A measure's value on a date (`[[reading]]`): what a check-in inspects."""
+
     measure: Measure
     value: int | float
     on: date
@@ -82,6 +84,8 @@ class Reading:
 
 @dataclass(frozen=True)
 class Done:
+    """A commitment finished on a date (`[[done]]`)."""
+
     commitment: str
     on: date
     by: str | None = None
@@ -91,6 +95,8 @@ class Done:
 
 @dataclass(frozen=True)
 class Dropped:
+    """A commitment given up on a date, and why (`[[dropped]]`)."""
+
     commitment: str
     on: date
     reason: str
@@ -100,6 +106,8 @@ class Dropped:
 
 @dataclass(frozen=True)
 class Redated:
+    """A commitment's due date moved on a date, and why (`[[redated]]`)."""
+
     commitment: str
     on: date
     due: date

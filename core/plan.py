@@ -33,6 +33,8 @@ SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.CANCEL: "-", Action.KE
 
 @dataclass(frozen=True)
 class Change:
+    """One create, update or cancel of one object (or message) in one target."""
+
     action: Action
     key: str
     item: Item | None  # None for CANCEL
@@ -83,6 +85,8 @@ class Drift:
 
 @dataclass(frozen=True)
 class TargetPlan:
+    """The changes one target would make, with its notes and what a remote check found."""
+
     target: str
     instance: str
     changes: tuple[Change, ...]
@@ -118,6 +122,8 @@ class TargetPlan:
 
 @dataclass(frozen=True)
 class Plan:
+    """Every target's changes for one alliance: the value `plan` prints and `setup` applies."""
+
     alliance_id: str
     title: str
     targets: tuple[TargetPlan, ...]

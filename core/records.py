@@ -22,10 +22,15 @@ exactly as it checks dataclasses.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import marshal
+import os
 import reprlib
 import sys
+import types
 from operator import attrgetter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -123,10 +128,77 @@ def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...], frozen: bool) -
         body.append("self.__post_init__()")
     source = (f"def __init__({', '.join(params)}):\n "
               + ("\n ".join(body) or "pass") + "\n")
-    exec(compile(source, f"<record {cls.__qualname__}>", "exec"), space)
+    exec(_compiled(source, f"<record {cls.__qualname__}>"), space)
     init = space["__init__"]
     init.__annotations__ = {**{f.name: f.type for f in fields}, "return": None}
     return init
+
+
+# Compiling the __init__s is still most of the cost (~10 ms for a setup's 47), so their code
+# is kept in the user cache folder, as the compiled templates are, and compiled only for a
+# source not seen before. The file is valid for one build of Python (marshal's format and
+# the bytecode are that build's); it is read once per process and written at exit when
+# something was compiled. Like jinja2's bytecode cache, it trusts the user's own folder.
+_CODE_FORMAT = 1
+_codes: dict[str, types.CodeType] | None = None
+_compiled_new = False
+
+
+def _code_file() -> Path:
+    from designed_alliance.core import userdirs
+
+    return userdirs.cache() / f"records-{sys.implementation.cache_tag}.marshal"
+
+
+def _code_stamp() -> tuple[int, str, str]:
+    return (_CODE_FORMAT, sys.version, sys.implementation.cache_tag or "")
+
+
+def _read_codes() -> dict[str, types.CodeType]:
+    try:
+        stamp, codes = marshal.loads(_code_file().read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+    if stamp != _code_stamp() or not isinstance(codes, dict):
+        return {}
+    return {k: v for k, v in codes.items()
+            if isinstance(k, str) and isinstance(v, types.CodeType)}
+
+
+def _compiled(source: str, filename: str) -> types.CodeType:
+    global _codes, _compiled_new
+    if sys.implementation.cache_tag is None:  # an implementation that caches no bytecode
+        return compile(source, filename, "exec")
+    if _codes is None:
+        _codes = _read_codes()
+    key = f"{filename}\n{source}"
+    code = _codes.get(key)
+    if code is None:
+        code = _codes[key] = compile(source, filename, "exec")
+        if not _compiled_new:
+            import atexit
+
+            _compiled_new = True
+            atexit.register(_write_codes)
+    return code
+
+
+def _write_codes() -> None:
+    """Every code this process used or read, the newest 2,000 (the classes of several
+    versions of this package), written whole and renamed into place."""
+    codes = dict(list((_codes or {}).items())[-2000:])
+    path = _code_file()
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs speed
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(marshal.dumps((_code_stamp(), codes)))
+            os.replace(temporary, path)
+        finally:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
 
 
 class _FactoryMarker:

@@ -37,6 +37,8 @@ from .target import (
 
 @dataclass(frozen=True)
 class Desired:
+    """The events and messages an alliance wants, and what they were rendered from."""
+
     events: tuple[Event, ...]
     messages: tuple[Message, ...]
     reasons: dict[str, str] = field(default_factory=dict)  # key → why it moved (journal)
@@ -263,6 +265,8 @@ def _continue_sequences(changes: Sequence[Change], state: State, alliance_id: st
 
 @dataclass
 class Report:
+    """The outcome of applying a plan: each change with its target, done or failed."""
+
     plan: Plan
     applied: list[tuple[str, Applied]] = field(default_factory=list)
 

@@ -106,17 +106,20 @@ class StateError(AllianceError):
 
 
 def default_path() -> Path:
-    """$ALLIANCE_STATE, else the platformdirs user state dir (which honours XDG_STATE_HOME)."""
+    """$ALLIANCE_STATE, else the user state dir (core/userdirs.py; it honours XDG_STATE_HOME)."""
     override = os.environ.get("ALLIANCE_STATE")
     if override:
         return Path(override)
-    from platformdirs import user_state_path
+    from designed_alliance.core import userdirs
 
-    return user_state_path("designed-alliance") / "state.sqlite"
+    return userdirs.state() / "state.sqlite"
 
 
 @dataclass(frozen=True)
 class Record:
+    """What state remembers of one object in one target: its remote id, fingerprint,
+    SEQUENCE, status and the summary a change is described from."""
+
     key: str
     remote_id: str
     fingerprint: str

@@ -125,6 +125,8 @@ class SyncPoint:
 
 @dataclass(frozen=True)
 class ResponsesResult:
+    """What one read of the members' answers brought back, and where the next read starts."""
+
     responses: tuple[Response, ...]
     declined_occurrences: tuple[DeclinedOccurrence, ...]
     sync: SyncPoint

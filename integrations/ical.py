@@ -447,11 +447,11 @@ _memo_disk: dict[str, str] | None = None  # what the file held (None: not read y
 
 
 def _memo_path() -> Path | None:
-    try:
-        from platformdirs import user_cache_path
+    from designed_alliance.core import userdirs
 
-        return user_cache_path("designed-alliance") / "ical-answers.json"
-    except ImportError:  # a cache only costs speed when it cannot be had
+    try:
+        return userdirs.cache() / "ical-answers.json"
+    except (ImportError, RuntimeError):  # a cache only costs speed when it cannot be had
         return None
 
 

@@ -507,3 +507,97 @@ def test_a_fresh_setup_makes_its_classes_here() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == ""
+
+
+# -- the compiled __init__s kept in the user cache folder ---------------------------------
+
+@pytest.mark.parametrize("env", [
+    {"XDG_CACHE_HOME": "/somewhere/cache", "XDG_CONFIG_HOME": "/somewhere/config",
+     "XDG_STATE_HOME": "/somewhere/state"},
+    {"XDG_CACHE_HOME": "/somewhere/cache/", "XDG_STATE_HOME": "/s/"},
+    {"XDG_CACHE_HOME": "relative/cache", "XDG_CONFIG_HOME": "rel", "XDG_STATE_HOME": "r"},
+    {"XDG_CACHE_HOME": "", "XDG_CONFIG_HOME": "", "XDG_STATE_HOME": ""}, {},
+    {"HOME": "/home/x/"}, {"HOME": "relative"},
+], ids=["xdg", "xdg-slash", "xdg-relative", "xdg-empty", "unset", "home-slash",
+        "relative-home"])
+def test_the_user_folders_are_the_ones_platformdirs_names(
+        env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import platformdirs
+
+    from designed_alliance.core import userdirs
+
+    for name in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert userdirs.cache() == platformdirs.user_cache_path("designed-alliance")
+    assert userdirs.config() == platformdirs.user_config_path("designed-alliance")
+    assert userdirs.state() == platformdirs.user_state_path("designed-alliance")
+
+
+def shaped(deco: Deco) -> type:
+    @deco
+    class Shaped:
+        """A shape no other test makes, so its __init__ is compiled here first."""
+
+        cached_first: int
+        cached_second: list[int] = field(default_factory=list)
+
+    return Shaped
+
+
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """records' code cache read from and written to a folder of this test's own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(records, "_codes", None)
+    monkeypatch.setattr(records, "_compiled_new", False)
+    monkeypatch.setattr("atexit.register", lambda function: None)  # written by the test
+    return tmp_path / "designed-alliance" / f"records-{sys.implementation.cache_tag}.marshal"
+
+
+def test_an_init_compiled_once_is_read_back_by_the_next_process(
+        own_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled: list[str] = []
+    real_compile = compile
+
+    def counting(source: str, filename: str, mode: str) -> types.CodeType:
+        compiled.append(filename)
+        return real_compile(source, filename, mode)
+
+    monkeypatch.setattr(records, "compile", counting, raising=False)
+    first = shaped(records.dataclass)
+    assert compiled == ["<record shaped.<locals>.Shaped>"]
+    records._write_codes()
+    assert own_cache.stat().st_mode & 0o777 == 0o600
+
+    monkeypatch.setattr(records, "_codes", None)  # as a new process starts
+    second = shaped(records.dataclass)
+    assert compiled == ["<record shaped.<locals>.Shaped>"]  # not compiled again
+    assert repr(second(1)) == repr(first(1))
+    assert second(1, [2]).cached_second == [2] and second(1).cached_second == []
+    assert made_here(second)
+
+
+@pytest.mark.parametrize("content", [b"", b"not marshal", None, "stamp"],
+                         ids=["empty", "garbage", "other-types", "other-python"])
+def test_a_damaged_or_foreign_cache_file_is_ignored_and_replaced(
+        own_cache: Path, content: bytes | str | None) -> None:
+    import marshal
+
+    own_cache.parent.mkdir(parents=True)
+    if content is None:
+        own_cache.write_bytes(marshal.dumps((records._code_stamp(), {"key": 1, 2: "x"})))
+    elif content == "stamp":
+        fake = compile("def __init__(self): pass\n", "<record x>", "exec")
+        own_cache.write_bytes(marshal.dumps(((0, "another python", "x"), {"k": fake})))
+    else:
+        assert isinstance(content, bytes)
+        own_cache.write_bytes(content)
+    made = shaped(records.dataclass)
+    assert made(3).cached_first == 3
+    records._write_codes()
+    stamp, codes = marshal.loads(own_cache.read_bytes())
+    assert stamp == records._code_stamp()
+    assert list(codes) == [key for key in codes if key.startswith("<record ")]
+    assert any("Shaped" in key for key in codes)

@@ -563,11 +563,11 @@ def _ask_celebration(s: Session) -> None:
 
 def saved_path(file: Path) -> Path:
     """Where the answers for `file` are kept between runs (one file per target path)."""
-    from platformdirs import user_state_path
+    from designed_alliance.core import userdirs
 
     resolved = str(file.expanduser().resolve())
     digest = hashlib.sha256(resolved.encode()).hexdigest()[:10]
-    return user_state_path("designed-alliance") / "init" / f"{file.stem}-{digest}.json"
+    return userdirs.state() / "init" / f"{file.stem}-{digest}.json"
 
 
 def write_private(path: Path, text: str) -> None:

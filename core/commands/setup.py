@@ -106,6 +106,8 @@ class Outcome:
 
 @dataclass
 class Batch:
+    """The outcomes of `setup DIR/`: one per alliance file, summed up at the end."""
+
     outcomes: list[Outcome] = field(default_factory=list)
 
     def count(self, status: str) -> int:

@@ -1,0 +1,58 @@
+"""The user's folders for designed-alliance: config, state and cache.
+
+They are platformdirs' `user_config_path`, `user_state_path` and `user_cache_path` of
+"designed-alliance". On Linux, where those are the XDG rules — `$XDG_CONFIG_HOME`,
+`$XDG_STATE_HOME`, `$XDG_CACHE_HOME` when absolute, else `~/.config`, `~/.local/state`,
+`~/.cache` under an absolute `$HOME` — the rule is applied here, without importing
+platformdirs: every command, `--help` included, asks for the cache folder at import
+(core/records.py). Anything else (Android, macOS, Windows, no absolute HOME) is
+platformdirs' to answer; tests/test_records.py holds the two to the same paths.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP = "designed-alliance"
+
+
+def _xdg(variable: str, under_home: str) -> Path | None:
+    if sys.platform != "linux" or ("ANDROID_DATA" in os.environ
+                                   and "ANDROID_ROOT" in os.environ):
+        return None
+    value = os.environ.get(variable, "")
+    if os.path.isabs(value):
+        return Path(value) / APP
+    home = os.environ.get("HOME", "")
+    if os.path.isabs(home):
+        return Path(home) / under_home / APP
+    return None
+
+
+def cache() -> Path:
+    found = _xdg("XDG_CACHE_HOME", ".cache")
+    if found is None:
+        from platformdirs import user_cache_path
+
+        found = user_cache_path(APP)
+    return found
+
+
+def config() -> Path:
+    found = _xdg("XDG_CONFIG_HOME", ".config")
+    if found is None:
+        from platformdirs import user_config_path
+
+        found = user_config_path(APP)
+    return found
+
+
+def state() -> Path:
+    found = _xdg("XDG_STATE_HOME", ".local/state")
+    if found is None:
+        from platformdirs import user_state_path
+
+        found = user_state_path(APP)
+    return found
