@@ -16,6 +16,9 @@ from designed_alliance import __version__
 from .errors import AllianceError
 
 FORMATS = ("md", "html", "json")
+# One path type for every option: click looks its name up in gettext's catalogues each time
+# one is made (a few stats apiece), which was 20 lookups at import of this module.
+PATH = click.Path(path_type=Path)
 
 
 class AllianceGroup(click.Group):
@@ -46,7 +49,7 @@ def _targets(value: tuple[str, ...]) -> list[str] | None:
 
 @click.group(cls=AllianceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="alliance")
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
+@click.option("--config", "config_path", type=PATH,
               help="User configuration file (default: config.toml in the user config dir).")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None) -> None:
@@ -73,7 +76,7 @@ def _config(ctx: click.Context):
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=PATH)
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings.")
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
 def check(files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
@@ -89,7 +92,7 @@ def check(files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
 @click.pass_context
 def show(ctx: click.Context, file: Path, fmt: str) -> None:
@@ -123,14 +126,14 @@ def _run_options(func):
     func = click.option("--to", "to", multiple=True,
                         help="Targets, comma separated: ics, eml, google, outlook, caldav, "
                         "smtp (default from config, else ics,eml).")(func)
-    func = click.option("--out", "out", type=click.Path(path_type=Path),
+    func = click.option("--out", "out", type=PATH,
                         help="Output folder for ics/eml (default: [defaults] output_dir, "
                         "else alliance-out/<id> beside the alliance file).")(func)
     return func
 
 
 @cli.command()
-@click.argument("file", metavar="FILE|DIR", type=click.Path(path_type=Path))
+@click.argument("file", metavar="FILE|DIR", type=PATH)
 @_run_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--check-remote", is_flag=True,
@@ -156,7 +159,7 @@ def plan(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
 
 
 @cli.command()
-@click.argument("file", metavar="FILE|DIR", type=click.Path(path_type=Path))
+@click.argument("file", metavar="FILE|DIR", type=PATH)
 @_run_options
 @click.option("--notify", type=click.Choice(["all", "external", "none"]),
               help="Whom remote calendars notify of changes (default: all).")
@@ -196,7 +199,7 @@ def setup(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | None,
 
 
 @cli.command()
-@click.argument("file", metavar="FILE|DIR", type=click.Path(path_type=Path))
+@click.argument("file", metavar="FILE|DIR", type=PATH)
 @_run_options
 @click.option("--notify", type=click.Choice(["all", "external", "none"]))
 @click.option("--send", is_flag=True, help="Really send the cancellation email (smtp).")
@@ -228,8 +231,8 @@ def teardown(ctx: click.Context, file: Path, to: tuple[str, ...], out: Path | No
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path), default="alliance.toml")
-@click.option("--from-answers", "answers", type=click.Path(path_type=Path),
+@click.argument("file", type=PATH, default="alliance.toml")
+@click.option("--from-answers", "answers", type=PATH,
               help="Take the answers from a JSON file instead of asking (see below).")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @click.option("--resume", is_flag=True,
@@ -366,7 +369,7 @@ def _entry_options(func):
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 @click.argument("measure")
 @click.argument("value")
 @_entry_options
@@ -386,7 +389,7 @@ def log(file: Path, measure: str, value: str, on: str | None, by: str | None,
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 @click.argument("commitment")
 @_entry_options
 def done(file: Path, commitment: str, on: str | None, by: str | None,
@@ -405,7 +408,7 @@ def done(file: Path, commitment: str, on: str | None, by: str | None,
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 @click.option("--on", "on", metavar="DATE", help="Status as of this day (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.option("--to", "to", multiple=True,
@@ -431,7 +434,7 @@ def status(ctx: click.Context, file: Path, on: str | None, as_json: bool,
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 @click.option("--to", "to", required=True, metavar="TARGET",
               help="The calendar to read back: google, outlook or caldav.")
 @click.option("--yes", is_flag=True, help="Write the changes without asking (needed "
@@ -474,7 +477,7 @@ def _mail_options(func):
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 @click.option("--on", "on", metavar="DATE",
               help="The agenda of the next check-in or review on or after DATE (default: "
               "today).")
@@ -498,7 +501,7 @@ def agenda(ctx: click.Context, file: Path, on: str | None, to: tuple[str, ...],
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=PATH)
 @click.option("--on", "on", metavar="WHEN",
               help="Act as if it were this date or date-time (default: now), e.g. "
               "2027-02-01T08:00.")

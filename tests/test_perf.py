@@ -453,7 +453,7 @@ def test_a_zone_is_accepted_as_when_every_zone_was_listed() -> None:
     assert zones._all_zones.cache_info().currsize == 0  # accepting never listed them all
 
 
-def test_a_fresh_setup_loads_no_progress_html_or_difflib_and_lists_no_zones(
+def test_a_fresh_setup_loads_no_progress_html_difflib_or_platformdirs_and_lists_no_zones(
         tmp_path: Path) -> None:
     # What issue 15's small end took off a fresh setup's path: charts' progress and html
     # (a setup only formats numbers with charts), difflib (zone suggestions), listing every
@@ -480,6 +480,8 @@ def test_a_fresh_setup_loads_no_progress_html_or_difflib_and_lists_no_zones(
         assert ("designed_alliance.core.celebrate" in loaded) == has_log, path.stem
         logged |= {path.stem} if has_log else set()
         assert not loaded & {"designed_alliance.core.progress", "html", "difflib"}, path.stem
+        if sys.platform == "linux":  # core/userdirs.py names the user folders itself there
+            assert "platformdirs" not in loaded, path.stem
         calendar = icalendar.Calendar.from_ical((out / "checkins.ics").read_bytes())
         assert calendar.walk("VEVENT"), path.stem  # and the setup did write its invites
     assert logged  # one example went down the journal's path
