@@ -13,13 +13,6 @@ def main() -> None:
 
         print(f"alliance, version {__version__}")  # the words click's version_option prints
         return
-    import gc
-
-    # A command lives for a second and makes objects by the hundred thousand (imports,
-    # templates, items), few of them in cycles: at the default threshold (700) the cycle
-    # collector ran ~50 times in a small setup, 4% of its CPU. As mypy does, collect less
-    # often; a long `setup DIR/` still collects, every 50,000 net allocations.
-    gc.set_threshold(50_000, 20, 20)
     from designed_alliance.core.cli import main as cli_main
 
     cli_main()
