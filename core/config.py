@@ -7,6 +7,7 @@ default file is fine (everything has a default); a missing `--config` file is an
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from designed_alliance.core.records import dataclass
 
 from .errors import BadInput
-from .locate import index_lines
+from .locate import LineIndex
 from .reader import Reader
 
 SECRET_KEYS = ("password", "token", "secret", "access_token", "client_secret_value")
@@ -54,7 +55,7 @@ class Config:
     path: Path | None = None
     defaults: Defaults = field(default_factory=Defaults)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
-    lines: dict[str, int] = field(default_factory=dict)
+    lines: Mapping[str, int] = field(default_factory=dict)
 
     def section(self, name: str) -> Reader | None:
         """A strict reader over `[name]`, or None when the section is absent."""
@@ -93,7 +94,7 @@ def load_config(path: Path | None = None, *, explicit: bool = False) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"cannot be read ({exc})", file=path, hint="check the file") from None
     data = parse_toml(text, path)
-    lines = index_lines(text)
+    lines = LineIndex(text)
     root = Reader(data, "", path, lines)
     defaults = Defaults()
     head = root.table("defaults")

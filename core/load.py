@@ -19,7 +19,7 @@ from . import colors, limits
 from .durations import Cadence, parse_cadence, parse_duration
 from .errors import BadInput
 from .items import VIDEO_SERVICES
-from .locate import find_line, index_lines
+from .locate import LineIndex, find_line, index_lines
 from .model import (
     Alliance,
     Celebration,
@@ -140,7 +140,7 @@ def _build(text: str, path: Path, problems: Problems) -> Alliance | None:
         raise BadInput("is too big for an alliance file", file=path,
                        hint=f"keep it under {limits.MAX_FILE_BYTES // 2**20} MB")
     data = parse_toml(text, path)
-    lines = index_lines(text)
+    lines = LineIndex(text)
     root = Reader(data, "", path, lines, problems)
     alliance = _alliance(root, path)
     root.done()

@@ -9,19 +9,36 @@ to its longest known prefix, so an error inside an inline table still points at 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from functools import cache
 
 # Every pattern here must run in linear time on any line: a lazy `[^\]]+?` followed by
 # `\s*\]` used to try each split of a long run of spaces in a header (36 s for one 100 KB
 # line). The header's name is taken greedily up to the first `]` and stripped afterwards.
-_HEADER = re.compile(r"^\s*(\[\[?)([^\]]*)\]\]?\s*(#.*)?$")
 _BARE = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
-_KEY = re.compile(rf"^\s*({_BARE}(?:\s*\.\s*{_BARE})*)\s*=")
-_KEY_PART = re.compile(_BARE)
 _BRACKETS = frozenset("[]{}")
 
 
+@cache
+def header_pattern() -> re.Pattern[str]:
+    """`[table]` or `[[array]]`, with an optional comment. Compiled when first asked (as the
+    others): a file that loads without a problem is never indexed."""
+    return re.compile(r"^\s*(\[\[?)([^\]]*)\]\]?\s*(#.*)?$")
+
+
+@cache
+def key_pattern() -> re.Pattern[str]:
+    """`key = `, `a.b = `, `"quoted key" = ` at the start of a line."""
+    return re.compile(rf"^\s*({_BARE}(?:\s*\.\s*{_BARE})*)\s*=")
+
+
+@cache
+def _key_part() -> re.Pattern[str]:
+    return re.compile(_BARE)
+
+
 def _split_key(text: str) -> list[str]:
-    return [part.strip("\"'") for part in _KEY_PART.findall(text)]
+    return [part.strip("\"'") for part in _key_part().findall(text)]
 
 
 def _bracket_balance(text: str) -> int:
@@ -58,6 +75,7 @@ def index_lines(text: str) -> dict[str, int]:
     table = ""
     depth = 0
     in_multiline: str | None = None
+    header_re, key_re = header_pattern(), key_pattern()
     for number, raw in enumerate(text.splitlines(), start=1):
         if in_multiline:
             if raw.count(in_multiline) % 2 == 1:
@@ -66,8 +84,8 @@ def index_lines(text: str) -> dict[str, int]:
         if depth > 0:
             depth += _bracket_balance(raw)
             continue
-        header = _HEADER.match(raw)
-        if header and header.group(2).strip() and not _KEY.match(raw):
+        header = header_re.match(raw)
+        if header and header.group(2).strip() and not key_re.match(raw):
             names = _split_key(header.group(2))
             base = _join(names, counts, table_path=True)
             if header.group(1) == "[[":
@@ -77,7 +95,7 @@ def index_lines(text: str) -> dict[str, int]:
             table = base
             lines.setdefault(table, number)
             continue
-        key = _KEY.match(raw)
+        key = key_re.match(raw)
         if key:
             path = ".".join([table, *_split_key(key.group(1))]) if table else ".".join(
                 _split_key(key.group(1)))
@@ -105,7 +123,36 @@ def _join(names: list[str], counts: dict[str, int], *, table_path: bool) -> str:
     return ".".join(parts)
 
 
-def find_line(index: dict[str, int], path: str) -> int | None:
+class LineIndex(Mapping[str, int]):
+    """`index_lines(text)`, made when first read. Every load keeps one for its messages,
+    but a file without a problem never asks it, and indexing is a regex scan of every line."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._index: dict[str, int] | None = None
+
+    def _lines(self) -> dict[str, int]:
+        if self._index is None:
+            self._index = index_lines(self._text)
+        return self._index
+
+    def __getitem__(self, path: str) -> int:
+        return self._lines()[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._lines()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lines())
+
+    def __len__(self) -> int:
+        return len(self._lines())
+
+    def __repr__(self) -> str:
+        return repr(self._lines())
+
+
+def find_line(index: Mapping[str, int], path: str) -> int | None:
     """The line of `path`, or of its longest prefix that was written."""
     candidate = path
     while candidate:

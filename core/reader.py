@@ -11,7 +11,7 @@ linter does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,7 +58,7 @@ class Problems:
 class Reader:
     """One TOML table being read. Call `done()` to reject keys nobody asked for."""
 
-    def __init__(self, data: dict[str, Any], path: str, file: Path, lines: dict[str, int],
+    def __init__(self, data: dict[str, Any], path: str, file: Path, lines: Mapping[str, int],
                  problems: Problems | None = None) -> None:
         self.data = data
         self.path = path

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
@@ -65,11 +66,14 @@ def code_stamp() -> str:
     def parts() -> Iterator[object]:
         yield from (FORMAT, __version__)
         templates = _templates_folder()
-        for folder, pattern in ((_CODE, "*.py"), (templates, "*.j2")):
+        for folder, suffix in ((_CODE, ".py"), (templates, ".j2")):
             if folder is None:
                 continue
-            for path in sorted(folder.glob(pattern)):
-                yield from (path.name, *file_stamp(path))
+            # scandir, not Path.glob: the same names, without compiling a pattern for them
+            with os.scandir(folder) as entries:
+                names = sorted(e.name for e in entries if e.name.endswith(suffix))
+            for name in names:
+                yield from (name, *file_stamp(folder / name))
         for name in _LIBRARIES:
             spec = importlib.util.find_spec(name)  # finds without importing
             yield from (name, *(file_stamp(Path(spec.origin)) if spec and spec.origin

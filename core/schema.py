@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +200,7 @@ _KINDS = {"text": "text", "texts": "list of text", "date": "date", "clock": "tim
 class _TracingReader(Reader):
     """A Reader that records each key the loader asks for, with how it asks."""
 
-    def __init__(self, data: dict[str, Any], path: str, file: Path, lines: dict[str, int],
+    def __init__(self, data: dict[str, Any], path: str, file: Path, lines: Mapping[str, int],
                  log: dict[tuple[str, str], tuple[str, bool]]) -> None:
         super().__init__(data, path, file, lines)
         self.log = log

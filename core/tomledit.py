@@ -18,7 +18,7 @@ from typing import Any
 from designed_alliance.core.records import dataclass
 
 from .errors import AllianceError
-from .locate import _HEADER, _KEY, index_lines
+from .locate import header_pattern, index_lines, key_pattern
 
 Value = str | date | time | list[str]
 _REST_OF_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)?")
@@ -100,7 +100,7 @@ def _span(text: str, lines: list[str], number: int) -> tuple[int, int]:
     """(start, end) offsets in `text` of the value of the `key = value` on line `number`."""
     offset = sum(len(line) for line in lines[:number - 1])
     line = lines[number - 1]
-    key = _KEY.match(line)
+    key = key_pattern().match(line)
     if key is None:
         raise ValueError("not a key line")
     start = offset + key.end()
@@ -173,11 +173,11 @@ def _apply_one(text: str, assign: Assign) -> tuple[str, str]:
             raise ValueError(f"{table} is not a table of its own")
         tail = "" if not text or text.endswith(("\n", "\r")) else newline
         return f"{text}{tail}{newline}[{table}]{newline}{entry}{newline}", value
-    if not _HEADER.match(lines[header - 1]):
+    if not header_pattern().match(lines[header - 1]):
         raise ValueError(f"{table} is written inline")
     # Only keys of this very table: the next header ends it.
     following = [n for n in index.values() if n > header
-                 and _HEADER.match(lines[n - 1]) is not None]
+                 and header_pattern().match(lines[n - 1]) is not None]
     stop = min(following, default=len(lines) + 1)
     inside = [n for p, n in index.items() if p.startswith(f"{table}.") and header < n < stop]
     if not inside:

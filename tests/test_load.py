@@ -150,6 +150,23 @@ def test_misspelled_required_key_says_did_you_mean_at_its_line() -> None:
     assert "did you mean `email`?" in str(error) and "is missing" not in str(error)
 
 
+def test_lines_are_indexed_only_for_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file without a problem is never scanned for its lines (core/locate.LineIndex)."""
+    from designed_alliance.core import config, locate
+    from designed_alliance.core import load as loader
+
+    scans: list[int] = []
+    real = locate.index_lines
+    for module in (locate, loader, config):  # wherever a load could call it from
+        monkeypatch.setattr(module, "index_lines", lambda text: scans.append(1) or real(text),
+                            raising=False)
+    for path in alliance_examples():
+        load(path)
+    assert scans == []
+    error = refused(BASE.replace('email = "ana@example.com"', 'emial = "ana@example.com"'))
+    assert error.line == 16 and scans == [1]
+
+
 @pytest.mark.parametrize(("edit", "key", "fragment"), [
     (('starts = 2026-12-01', 'starts = 1899-12-31'), "alliance.starts", "from 1900 to 2100"),
     (('due = 2027-01-08', 'due = 2101-01-01'), "commitments[0].due", "from 1900 to 2100"),
