@@ -243,7 +243,11 @@ def tree_at(rev: str, root: Path) -> Path:
         (package / folder).symlink_to(source / folder)
     import compileall
 
+    # compile_dir does not follow the linked folders: compile them where they are, or every
+    # run of the old tree would compile its modules from source (PYTHONDONTWRITEBYTECODE)
     compileall.compile_dir(str(path), quiet=1)
+    for folder in ("core", "integrations", "templates"):
+        compileall.compile_dir(str(source / folder), quiet=1)
     return path
 
 
