@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,9 +26,24 @@ _FAILED: Any = object()  # what get() hands back to text() when it reported a pr
 # Never in any text: NUL and the other C0 controls but tab and newline, DEL, the C1 controls
 # (NEL U+0085 among them) and the Unicode line/paragraph separators. Calendar clients and
 # terminals treat them as line breaks or commands, so they would break .ics lines and mails.
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-# Single-line texts (titles, names, list entries) also refuse tab and newline.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Single-line texts (titles, names, list entries) also refuse tab and newline. Each of these
+# is a character str.isprintable() refuses (Cc, Zl, Zp), so a printable text is checked
+# without the patterns, which are compiled when a text first needs them (~1 ms at import).
+@cache
+def _forbidden() -> re.Pattern[str]:
+    return re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@cache
+def _control() -> re.Pattern[str]:
+    return re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _bad_character(text: str, single_line: bool) -> re.Match[str] | None:
+    if text.isprintable():
+        return None
+    return (_control() if single_line else _forbidden()).search(text)
+
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
                dict: "a table", float: "a number", date: "a date (like 2027-03-31)"}
 
@@ -35,7 +51,7 @@ _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", li
 def printable(text: str, limit: int = 300) -> str:
     """`text` with control characters shown as escapes, so a message stays one clean line,
     and cut at `limit` characters: a value quoted from the file may be megabytes long."""
-    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    text = _control().sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -134,7 +150,7 @@ class Reader:
 
     def _clean(self, key: str, value: str, *, single_line: bool = False) -> bool:
         # A CRLF is a line break too (files written on Windows); a lone CR is not.
-        found = (_CONTROL if single_line else _FORBIDDEN).search(value.replace("\r\n", "\n"))
+        found = _bad_character(value.replace("\r\n", "\n"), single_line)
         if found is None:
             return True
         char = found.group()
@@ -174,7 +190,7 @@ class Reader:
                 self.report(f"{key}[{i}]", f"must be a string, not {_describe(item)}",
                             'write it in quotes, like ["Feedback within a day"]')
                 continue
-            if _CONTROL.search(item):
+            if _bad_character(item, True):
                 if "\n" in item or "\t" in item:
                     self.report(f"{key}[{i}]", "must be a single line",
                                 "split it into several list entries")

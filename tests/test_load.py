@@ -340,3 +340,18 @@ def test_a_huge_value_quoted_in_an_error_is_cut_to_a_readable_line() -> None:
     error = refused(BASE.replace('"America/New_York"', '"Europe/' + "x" * 100_000 + '"'))
     assert len(str(error)) < 500 and str(error).startswith("a.toml:4: alliance.timezone: ")
     assert str(error).endswith('like "America/New_York" or "Europe/Berlin"')
+
+
+def test_every_refused_character_is_one_isprintable_refuses() -> None:
+    """core/reader checks a printable text without its patterns: that is sound only while
+    each character they refuse is one str.isprintable() refuses too."""
+    from designed_alliance.core import reader
+
+    refused = [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
+    assert not any(chr(c).isprintable() for c in refused)
+    for c in refused:
+        single = reader._bad_character(f"a{chr(c)}b", single_line=True)
+        multi = reader._bad_character(f"a{chr(c)}b", single_line=False)
+        assert single is not None and single.group() == chr(c)
+        assert (multi is None) == (chr(c) in "\t\n")
+    assert reader._bad_character("Zoë · 東京 — ok\u00a0", single_line=True) is None
