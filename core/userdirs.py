@@ -31,28 +31,22 @@ def _xdg(variable: str, under_home: str) -> Path | None:
     return None
 
 
-def cache() -> Path:
-    found = _xdg("XDG_CACHE_HOME", ".cache")
+def _folder(variable: str, under_home: str, platformdirs_name: str) -> Path:
+    found = _xdg(variable, under_home)
     if found is None:
-        from platformdirs import user_cache_path
+        import platformdirs
 
-        found = user_cache_path(APP)
+        found = Path(getattr(platformdirs, platformdirs_name)(APP))
     return found
+
+
+def cache() -> Path:
+    return _folder("XDG_CACHE_HOME", ".cache", "user_cache_path")
 
 
 def config() -> Path:
-    found = _xdg("XDG_CONFIG_HOME", ".config")
-    if found is None:
-        from platformdirs import user_config_path
-
-        found = user_config_path(APP)
-    return found
+    return _folder("XDG_CONFIG_HOME", ".config", "user_config_path")
 
 
 def state() -> Path:
-    found = _xdg("XDG_STATE_HOME", ".local/state")
-    if found is None:
-        from platformdirs import user_state_path
-
-        found = user_state_path(APP)
-    return found
+    return _folder("XDG_STATE_HOME", ".local/state", "user_state_path")
