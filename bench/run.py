@@ -19,9 +19,11 @@ Rows:
 - setup of the team example (fresh, unchanged re-run, after one edit), `check` of it
 - setup of 1,000 commitments after one of them was edited (the state and output of the
   unedited file copied for each run, outside the measured process)
-- `khal new` of one weekly event into a local vdir, for a side-by-side figure: the full bench
-  installs khal (PyPI) into a venv of its own under the cache folder when it is missing;
-  --quick only uses a khal that is already there (it is not a project dependency)
+- side by side: a fresh setup of the team example, the two floors and `khal new` of one
+  weekly event into a local vdir, alternated in one block (pass, setup, floors, khal, …),
+  so their ratios are of the same moments; the full bench installs khal (PyPI) into a venv
+  of its own under the cache folder when it is missing; --quick only uses a khal that is
+  already there (it is not a project dependency)
 - size sweep: setup of 1, 10, 100, 1,000 commitments and of 2, 20, 200 members, with the
   fitted growth exponent (log-log slope: 1.0 is linear) over all sizes and over the last step
 - check of 2,000 commitments; peak RSS of setup(1,000)
@@ -112,23 +114,38 @@ def run_once(cmd: list[str], env: dict[str, str]) -> Sample:
     return Sample(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024)
 
 
-def compare(name: str, subject: Callable[[int], tuple[list[str], dict[str, str]]],
-            base_env: dict[str, str], runs: int, goal: float | None = None) -> Figure:
+Subject = Callable[[int], tuple[list[str], dict[str, str]]]
+
+
+def compare(name: str, subject: Subject, base_env: dict[str, str], runs: int,
+            goal: float | None = None) -> Figure:
     """Median CPU and wall of `subject` and of `python -c pass`, alternating run by run.
 
     `subject(i)` gives the command and environment of run i (i = -1 is the warm-up)."""
+    return compare_many({name: (subject, goal)}, base_env, runs)[0]
+
+
+def compare_many(subjects: dict[str, tuple[Subject, float | None]], base_env: dict[str, str],
+                 runs: int) -> list[Figure]:
+    """`compare` of several subjects in one block: each run is the baseline, then every
+    subject in turn, so a figure of one is read beside the others' at the same moment
+    (this machine's speed drifts by a third over minutes)."""
     baseline = [PYTHON, "-c", "pass"]
     run_once(baseline, base_env)
-    run_once(*subject(-1))
-    bases, subjects = [], []
+    for subject, _ in subjects.values():
+        run_once(*subject(-1))
+    bases: list[Sample] = []
+    samples: dict[str, list[Sample]] = {name: [] for name in subjects}
     for i in range(runs):
         bases.append(run_once(baseline, base_env))
-        subjects.append(run_once(*subject(i)))
-    return Figure(name, statistics.median(s.cpu for s in bases),
-                  statistics.median(s.wall for s in bases),
-                  statistics.median(s.cpu for s in subjects),
-                  statistics.median(s.wall for s in subjects),
-                  max(s.rss_mib for s in subjects), goal)
+        for name, (subject, _) in subjects.items():
+            samples[name].append(run_once(*subject(i)))
+    base_cpu = statistics.median(s.cpu for s in bases)
+    base_wall = statistics.median(s.wall for s in bases)
+    return [Figure(name, base_cpu, base_wall, statistics.median(s.cpu for s in samples[name]),
+                   statistics.median(s.wall for s in samples[name]),
+                   max(s.rss_mib for s in samples[name]), goal)
+            for name, (_, goal) in subjects.items()]
 
 
 class Bench:
@@ -163,12 +180,7 @@ class Bench:
 
     def setup_fresh(self, name: str, file: Path, goal: float | None = None,
                     extra_env: dict[str, str] | None = None) -> Figure:
-        def subject(i: int) -> tuple[list[str], dict[str, str]]:
-            folder = self._fresh()
-            env = dict(self.env, XDG_STATE_HOME=str(folder / "state"), **(extra_env or {}))
-            return [*ALLIANCE, "setup", str(file), "--yes", "--out", str(folder / "out")], env
-
-        return compare(name, subject, self.env, self.runs, goal)
+        return compare(name, self._fresh_setup(file, extra_env), self.env, self.runs, goal)
 
     def setup_rerun(self, name: str, file: Path) -> Figure:
         folder = self._fresh()
@@ -196,14 +208,24 @@ class Bench:
 
         return compare(name, subject, self.env, self.runs)
 
-    def khal_new(self, install: bool) -> Figure | None:
+    def _fresh_setup(self, file: Path, extra_env: dict[str, str] | None = None) -> Subject:
+        def subject(i: int) -> tuple[list[str], dict[str, str]]:
+            folder = self._fresh()
+            env = dict(self.env, XDG_STATE_HOME=str(folder / "state"), **(extra_env or {}))
+            return [*ALLIANCE, "setup", str(file), "--yes", "--out", str(folder / "out")], env
+
+        return subject
+
+    def side_by_side(self, install: bool) -> list[Figure] | None:
+        """A fresh setup of the team example, the floors and one `khal new`, alternated in
+        one block; None when khal is not installed (and `install` is off or fails)."""
         khal = find_khal()
         if khal is None and install:
             khal = install_khal()
         if khal is None:
             return None
 
-        def subject(i: int) -> tuple[list[str], dict[str, str]]:
+        def khal_new(i: int) -> tuple[list[str], dict[str, str]]:
             folder = self._fresh()
             (folder / "vdir").mkdir()
             config = folder / "khal.conf"
@@ -212,12 +234,22 @@ class Bench:
             return [khal, "-c", str(config), "new", "-a", "bench", "-r", "weekly", "-u",
                     "2027-04-30", "2027-02-01", "09:30", "10:00", "Check-in"], env
 
-        return compare("khal new (one weekly event, local vdir)", subject, self.env, self.runs)
+        def floor(code: str) -> Subject:
+            return lambda i: ([PYTHON, "-c", code], self.env)
+
+        subjects: dict[str, tuple[Subject, float | None]] = {
+            "setup, team example (beside khal)": (self._fresh_setup(EXAMPLE), None)}
+        for name, code in FLOORS:
+            subjects[name] = (floor(code), None)
+        subjects["khal new (one weekly event, local vdir)"] = (khal_new, None)
+        return compare_many(subjects, self.env, self.runs)
 
 
-def khal_notes(fresh: Figure, floors: list[Figure], khal: Figure) -> list[str]:
-    notes = [f"setup of the team example / one khal new: CPU {fresh.cpu / khal.cpu:.2f}, "
-             f"wall {fresh.wall / khal.wall:.2f} (goal ≤ 0.5)"]
+def khal_notes(block: list[Figure]) -> list[str]:
+    """The side-by-side block's ratios to one `khal new` (all measured in the same runs)."""
+    setup, *floors, khal = block
+    notes = [f"setup of the team example / one khal new, alternated: CPU "
+             f"{setup.cpu / khal.cpu:.2f}, wall {setup.wall / khal.wall:.2f} (goal ≤ 0.5)"]
     for floor in floors:
         notes.append(f"{floor.name.split(':')[0]} / one khal new: CPU "
                      f"{floor.cpu / khal.cpu:.2f} (a setup cannot cost less)")
@@ -422,12 +454,10 @@ def main() -> None:
                 for path in EXAMPLES:
                     figures.append(bench.setup_fresh(f"  the same as of {args.before[:10]}, "
                                                      f"{path.stem}", path, extra_env=old))
-            floors = [bench.command(name, ["-c", code], python=True) for name, code in FLOORS]
-            figures += floors
-            khal = bench.khal_new(install=False)
-            if khal is not None:
-                figures.append(khal)
-                notes += khal_notes(fresh, floors, khal)
+            block = bench.side_by_side(install=False)
+            if block is not None:
+                figures += block
+                notes += khal_notes(block)
             print(table(figures))
             print()
             for note in notes:
@@ -443,12 +473,10 @@ def main() -> None:
             figures.append(bench.command("check, team example", ["check", str(EXAMPLE)]))
         # The full bench installs khal (once, into its own venv); --quick (CI) uses it only
         # when it is already there.
-        floors = [bench.command(name, ["-c", code], python=True) for name, code in FLOORS]
-        figures += floors
-        khal = bench.khal_new(install=not args.quick)
-        if khal is not None:
-            figures.append(khal)
-            notes += khal_notes(fresh, floors, khal)
+        block = bench.side_by_side(install=not args.quick)
+        if block is not None:
+            figures += block
+            notes += khal_notes(block)
         else:
             notes.append("khal is not installed here: its row is skipped (the full bench "
                          f"installs it into {khal_venv()})")
