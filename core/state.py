@@ -269,6 +269,10 @@ class State:
             if not self._marked:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         except sqlite3.Error as exc:
+            # A failed schema or mark leaves its transaction open; the next write begins anew
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
             raise self._error(exc) from None
         try:
             yield conn

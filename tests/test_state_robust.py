@@ -202,3 +202,22 @@ def test_a_state_file_from_before_the_mark_is_still_ours(tmp_path: Path) -> None
     assert state.records("a", "x")["k"].remote_id == "r"
     state.ensure_writable()
     state.close()
+
+
+def test_a_schema_that_fails_half_way_leaves_no_table_and_the_next_write_works(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables are made in one transaction: a failure makes none of them, and leaves no
+    transaction open on the connection for the next write."""
+    from designed_alliance.core import state as state_module
+
+    path = tmp_path / "state.sqlite"
+    state = State(path)
+    good = state_module.SCHEMA
+    monkeypatch.setattr(state_module, "SCHEMA", good + "CREATE TABLE broken (;\n")
+    with pytest.raises(StateError):
+        state.ensure_writable()
+    assert tables(path) == set()
+    monkeypatch.setattr(state_module, "SCHEMA", good)
+    state.put_many("a1", "ics:x", [Record("k", "r", "f")])
+    assert tables(path) >= {"records", "deliveries", "rendered"}
+    assert state.records("a1", "ics:x") == {"k": Record("k", "r", "f")}
