@@ -216,14 +216,12 @@ class Bench:
 
         return subject
 
-    def side_by_side(self, install: bool) -> list[Figure] | None:
+    def side_by_side(self, install: bool) -> tuple[list[Figure], bool]:
         """A fresh setup of the team example, the floors and one `khal new`, alternated in
-        one block; None when khal is not installed (and `install` is off or fails)."""
+        one block, and whether khal was there (without it: the setup and the floors)."""
         khal = find_khal()
         if khal is None and install:
             khal = install_khal()
-        if khal is None:
-            return None
 
         def khal_new(i: int) -> tuple[list[str], dict[str, str]]:
             folder = self._fresh()
@@ -231,18 +229,19 @@ class Bench:
             config = folder / "khal.conf"
             config.write_text(KHAL_CONFIG.format(vdir=folder / "vdir"))
             env = dict(self.env, XDG_DATA_HOME=str(folder / "data"))
-            return [khal, "-c", str(config), "new", "-a", "bench", "-r", "weekly", "-u",
+            return [str(khal), "-c", str(config), "new", "-a", "bench", "-r", "weekly", "-u",
                     "2027-04-30", "2027-02-01", "09:30", "10:00", "Check-in"], env
 
         def floor(code: str) -> Subject:
             return lambda i: ([PYTHON, "-c", code], self.env)
 
         subjects: dict[str, tuple[Subject, float | None]] = {
-            "setup, team example (beside khal)": (self._fresh_setup(EXAMPLE), None)}
+            "setup, team example (side by side)": (self._fresh_setup(EXAMPLE), None)}
         for name, code in FLOORS:
             subjects[name] = (floor(code), None)
-        subjects["khal new (one weekly event, local vdir)"] = (khal_new, None)
-        return compare_many(subjects, self.env, self.runs)
+        if khal is not None:
+            subjects["khal new (one weekly event, local vdir)"] = (khal_new, None)
+        return compare_many(subjects, self.env, self.runs), khal is not None
 
 
 def khal_notes(block: list[Figure]) -> list[str]:
@@ -454,9 +453,9 @@ def main() -> None:
                 for path in EXAMPLES:
                     figures.append(bench.setup_fresh(f"  the same as of {args.before[:10]}, "
                                                      f"{path.stem}", path, extra_env=old))
-            block = bench.side_by_side(install=False)
-            if block is not None:
-                figures += block
+            block, with_khal = bench.side_by_side(install=False)
+            figures += block
+            if with_khal:
                 notes += khal_notes(block)
             print(table(figures))
             print()
@@ -473,9 +472,9 @@ def main() -> None:
             figures.append(bench.command("check, team example", ["check", str(EXAMPLE)]))
         # The full bench installs khal (once, into its own venv); --quick (CI) uses it only
         # when it is already there.
-        block = bench.side_by_side(install=not args.quick)
-        if block is not None:
-            figures += block
+        block, with_khal = bench.side_by_side(install=not args.quick)
+        figures += block
+        if with_khal:
             notes += khal_notes(block)
         else:
             notes.append("khal is not installed here: its row is skipped (the full bench "
