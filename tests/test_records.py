@@ -297,23 +297,21 @@ def test_a_plain_subclass_of_a_frozen_record_may_add_attributes() -> None:
             item.first = 3
 
 
-def test_pickle_round_trips(tmp_path: Path) -> None:
-    from designed_alliance.core.plan import Change
+def test_a_loaded_alliance_and_its_plan_survive_pickle_and_deepcopy() -> None:
+    """Trees of the package's own records: an alliance (members, commitments, check-ins)
+    and the events a run wants from it."""
+    from designed_alliance.core.config import Config
+    from designed_alliance.core.load import load
+    from designed_alliance.core.model import Alliance
+    from designed_alliance.core.run import desired
 
-    for change in _sample_changes():
-        assert pickle.loads(pickle.dumps(change)) == change
-    assert made_here(Change) is records._TESTED
-
-
-def _sample_changes() -> list[Any]:
-    from designed_alliance.core.plan import Change
-
-    params = inspect.signature(Change).parameters
-    required = [name for name, p in params.items() if p.default is inspect.Parameter.empty]
-    values: dict[str, Any] = {name: "x" for name in required}
-    if "action" in values:
-        values["action"] = "create"
-    return [Change(**values)]
+    alliance = load(ROOT / "examples" / "team-project.toml")
+    want = desired(alliance, Config())
+    for value in (alliance, want.events, want.messages):
+        assert pickle.loads(pickle.dumps(value)) == value
+        assert copy.deepcopy(value) == value
+    assert hash(want.events) == hash(pickle.loads(pickle.dumps(want.events)))
+    assert made_here(Alliance) is records._TESTED
 
 
 # -- what is handed to dataclasses unchanged ----------------------------------------------
