@@ -22,10 +22,8 @@ exactly as it checks dataclasses.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import marshal
-import os
 import reprlib
 import sys
 import types
@@ -92,8 +90,9 @@ def _make(cls: type, frozen: bool) -> type:
     if frozen:
         _set(cls, "__hash__", _hash([f.name for f in fields
                                      if (f.compare if f.hash is None else f.hash)]))
-        _set(cls, "__setattr__", _frozen_setattr(cls, {f.name for f in fields}))
-        _set(cls, "__delattr__", _frozen_delattr(cls, {f.name for f in fields}))
+        names = {f.name for f in fields}
+        _set(cls, "__setattr__", _frozen_setattr(cls, names))
+        _set(cls, "__delattr__", _frozen_delattr(cls, names))
     else:
         cls.__hash__ = None  # type: ignore[assignment]  # eq without frozen: unhashable
     if not documented:  # what `dataclasses` writes, now that the signature is the real one
@@ -145,7 +144,6 @@ def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...], frozen: bool) -
 # something was compiled. Like jinja2's bytecode cache, it trusts the user's own folder.
 _CODE_FORMAT = 1
 _codes: dict[str, types.CodeType] | None = None
-_compiled_new = False
 
 
 def _code_file() -> Path:
@@ -170,7 +168,7 @@ def _read_codes() -> dict[str, types.CodeType]:
 
 
 def _compiled(source: str, filename: str) -> types.CodeType:
-    global _codes, _compiled_new
+    global _codes
     if sys.implementation.cache_tag is None:  # an implementation that caches no bytecode
         return compile(source, filename, "exec")
     if _codes is None:
@@ -178,31 +176,20 @@ def _compiled(source: str, filename: str) -> types.CodeType:
     key = f"{filename}\n{source}"
     code = _codes.get(key)
     if code is None:
-        code = _codes[key] = compile(source, filename, "exec")
-        if not _compiled_new:
-            import atexit
+        from designed_alliance.core import userdirs
 
-            _compiled_new = True
-            atexit.register(_write_codes)
+        code = _codes[key] = compile(source, filename, "exec")
+        userdirs.write_at_exit(_write_codes)
     return code
 
 
 def _write_codes() -> None:
     """Every code this process used or read, the newest 2,000 (the classes of several
-    versions of this package), written whole and renamed into place."""
+    versions of this package)."""
+    from designed_alliance.core import userdirs
+
     codes = dict(list((_codes or {}).items())[-2000:])
-    path = _code_file()
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(OSError):  # a cache that cannot be written only costs speed
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(marshal.dumps((_code_stamp(), codes)))
-            os.replace(temporary, path)
-        finally:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
+    userdirs.write_cache(_code_file(), marshal.dumps((_code_stamp(), codes)))
 
 
 class _FactoryMarker:

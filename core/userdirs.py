@@ -11,8 +11,10 @@ platformdirs' to answer; tests/test_records.py holds the two to the same paths.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 APP = "designed-alliance"
@@ -50,3 +52,35 @@ def config() -> Path:
 
 def state() -> Path:
     return _folder("XDG_STATE_HOME", ".local/state", "user_state_path")
+
+
+def write_cache(path: Path, data: bytes) -> None:
+    """`data` as the cache file `path` (icalendar's answers, compiled record code): written
+    whole beside it and renamed into place, readable by the user alone. A cache that cannot
+    be written only costs speed, so an OSError is swallowed."""
+    import tempfile
+
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+_at_exit: set[Callable[[], None]] = set()
+
+
+def write_at_exit(write: Callable[[], None]) -> None:
+    """Run `write` once when the process ends, however often a run asks for it: a cache
+    learns a dozen answers in a cold run, and rewriting it after each was a dozen renames."""
+    if write not in _at_exit:
+        import atexit
+
+        _at_exit.add(write)
+        atexit.register(write)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -493,37 +491,22 @@ def _answer(key: str, ask: Callable[[], str]) -> str:
     return _memo[key]
 
 
-_write_pending = False
-
-
 def _write_later() -> None:
-    """Write the answers down once, when the process ends: a cold run asks about a dozen
-    questions, and rewriting the whole file after each was a dozen temp files and renames."""
-    global _write_pending
-    if not _write_pending:
-        import atexit
+    from designed_alliance.core import userdirs
 
-        _write_pending = True
-        atexit.register(_write_answers)
+    userdirs.write_at_exit(_write_answers)
 
 
 def _write_answers() -> None:
+    from designed_alliance.core import userdirs
+
     path = _memo_path()
     if path is None:
         return
     answers = {**(_memo_disk or {}), **_memo}
     if len(answers) > 2000:  # rules and names of many alliances: keep the newest only
         answers = dict(list(answers.items())[-1000:])
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ical-answers.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"stamp": _memo_stamp(), "answers": answers}, handle)
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    userdirs.write_cache(path, json.dumps({"stamp": _memo_stamp(), "answers": answers}).encode())
 
 
 def _zone_key(timezone: str) -> str:

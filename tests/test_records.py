@@ -558,7 +558,9 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """records' code cache read from and written to a folder of this test's own."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(records, "_codes", None)
-    monkeypatch.setattr(records, "_compiled_new", False)
+    from designed_alliance.core import userdirs
+
+    monkeypatch.setattr(userdirs, "_at_exit", set())  # nothing of this test is kept for exit
     monkeypatch.setattr("atexit.register", lambda function: None)  # written by the test
     return tmp_path / "designed-alliance" / f"records-{sys.implementation.cache_tag}.marshal"
 
