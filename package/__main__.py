@@ -13,6 +13,9 @@ def main() -> None:
 
         print(f"alliance, version {__version__}")  # the words click's version_option prints
         return
+    from designed_alliance.core import patterns
+
+    patterns.preload()  # before click, jinja2 and tomllib compile theirs
     from designed_alliance.core.cli import main as cli_main
 
     cli_main()

@@ -24,6 +24,19 @@ EXAMPLES = ROOT / "examples"
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", ""}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The pytest process itself gets a cache folder of its own: the caches written when a
+    process ends (compiled records, patterns, iCalendar answers) are written after every
+    test's own folder is gone, and must not land in the user's ~/.cache."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="alliance-tests-cache-")
+    os.environ["XDG_CACHE_HOME"] = folder
+    atexit.register(shutil.rmtree, folder, True)  # registered first, so it runs last
+
+
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests may only talk to 127.0.0.1: any other address fails loudly, DNS included."""
