@@ -21,9 +21,10 @@ Rows:
   unedited file copied for each run, outside the measured process)
 - side by side: a fresh setup of the team example, the two floors and `khal new` of one
   weekly event into a local vdir, alternated in one block (pass, setup, floors, khal, …),
-  so their ratios are of the same moments; the full bench installs khal (PyPI) into a venv
-  of its own under the cache folder when it is missing; --quick only uses a khal that is
-  already there (it is not a project dependency)
+  so their ratios are of the same moments. Both tools run as a user installs them: khal
+  (not a project dependency) and this tree (a wheel) each in a venv of their own under the
+  cache folder, made once per machine from PyPI; this environment's setup is a row beside
+  them (--small uses the venvs only when they are already there)
 - size sweep: setup of 1, 10, 100, 1,000 commitments and of 2, 20, 200 members, with the
   fitted growth exponent (log-log slope: 1.0 is linear) over all sizes and over the last step
 - check of 2,000 commitments; peak RSS of setup(1,000)
@@ -208,20 +209,28 @@ class Bench:
 
         return compare(name, subject, self.env, self.runs)
 
-    def _fresh_setup(self, file: Path, extra_env: dict[str, str] | None = None) -> Subject:
+    def _fresh_setup(self, file: Path, extra_env: dict[str, str] | None = None,
+                     command: list[str] = ALLIANCE) -> Subject:
         def subject(i: int) -> tuple[list[str], dict[str, str]]:
             folder = self._fresh()
             env = dict(self.env, XDG_STATE_HOME=str(folder / "state"), **(extra_env or {}))
-            return [*ALLIANCE, "setup", str(file), "--yes", "--out", str(folder / "out")], env
+            return [*command, "setup", str(file), "--yes", "--out", str(folder / "out")], env
 
         return subject
 
     def side_by_side(self, install: bool) -> tuple[list[Figure], bool]:
         """A fresh setup of the team example, the floors and one `khal new`, alternated in
-        one block, and whether khal was there (without it: the setup and the floors)."""
+        one block, and whether khal was there (without it: the setup and the floors).
+
+        The goal's setup is the tree installed as pipx installs it (`as_installed`): a venv
+        of its own, a wheel, compiled modules — as khal is, so both pay the same
+        interpreter start. The floors run in that venv too. This environment's setup is
+        measured beside them: an editable install here loads its import finder and every
+        .pth file of the site into each process, which no installed user pays."""
         khal = find_khal()
         if khal is None and install:
             khal = install_khal()
+        installed = as_installed(install)
 
         def khal_new(i: int) -> tuple[list[str], dict[str, str]]:
             folder = self._fresh()
@@ -232,26 +241,50 @@ class Bench:
             return [str(khal), "-c", str(config), "new", "-a", "bench", "-r", "weekly", "-u",
                     "2027-04-30", "2027-02-01", "09:30", "10:00", "Check-in"], env
 
-        def floor(code: str) -> Subject:
-            return lambda i: ([PYTHON, "-c", code], self.env)
+        python = str(installed / "python") if installed else PYTHON
 
-        subjects: dict[str, tuple[Subject, float | None]] = {
-            "setup, team example (side by side)": (self._fresh_setup(EXAMPLE), None)}
+        def floor(code: str) -> Subject:
+            return lambda i: ([python, "-c", code], self.env)
+
+        subjects: dict[str, tuple[Subject, float | None]] = {}
+        if installed is not None:
+            # A cache folder of its own: the caches hold one install's answers (its
+            # icalendar's, say), and two installs sharing one would rewrite them every run.
+            subjects[SIDE_INSTALLED] = (self._fresh_setup(
+                EXAMPLE, {"XDG_CACHE_HOME": str(self.root / "cache-installed")},
+                command=[str(installed / "alliance")]), None)
+        subjects[SIDE_HERE] = (self._fresh_setup(EXAMPLE), None)
         for name, code in FLOORS:
             subjects[name] = (floor(code), None)
         if khal is not None:
-            subjects["khal new (one weekly event, local vdir)"] = (khal_new, None)
+            subjects[SIDE_KHAL] = (khal_new, None)
         # At least 9 runs even in --quick: one round is about a second, and with CI's 3
         # runs the same tree read 0.44 and 0.54 on two clones.
         return compare_many(subjects, self.env, max(self.runs, 9)), khal is not None
 
 
+SIDE_INSTALLED = "setup, team example (installed, side by side)"
+SIDE_HERE = "setup, team example (this env, side by side)"
+SIDE_KHAL = "khal new (one weekly event, local vdir)"
+
+
 def khal_notes(block: list[Figure]) -> list[str]:
     """The side-by-side block's ratios to one `khal new` (all measured in the same runs)."""
-    setup, *floors, khal = block
-    notes = [f"setup of the team example / one khal new, alternated: CPU "
-             f"{setup.cpu / khal.cpu:.2f}, wall {setup.wall / khal.wall:.2f} (goal ≤ 0.5)"]
-    for floor in floors:
+    rows = {f.name: f for f in block}
+    khal = rows[SIDE_KHAL]
+    notes = []
+    for name, label in ((SIDE_INSTALLED, "setup of the team example, installed as pipx "
+                         "does, / one khal new, alternated"),
+                        (SIDE_HERE, "the same setup in this environment / one khal new")):
+        if name in rows:
+            setup = rows[name]
+            goal = " (goal ≤ 0.5)" if name == SIDE_INSTALLED else ""
+            notes.append(f"{label}: CPU {setup.cpu / khal.cpu:.2f}, "
+                         f"wall {setup.wall / khal.wall:.2f}{goal}")
+    if SIDE_INSTALLED not in rows:
+        notes.append(f"(no installed setup: {installed_venv()} is not made yet or could not "
+                     "be; --quick and the full bench make it)")
+    for floor in (f for f in block if f.name.startswith("floor")):
         notes.append(f"{floor.name.split(':')[0]} / one khal new: CPU "
                      f"{floor.cpu / khal.cpu:.2f} (a setup cannot cost less)")
     return notes
@@ -284,11 +317,54 @@ def tree_at(rev: str, root: Path) -> Path:
     return path
 
 
+def _bench_folder() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "designed-alliance-bench"
+
+
 def khal_venv() -> Path:
     """Where the bench keeps its own khal: a venv under the user's cache folder (khal is not
     a project dependency, and its dependencies must not mix with ours)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "designed-alliance-bench" / "khal-venv"
+    return _bench_folder() / "khal-venv"
+
+
+def installed_venv() -> Path:
+    return _bench_folder() / "alliance-venv"
+
+
+def as_installed(install: bool) -> Path | None:
+    """The bin folder of a venv holding this work tree as pipx installs it: the project's
+    dependencies from PyPI (once, when `install`), then a wheel of the tree, byte-compiled
+    by pip, for this run. Built from a copy, so that no `build/` folder left in the tree
+    from an earlier build adds modules the tree no longer has. None when it cannot be made:
+    the side-by-side block is then measured in this environment alone."""
+    import tomllib
+
+    venv = installed_venv()
+    pip = venv / "bin" / "pip"
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"]
+    quiet = {"stdout": subprocess.DEVNULL, "check": True}
+    try:
+        if not pip.exists():
+            if not install:
+                return None
+            print(f"bench: making {venv} (once) ...", file=sys.stderr)
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], **quiet)  # type: ignore[call-overload]
+        # Already satisfied after the first run: pip answers from the venv, offline.
+        subprocess.run([str(pip), "install", "-q", "setuptools>=68", "wheel", *dependencies],
+                       **quiet)  # type: ignore[call-overload]
+        with tempfile.TemporaryDirectory(prefix="alliance-bench-tree-") as copy:
+            tree = Path(copy) / "tree"
+            shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
+                ".git", "build", "dist", "*.egg-info", "node_modules", "__pycache__",
+                "alliance-out", ".*_cache", ".hypothesis"))
+            subprocess.run([str(pip), "install", "-q", "--no-deps", "--no-build-isolation",
+                            "--force-reinstall", str(tree)], **quiet)  # type: ignore[call-overload]
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"bench: {venv} could not be made or updated ({exc})", file=sys.stderr)
+        return None
+    return venv / "bin"
 
 
 def find_khal() -> str | None:
@@ -472,15 +548,15 @@ def main() -> None:
             figures.append(bench.setup_after_edit(
                 "setup, team example (one commitment edited)", EXAMPLE, edited))
             figures.append(bench.command("check, team example", ["check", str(EXAMPLE)]))
-        # The full bench installs khal (once, into its own venv); --quick (CI) uses it only
-        # when it is already there.
-        block, with_khal = bench.side_by_side(install=not args.quick)
+        # khal and the installed tree each get a venv of their own, made once per machine
+        # (PyPI); CI's --quick makes them too, as the goal is read from them.
+        block, with_khal = bench.side_by_side(install=True)
         figures += block
         if with_khal:
             notes += khal_notes(block)
         else:
-            notes.append("khal is not installed here: its row is skipped (the full bench "
-                         f"installs it into {khal_venv()})")
+            notes.append(f"khal could not be installed into {khal_venv()}: its row is "
+                         "skipped")
         sizes = [100, 1000] if args.quick else [1, 10, 100, 1000]
         swept, note = sweep(bench, "commitments", sizes, lambda n: alliance_text(n, 3),
                             {1000: 40})
