@@ -114,8 +114,9 @@ def arguments_of(key: Any) -> Entry | None:
     code) and are plain data."""
     try:
         kind, pattern, flags = key
-        if kind not in (str, bytes) or type(pattern) is not kind or type(flags) is not int:
+        if kind not in (str, bytes) or type(pattern) is not kind or not isinstance(flags, int):
             return None
+        flags = int(flags)  # 3.13's re.sub passes a subclass of int for "no flags given"
         import _sre
         import marshal
         from re import _compiler, _parser  # type: ignore[attr-defined]

@@ -244,3 +244,16 @@ def test_on_an_untested_python_nothing_is_read_or_written(
     monkeypatch.setattr(patterns, "_TESTED", False)
     patterns.preload()
     assert registered == [] and patterns._known == {}
+
+
+def test_flags_of_a_subclass_of_int_are_kept_as_int(cache_folder: Path) -> None:
+    """3.13's `re.sub` puts a subclass of int ("no flags given") into the cache's key."""
+    class Zero(int):
+        pass
+
+    (pattern, _), = _unique(SHAPES[:1])
+    re.compile(pattern)
+    entry = patterns.arguments_of((str, pattern, Zero(0)))
+    assert entry is not None and type(entry[1]) is int and entry[1] == 0
+    patterns._write()
+    assert pattern in [e[0] for e in patterns._read(_file(cache_folder).read_bytes())]
