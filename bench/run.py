@@ -344,23 +344,21 @@ def as_installed(install: bool) -> Path | None:
     pip = venv / "bin" / "pip"
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "dependencies"]
-    quiet = {"stdout": subprocess.DEVNULL, "check": True}
     try:
         if not pip.exists():
             if not install:
                 return None
             print(f"bench: making {venv} (once) ...", file=sys.stderr)
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], **quiet)  # type: ignore[call-overload]
+            _quietly(sys.executable, "-m", "venv", venv)
         # Already satisfied after the first run: pip answers from the venv, offline.
-        subprocess.run([str(pip), "install", "-q", "setuptools>=68", "wheel", *dependencies],
-                       **quiet)  # type: ignore[call-overload]
+        _quietly(pip, "install", "-q", "setuptools>=68", "wheel", *dependencies)
         with tempfile.TemporaryDirectory(prefix="alliance-bench-tree-") as copy:
             tree = Path(copy) / "tree"
             shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
                 ".git", "build", "dist", "*.egg-info", "node_modules", "__pycache__",
                 "alliance-out", ".*_cache", ".hypothesis"))
-            subprocess.run([str(pip), "install", "-q", "--no-deps", "--no-build-isolation",
-                            "--force-reinstall", str(tree)], **quiet)  # type: ignore[call-overload]
+            _quietly(pip, "install", "-q", "--no-deps", "--no-build-isolation",
+                     "--force-reinstall", tree)
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"bench: {venv} could not be made or updated ({exc})", file=sys.stderr)
         return None
@@ -375,15 +373,17 @@ def find_khal() -> str | None:
     return shutil.which("khal")
 
 
+def _quietly(*command: str | Path) -> None:
+    subprocess.run([str(part) for part in command], stdout=subprocess.DEVNULL, check=True)
+
+
 def install_khal() -> str | None:
     """pip install khal (PyPI) into `khal_venv()`; None (the row is skipped) when that fails."""
     venv = khal_venv()
     print(f"bench: installing khal into {venv} (once) ...", file=sys.stderr)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True,
-                       stdout=subprocess.DEVNULL)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "khal"], check=True,
-                       stdout=subprocess.DEVNULL)
+        _quietly(sys.executable, "-m", "venv", venv)
+        _quietly(venv / "bin" / "pip", "install", "-q", "khal")
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"bench: khal could not be installed ({exc}); its row is skipped",
               file=sys.stderr)
