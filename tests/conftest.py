@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,25 @@ EXAMPLES = ROOT / "examples"
 
 
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", ""}
+
+# The `alliance` script's main in a fresh interpreter; the modules loaded by the end are
+# printed by an exit function, registered first so that it runs last (the script ends
+# without the interpreter's teardown, after the exit functions: package/__main__.py).
+_PROBE = ("import atexit, sys\n"
+          "atexit.register(lambda: print('MODULES', ' '.join(sorted(sys.modules))))\n"
+          "sys.argv = ['alliance', *sys.argv[1:]]\n"
+          "from designed_alliance.__main__ import main\n"
+          "main()\n")
+
+
+def run_probed(args: list[str], *, env: dict[str, str] | None = None, prelude: str = ""
+               ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """`alliance ARGS` run as the script runs it, and the names of the modules it loaded
+    (`prelude` is Python run first, e.g. to patch what must not be called)."""
+    done = subprocess.run([sys.executable, "-c", prelude + _PROBE, *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("MODULES ")), "MODULES")
+    return done, set(line.split()[1:])
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,8 +10,6 @@ import email
 import email.policy
 import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,7 +24,7 @@ from designed_alliance.core.load import load
 from designed_alliance.core.run import desired
 from designed_alliance.integrations import mail, mime
 
-from .conftest import alliance_examples
+from .conftest import alliance_examples, run_probed
 from .conftest import example as example_path
 
 WHEN = datetime(2026, 12, 1, 15, 4, 5, tzinfo=UTC)
@@ -398,23 +396,14 @@ def test_simple_names_and_bodies_always_take_the_fast_way() -> None:
         assert compare(msg(text=text, html=text, subject=subject), [invite()]) is not None
 
 
-PROBE = ("import sys\nsys.argv = ['alliance', *sys.argv[1:]]\n"
-         "from designed_alliance.__main__ import main\n"
-         "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
-         "print('MODULES', ' '.join(sorted(sys.modules)))\n")
-
-
 @rules
 def test_a_fresh_setup_of_the_team_example_loads_no_email_module(tmp_path: Path) -> None:
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"),
                XDG_CACHE_HOME=str(tmp_path / "cache"))
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-c", PROBE, "setup",
-                           str(example_path("team-project")), "--yes", "--out", str(out)],
-                          capture_output=True, text=True, env=env, check=False)
-    assert "EXIT 0" in done.stdout, done.stderr
-    line = next(x for x in done.stdout.splitlines() if x.startswith("MODULES "))
-    loaded = set(line.split()[1:])
+    done, loaded = run_probed(["setup", str(example_path("team-project")), "--yes",
+                               "--out", str(out)], env=env)
+    assert done.returncode == 0, done.stderr
     assert "designed_alliance.integrations.mime" in loaded  # the kickoff was written
     assert not {m for m in loaded if m == "email" or m.startswith("email.")}
     kickoff = parse((out / "kickoff.eml").read_bytes())  # and it reads as a mail

@@ -34,7 +34,7 @@ from designed_alliance.core.state import State
 from designed_alliance.core.target import BUILTIN, Options
 from designed_alliance.integrations import files, ical, ics, mail
 
-from .conftest import ROOT, alliance_examples, example
+from .conftest import ROOT, alliance_examples, example, run_probed
 
 STAMP = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -221,15 +221,9 @@ def test_an_unchanged_rerun_renders_nothing_and_loads_neither_jinja2_nor_icalend
     plan = json.loads(again.output)["plan"]
     actions = {c["action"] for t in plan["targets"] for c in t["changes"]}
     assert actions == {"keep"}
-    probe = ("import sys\nsys.argv = ['alliance', *sys.argv[1:]]\n"
-             "from designed_alliance.__main__ import main\n"
-             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-             "print('MODULES', ' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n")
-    done = subprocess.run([sys.executable, "-c", probe, "setup", str(example("team-project")),
-                           "--out", str(out)], capture_output=True, text=True, check=True,
-                          env=dict(os.environ))
-    line = next(x for x in done.stdout.splitlines() if x.startswith("MODULES "))
-    assert not set(line.split()[1:]) & {"jinja2", "icalendar"}
+    done, loaded = run_probed(["setup", str(example("team-project")), "--out", str(out)])
+    assert done.returncode == 0, done.stderr
+    assert not {m.split(".")[0] for m in loaded} & {"jinja2", "icalendar"}
 
 
 def test_after_an_edit_the_new_text_is_rendered_and_announced(cli, tmp_path: Path) -> None:
@@ -458,23 +452,17 @@ def test_a_fresh_setup_loads_no_progress_html_difflib_or_platformdirs_and_lists_
     # What issue 15's small end took off a fresh setup's path: charts' progress and html
     # (a setup only formats numbers with charts), difflib (zone suggestions), listing every
     # zone on disk to accept one name.
-    probe = ("import sys, zoneinfo\n"
-             "def listed():\n    raise AssertionError('every zone was listed')\n"
-             "zoneinfo.available_timezones = listed\n"
-             "sys.argv = ['alliance', *sys.argv[1:]]\n"
-             "from designed_alliance.__main__ import main\n"
-             "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
-             "print('MODULES', ' '.join(sorted(sys.modules)))\n")
+    prelude = ("import zoneinfo\n"
+               "def listed():\n    raise AssertionError('every zone was listed')\n"
+               "zoneinfo.available_timezones = listed\n")
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"),
                XDG_CACHE_HOME=str(tmp_path / "cache"))
     logged = set()
     for path in alliance_examples():
         out = tmp_path / path.stem
-        done = subprocess.run([sys.executable, "-c", probe, "setup", str(path), "--yes",
-                               "--out", str(out)], capture_output=True, text=True, env=env)
-        assert "EXIT 0" in done.stdout, done.stderr
-        line = next(x for x in done.stdout.splitlines() if x.startswith("MODULES "))
-        loaded = set(line.split()[1:])
+        done, loaded = run_probed(["setup", str(path), "--yes", "--out", str(out)], env=env,
+                                  prelude=prelude)
+        assert done.returncode == 0, done.stderr
         # The path that used to load them: celebrate (and charts) once progress is logged.
         has_log = path.with_name(f"{path.stem}.progress.toml").exists()
         assert ("designed_alliance.core.celebrate" in loaded) == has_log, path.stem

@@ -22,7 +22,7 @@ from designed_alliance.core.load import load, loads
 from designed_alliance.core.locate import index_lines
 from designed_alliance.core.schedule import schedule
 
-from .conftest import example
+from .conftest import example, run_probed
 
 
 def _cpu(func) -> float:  # type: ignore[no-untyped-def]
@@ -174,17 +174,9 @@ def test_a_deeply_nested_value_in_an_alliance_file_is_a_bad_input(tmp_path: Path
 
 def _imported_after(args: list[str]) -> set[str]:
     """Run the CLI in a fresh interpreter and return the top-level modules it imported."""
-    import subprocess
-    import sys
-
-    probe = ("import sys\nsys.argv = ['alliance', *sys.argv[1:]]\n"
-             "from designed_alliance.__main__ import main\n"
-             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-             "print('MODULES', ' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n")
-    out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
-                         check=True).stdout
-    line = next(line for line in out.splitlines() if line.startswith("MODULES "))
-    return set(line.split()[1:])
+    done, loaded = run_probed(args)
+    assert done.returncode == 0, done.stderr
+    return {m.split(".")[0] for m in loaded}
 
 
 def test_version_is_answered_before_click_loads() -> None:
