@@ -20,6 +20,7 @@ import errno
 import json
 import os
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import field
@@ -140,6 +141,13 @@ class Owner:
     source: str
 
 
+def _close(conn: sqlite3.Connection) -> None:
+    # A state dropped in another thread (a test's server thread collecting garbage) may not
+    # close it there; the connection's own deallocation, right after, closes it then.
+    with contextlib.suppress(sqlite3.ProgrammingError):
+        conn.close()
+
+
 class State:
     """Read freely; the database file is created only on the first write."""
 
@@ -228,6 +236,11 @@ class State:
                 conn.close()
             raise self._error(exc) from None
         self._conn = conn
+        # Closed when this state is dropped or the process ends, whichever comes first: the
+        # last connection's close folds the WAL back into the file, so that the file alone
+        # holds every row (the alliance script's exit skips the interpreter's teardown,
+        # which used to close it: package/__main__.py).
+        weakref.finalize(self, _close, conn)
         return conn
 
     def _check_ours(self, conn: sqlite3.Connection) -> None:

@@ -48,10 +48,28 @@ def test_status_and_output_are_the_interpreters(args: list[str]) -> None:
         == (plain.returncode, plain.stdout, plain.stderr)
 
 
-def test_a_setup_writes_the_same_files_and_exits_0(tmp_path: Path) -> None:
+def test_a_setup_writes_its_files_and_a_state_file_that_holds_every_row(
+        tmp_path: Path) -> None:
+    state = tmp_path / "state"
     done = _run(SCRIPT, "setup", str(EXAMPLES / "team-project.toml"), "--yes",
-                "--out", str(tmp_path / "out"))
+                "--out", str(tmp_path / "out"), env=_env(XDG_STATE_HOME=str(state)))
     assert done.returncode == 0, done.stderr
+    # The connection was closed, which folds SQLite's WAL back: the file alone (copied, as a
+    # backup would be) has the rows, and no -wal or -shm file is left beside it.
+    folder = state / "designed-alliance"
+    assert sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock")) \
+        == ["state.sqlite"]
+    import shutil
+    import sqlite3
+
+    alone = tmp_path / "copy" / "state.sqlite"
+    alone.parent.mkdir()
+    shutil.copy(folder / "state.sqlite", alone)
+    copy = sqlite3.connect(alone)
+    try:
+        assert copy.execute("SELECT count(*) FROM records").fetchone()[0] >= 7
+    finally:
+        copy.close()
     import email
 
     kickoff = email.message_from_bytes((tmp_path / "out" / "kickoff.eml").read_bytes())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,29 @@ def test_a_schema_that_fails_half_way_leaves_no_table_and_the_next_write_works(
     state.put_many("a1", "ics:x", [Record("k", "r", "f")])
     assert tables(path) >= {"records", "deliveries", "rendered"}
     assert state.records("a1", "ics:x") == {"k": Record("k", "r", "f")}
+
+
+def test_a_state_is_closed_when_dropped_even_in_another_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its connection closes (the WAL folded back into the file) when the state is dropped,
+    also where SQLite's connection refuses calls from another thread: no error escapes."""
+    import gc
+    import threading
+
+    raised: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", raised.append)
+    path = tmp_path / "state.sqlite"
+    holder = [State(path)]
+    holder[0].ensure_writable()
+    assert (tmp_path / "state.sqlite-wal").exists()
+
+    def drop() -> None:
+        holder.clear()
+        gc.collect()
+
+    thread = threading.Thread(target=drop)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert raised == []
+    assert not (tmp_path / "state.sqlite-wal").exists()
