@@ -63,10 +63,12 @@ EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml")
 # first is the libraries the project chose for the CLI and the texts; the second adds what
 # any setup reads and writes with (TOML, state, digests, zones, rules, atomic files; the
 # user folders are core/userdirs.py's, platformdirs is not loaded on Linux).
+# Each ends as the `alliance` script ends, without the interpreter's teardown (os._exit).
 FLOORS = [
-    ("floor 1: import click, jinja2", "import click, jinja2"),
+    ("floor 1: import click, jinja2", "import click, jinja2, os; os._exit(0)"),
     ("floor 2: + tomllib, sqlite3, zoneinfo, …",
-     "import click, jinja2, tomllib, sqlite3, hashlib, zoneinfo, dateutil.rrule, tempfile"),
+     "import click, jinja2, tomllib, sqlite3, hashlib, zoneinfo, dateutil.rrule, tempfile, os; "
+     "os._exit(0)"),
 ]
 # setup(1,000) / setup(100) above this fails --quick: linear would be ≈ 5–6 once startup is
 # counted, the cubic code this guards against was ≈ 56.
