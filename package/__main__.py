@@ -2,6 +2,8 @@
 
 `--version` is answered here, before click and the CLI module are imported: a version check
 from a script or a package manager should cost a bare interpreter start, not the CLI's.
+Every other command starts with the kept regular expressions (core/patterns.py) and ends
+without the interpreter's teardown (`_leave`).
 """
 
 import sys
@@ -33,8 +35,9 @@ def _leave(done: SystemExit) -> NoReturn:
     the operating system takes back whole when the process ends. What the process must
     still do is done here, as the interpreter does it: the atexit functions run (our cache
     files, logging's flush, coverage's data, temporary folders), stdout and stderr are
-    flushed, and the status is the one `sys.exit` would give. Files and the state database
-    are closed by the code that opened them, before this.
+    flushed, and the status is the one `sys.exit` would give. Files are closed by the code
+    that wrote them, before this; the state database by its finalizer, which is one of the
+    exit functions (core/state.py).
 
     The interpreter's own exit is taken wherever this could end differently: another thread
     still running (the interpreter waits for it), a stream that cannot be flushed (it
