@@ -40,8 +40,9 @@ def run_probed(args: list[str], *, env: dict[str, str] | None = None, prelude: s
     (`prelude` is Python run first, e.g. to patch what must not be called)."""
     done = subprocess.run([sys.executable, "-c", prelude + _PROBE, *args],
                           capture_output=True, text=True, env=env, timeout=300)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("MODULES ")), "MODULES")
-    return done, set(line.split()[1:])
+    lines = [x for x in done.stdout.splitlines() if x.startswith("MODULES ")]
+    assert lines, f"the probe printed no modules: {done.stdout[-500:]}{done.stderr[-2000:]}"
+    return done, set(lines[-1].split()[1:])
 
 
 def pytest_configure(config: pytest.Config) -> None:
