@@ -11,7 +11,6 @@ import json
 import marshal
 import os
 import re
-import subprocess
 import sys
 import uuid
 import zlib
@@ -22,7 +21,7 @@ import pytest
 
 from designed_alliance.core import patterns
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, run_probed
 
 pytestmark = pytest.mark.skipif(not patterns._TESTED, reason="re's cache is not checked here")
 
@@ -89,29 +88,26 @@ def test_preloaded_patterns_are_the_ones_re_compiles(cache_folder: Path) -> None
 def test_a_warm_setup_compiles_no_pattern(tmp_path: Path) -> None:
     """Through the `alliance` entry point, as a user runs it: the second setup (another
     alliance folder, fresh state) finds every pattern it needs in the file."""
-    script = (  # the list is printed at exit, before the script skips the teardown
-        "import atexit, re, re._compiler as c, sys, json\n"
+    counting = (  # the list is printed at exit, before the script skips the teardown
+        "import atexit, re._compiler as c, json\n"
         "made = []\n"
-        "atexit.register(lambda: print(json.dumps(made)))\n"
+        "atexit.register(lambda: print('COMPILED', json.dumps(made)))\n"
         "real = c.compile\n"
         "def counting(p, flags=0):\n"
         "    made.append(str(p)[:60]); return real(p, flags)\n"
-        "c.compile = counting\n"
-        "sys.argv = ['alliance', 'setup', sys.argv[1], '--yes', '--out', sys.argv[2]]\n"
-        "from designed_alliance.__main__ import main\n"
-        "main()\n")
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+        "c.compile = counting\n")
     made = []
     for run in ("cold", "warm"):
-        env["XDG_STATE_HOME"] = str(tmp_path / run / "state")
-        done = subprocess.run(
-            [sys.executable, "-c", script, str(EXAMPLES / "team-project.toml"),
-             str(tmp_path / run / "out")], env=env, capture_output=True, text=True, check=True)
-        made.append(json.loads(done.stdout.splitlines()[-1]))
+        env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
+                   XDG_STATE_HOME=str(tmp_path / run / "state"))
+        done, _ = run_probed(["setup", str(EXAMPLES / "team-project.toml"), "--yes",
+                              "--out", str(tmp_path / run / "out")], env=env, prelude=counting)
+        assert done.returncode == 0, done.stderr
+        line = next(x for x in done.stdout.splitlines() if x.startswith("COMPILED "))
+        made.append(json.loads(line.removeprefix("COMPILED ")))
     assert len(made[0]) >= 30  # jinja2, tomllib, click, json, email, ours
     assert made[1] == []
-    held = patterns._read((tmp_path / "cache/designed-alliance"
-                           / f"patterns-{sys.implementation.cache_tag}.marshal").read_bytes())
+    held = patterns._read(_file(tmp_path / "cache" / "designed-alliance").read_bytes())
     for pattern, flags, arguments in held:
         import _sre
 
